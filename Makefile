@@ -1,0 +1,73 @@
+# Two commands do all the set-up: `make run` and `make test`.
+# Everything is installed on demand; nothing is done by hand.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := run
+
+# Rasa 3.6 runs on Python 3.10 only; the knowledge side on 3.11.
+PYTHON_RASA ?= $(shell bin/find-python 3.10)
+PYTHON_APP ?= $(shell bin/find-python 3.11)
+
+VENV_RASA := .venv/rasa
+VENV_APP := .venv/app
+RASA := $(VENV_RASA)/bin/rasa
+PY := $(VENV_APP)/bin/python
+# pip's notes about local mirrors that are absent say nothing useful.
+QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: run test install lint format index train bench eval calibrate clean
+
+run: install train index  ## start Rasa (:5005), the action server (:5055) and the web app (:8080)
+	$(PY) -m bot.serve
+
+test: install lint  ## lint, then unit and integration tests (trains Rasa once if needed)
+	$(PY) -m pytest
+
+install: $(VENV_RASA)/.installed $(VENV_APP)/.installed
+
+$(VENV_RASA)/.installed: bot/requirements-rasa.txt
+	@echo "==> Creating the Rasa environment (Python 3.10, about 3 minutes)"
+	@test -n "$(PYTHON_RASA)" || { echo "Python 3.10 not found: set PYTHON_RASA=/path/to/python3.10"; exit 1; }
+	$(PYTHON_RASA) -m venv $(VENV_RASA)
+	$(VENV_RASA)/bin/pip install --progress-bar on -q -r bot/requirements-rasa.txt 2>&1 | $(QUIET_PIP)
+	@touch $@
+
+$(VENV_APP)/.installed: pyproject.toml
+	@echo "==> Creating the knowledge environment (Python 3.11, about 3 minutes)"
+	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 not found: set PYTHON_APP=/path/to/python3.11"; exit 1; }
+	$(PYTHON_APP) -m venv $(VENV_APP)
+	$(VENV_APP)/bin/pip install --progress-bar on -q -e '.[test]' 2>&1 | $(QUIET_PIP)
+	@touch $@
+
+# Rasa retrains only when its data changed (make compares the files' dates,
+# Rasa its own fingerprint).
+models/helpdesk.tar.gz: $(VENV_RASA)/.installed config.yml domain.yml $(wildcard bot/data/*.yml)
+	@echo "==> Training the Rasa model (about 3-5 minutes)"
+	$(RASA) train --fixed-model-name helpdesk --out models --data bot/data --domain domain.yml --config config.yml
+	@touch $@
+
+train: models/helpdesk.tar.gz  ## train the Rasa model if its data changed
+
+index: $(VENV_APP)/.installed  ## build the knowledge index if the content changed
+	$(PY) -m knowledge build
+
+lint: $(VENV_APP)/.installed
+	$(VENV_APP)/bin/ruff check .
+	$(VENV_APP)/bin/ruff format --check .
+
+format: $(VENV_APP)/.installed
+	$(VENV_APP)/bin/ruff format .
+	$(VENV_APP)/bin/ruff check --fix .
+
+eval: $(VENV_APP)/.installed  ## retrieval quality on tests/data/dev_questions.yml
+	$(PY) -m knowledge eval
+
+calibrate: $(VENV_APP)/.installed  ## recompute retrieval.confidence_threshold in helpdesk.yml
+	$(PY) -m knowledge calibrate
+
+bench: install train  ## latency and memory figures (not a test)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf .venv models data

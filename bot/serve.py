@@ -1,0 +1,200 @@
+"""Start the whole assistant: Rasa, the action server and the web app; stop them on Ctrl-C.
+
+    python -m bot.serve            # what `make run` ends with
+
+Rasa runs from its own Python 3.10 environment, the action server and web app
+from this one. Each part is started in turn and waited for, so the console
+says what is ready; if one part dies, the others are stopped too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from knowledge.settings import PROJECT_ROOT, Settings, get_settings
+
+RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
+MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
+
+
+@dataclass
+class Part:
+    name: str
+    command: list[str]
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+
+def port_of(url: str) -> int:
+    return urlparse(url).port or 80
+
+
+def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, str]:
+    """The variables endpoints.yml reads."""
+    return {
+        # Rasa imports our channels (connectors/) from the project folder.
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "HELPDESK_ACTION_ENDPOINT": f"{action_server_url}/webhook",
+        "HELPDESK_TRACKER_DB": str(settings.data_dir / "tracker.db"),
+    }
+
+
+def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL) -> list[Part]:
+    python = sys.executable
+    rasa_url = settings.services.rasa_url
+    actions_url = settings.services.action_server_url
+    return [
+        Part(
+            "action server",
+            [python, "-m", "bot.action_server", "--port", str(port_of(actions_url))],
+            f"{actions_url}/health",
+        ),
+        Part(
+            "Rasa",
+            [
+                str(rasa_bin),
+                "run",
+                "--model",
+                str(model),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--port",
+                str(port_of(rasa_url)),
+                "--cors",
+                "*",
+            ],
+            f"{rasa_url}/",
+            env=rasa_environment(settings, actions_url),
+        ),
+        Part(
+            "web app",
+            [python, "-m", "connectors.web"],
+            f"http://localhost:{settings.services.web_port}/healthz",
+        ),
+    ]
+
+
+def is_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class Supervisor:
+    def __init__(
+        self,
+        parts: Sequence[Part],
+        log_dir: Path | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.parts = list(parts)
+        self.log_dir = log_dir
+        self.environ = dict(os.environ if environ is None else environ)
+
+    def start(self, timeout: float = 600) -> None:
+        for part in self.parts:
+            self._launch(part, timeout)
+
+    def restart(self, part: Part, timeout: float = 600) -> None:
+        """Stop one part and start it again, e.g. to show nothing is lost across a restart."""
+        if part.process and part.process.poll() is None:
+            part.process.terminate()
+            part.process.wait(timeout=30)
+        self._launch(part, timeout)
+
+    def _launch(self, part: Part, timeout: float) -> None:
+        started = time.monotonic()
+        print(f"==> Starting the {part.name} ...", flush=True)
+        output = None
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{part.name.replace(' ', '-')}.log", "ab")  # noqa: SIM115
+        part.process = subprocess.Popen(
+            part.command,
+            cwd=PROJECT_ROOT,
+            env={**self.environ, **part.env},
+            stdout=output,
+            stderr=output,
+        )
+        while not is_up(part.health_url):
+            if part.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(
+                    f"The {part.name} exited with code {part.process.returncode}"
+                    + (f"; see {self.log_dir}" if self.log_dir else "")
+                )
+            if time.monotonic() - started > timeout:
+                self.stop()
+                raise TimeoutError(f"The {part.name} was not ready after {timeout:.0f} s")
+            time.sleep(0.5)
+        print(f"    {part.name} ready in {time.monotonic() - started:.0f} s", flush=True)
+
+    def wait(self) -> int:
+        """Block until a part exits; return its exit code."""
+        while True:
+            for part in self.parts:
+                if part.process and part.process.poll() is not None:
+                    print(f"The {part.name} stopped (code {part.process.returncode}).")
+                    return part.process.returncode or 1
+            time.sleep(1)
+
+    def stop(self) -> None:
+        for part in reversed(self.parts):
+            if part.process and part.process.poll() is None:
+                part.process.terminate()
+        deadline = time.monotonic() + 15
+        for part in self.parts:
+            if part.process:
+                try:
+                    part.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    part.process.kill()
+                    part.process.wait()
+
+
+def main() -> int:
+    settings = get_settings()
+    if not MODEL.exists():
+        print(f"No trained Rasa model at {MODEL}: run `make train`.", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(parts_for(settings))
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        supervisor.start()
+        port = settings.services.web_port
+        print(
+            f"\nThe assistant is ready.\n"
+            f"  Chat (REST):  POST {settings.services.rasa_url}/webhooks/rest/webhook\n"
+            f"  Health:       http://localhost:{port}/healthz\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        return supervisor.wait()
+    except KeyboardInterrupt:
+        print("\nStopping ...", flush=True)
+        return 0
+    finally:
+        supervisor.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Command line of the knowledge side.
+
+python -m knowledge build [--force]     build the search index (skipped if content unchanged)
+python -m knowledge calibrate           recompute the confidence threshold into helpdesk.yml
+python -m knowledge eval                retrieval quality on the development questions
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from knowledge.settings import PROJECT_ROOT, SettingsError, get_settings
+
+DEV_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_questions.yml"
+
+
+def _retriever(settings, threshold: float | None = None):
+    from knowledge.embedding import load_embedder
+    from knowledge.entries import load_kit
+    from knowledge.index import SearchIndex, build_index
+    from knowledge.retrieval import Retriever
+
+    kit = load_kit(settings.content.dir, settings.content.municipality)
+    embedder = load_embedder(settings.models)
+    build_index(kit, embedder, settings.index_dir)
+    return Retriever(
+        kit,
+        SearchIndex.load(settings.index_dir),
+        embedder,
+        settings.retrieval.confidence_threshold if threshold is None else threshold,
+    )
+
+
+def cmd_build(args) -> int:
+    from knowledge.embedding import load_embedder
+    from knowledge.entries import load_kit
+    from knowledge.index import build_index, is_current
+
+    settings = get_settings()
+    kit = load_kit(settings.content.dir, settings.content.municipality)
+    if not args.force and is_current(kit, settings.models.embedding, settings.index_dir):
+        print(f"Index is up to date ({len(kit.entries)} entries): nothing to do.")
+        return 0
+    print(f"Building the index of {len(kit.entries)} entries into {settings.index_dir}")
+    result = build_index(kit, load_embedder(settings.models), settings.index_dir, force=True)
+    print(f"Indexed {result.passages} passages in {result.seconds:.1f} s.")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from knowledge.evaluation import (
+        calibrate,
+        evaluate,
+        format_table,
+        load_questions,
+        score_questions,
+        write_threshold,
+    )
+
+    settings = get_settings()
+    scored = score_questions(_retriever(settings), None, load_questions(args.questions))
+    threshold = calibrate(scored)
+    write_threshold(settings.config_file, threshold)
+    print(f"confidence_threshold = {threshold:.4f} written to {settings.config_file}")
+    print(format_table(evaluate(scored, threshold)))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from knowledge.evaluation import evaluate, format_table, load_questions, score_questions
+    from knowledge.language import LanguageDetector
+
+    settings = get_settings()
+    retriever = _retriever(settings)
+    detector = LanguageDetector(settings.languages.supported, settings.languages.default)
+    questions = load_questions(args.questions)
+    started = time.perf_counter()
+    scored = score_questions(retriever, detector, questions)
+    seconds = time.perf_counter() - started
+    print(f"{len(questions)} questions, threshold {retriever.threshold:.4f}, {seconds:.1f} s")
+    print(format_table(evaluate(scored, retriever.threshold)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="build the search index")
+    build.add_argument("--force", action="store_true", help="rebuild even if content is unchanged")
+    build.set_defaults(run=cmd_build)
+    for name, run, text in (
+        ("calibrate", cmd_calibrate, "recompute the confidence threshold"),
+        ("eval", cmd_eval, "measure retrieval on the development questions"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--questions", type=Path, default=DEV_QUESTIONS)
+        command.set_defaults(run=run)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (SettingsError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Settings of the assistant: one YAML file, read once, with environment overrides.
+
+    from knowledge.settings import get_settings
+    get_settings().retrieval.confidence_threshold
+
+The file is ``helpdesk.yml`` at the project root (``HELPDESK_CONFIG`` names another).
+Each value can be overridden by the environment variable written beside it in
+that file. A wrong value raises ``SettingsError`` naming the setting and the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "helpdesk.yml"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Models:
+    dir: Path | None
+    embedding: str
+
+    def local_folder(self, name: str) -> Path | None:
+        """The folder of model `name` under the models folder, if it is there."""
+        if self.dir is None:
+            return None
+        folder = self.dir / name.split("/")[-1]
+        return folder if folder.is_dir() else None
+
+
+@dataclass(frozen=True)
+class Content:
+    dir: Path
+    municipality: str
+    taxonomy: Path
+
+
+@dataclass(frozen=True)
+class Languages:
+    curated: tuple[str, ...]
+    supported: tuple[str, ...]
+    default: str
+    fallback_answer: str
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    confidence_threshold: float
+    top_k: int
+
+
+@dataclass(frozen=True)
+class Translation:
+    packages_from: Path | None
+    download: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Services:
+    rasa_url: str
+    action_server_url: str
+    web_port: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_file: Path
+    models: Models
+    content: Content
+    data_dir: Path
+    languages: Languages
+    retrieval: Retrieval
+    translation: Translation
+    services: Services
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def argos_packages_dir(self) -> Path:
+        return self.data_dir / "argos-packages"
+
+
+# (dotted key in helpdesk.yml, environment variable)
+ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
+    ("models.dir", "HELPDESK_MODELS_DIR"),
+    ("models.embedding", "HELPDESK_EMBEDDING_MODEL"),
+    ("content.dir", "HELPDESK_CONTENT_DIR"),
+    ("content.municipality", "HELPDESK_MUNICIPALITY"),
+    ("content.taxonomy", "HELPDESK_TAXONOMY"),
+    ("data_dir", "HELPDESK_DATA_DIR"),
+    ("languages.curated", "HELPDESK_CURATED_LANGUAGES"),
+    ("languages.supported", "HELPDESK_SUPPORTED_LANGUAGES"),
+    ("languages.default", "HELPDESK_DEFAULT_LANGUAGE"),
+    ("languages.fallback_answer", "HELPDESK_FALLBACK_LANGUAGE"),
+    ("retrieval.confidence_threshold", "HELPDESK_CONFIDENCE_THRESHOLD"),
+    ("retrieval.top_k", "HELPDESK_TOP_K"),
+    ("translation.packages_from", "HELPDESK_ARGOS_MODELS"),
+    ("translation.download", "HELPDESK_ARGOS_DOWNLOAD"),
+    ("services.rasa_url", "HELPDESK_RASA_URL"),
+    ("services.action_server_url", "HELPDESK_ACTION_SERVER_URL"),
+    ("services.web_port", "HELPDESK_WEB_PORT"),
+)
+ENV_NAMES = dict(ENV_OVERRIDES)
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from `path` (default: helpdesk.yml) and apply environment overrides."""
+    environ = dict(os.environ if environ is None else environ)
+    path = Path(path or environ.get("HELPDESK_CONFIG") or DEFAULT_CONFIG).resolve()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise SettingsError(
+            f"Settings file {path} not found: set HELPDESK_CONFIG to your helpdesk.yml"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"Settings file {path} is not valid YAML: {exc}") from None
+    for key, env in ENV_OVERRIDES:
+        if environ.get(env) is not None:
+            _put(raw, key, environ[env])
+    return _Reader(raw, path.parent).settings(path)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return load_settings()
+
+
+def _put(raw: dict, dotted: str, value: str) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        raw = raw.setdefault(part, {})
+    raw[last] = value
+
+
+class _Reader:
+    def __init__(self, raw: dict, base: Path) -> None:
+        self.raw = raw
+        self.base = base
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self.raw
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise self.error(dotted, "is missing", "add it to helpdesk.yml")
+            node = node[part]
+        return node
+
+    def error(self, dotted: str, problem: str, fix: str) -> SettingsError:
+        env = ENV_NAMES.get(dotted)
+        where = f"{dotted} (environment: {env})" if env else dotted
+        return SettingsError(f"Setting {where} {problem}: {fix}")
+
+    def text(self, dotted: str) -> str:
+        value = self.get(dotted)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(dotted, f"is {value!r}", "give a non-empty text")
+        return value.strip()
+
+    def path(self, dotted: str, optional: bool = False) -> Path | None:
+        value = self.get(dotted)
+        if value in (None, "") and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(dotted, f"is {value!r}", "give a folder or file path")
+        return (self.base / os.path.expanduser(value.strip())).resolve()
+
+    def number(self, dotted: str, kind: type, low: float, high: float) -> Any:
+        value = self.get(dotted)
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise self.error(dotted, f"is {value!r}", f"give a {kind.__name__}") from None
+        if not low <= number <= high:
+            raise self.error(dotted, f"is {number}", f"give a value from {low} to {high}")
+        return number
+
+    def codes(self, dotted: str) -> tuple[str, ...]:
+        value = self.get(dotted)
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(dotted, f"is {value!r}", "give a list such as [it, en, ar]")
+        return tuple(v.strip().lower() for v in value)
+
+    def settings(self, config_file: Path) -> Settings:
+        languages = Languages(
+            curated=self.codes("languages.curated"),
+            supported=self.codes("languages.supported"),
+            default=self.text("languages.default").lower(),
+            fallback_answer=self.text("languages.fallback_answer").lower(),
+        )
+        for name in ("curated", "default", "fallback_answer"):
+            value = getattr(languages, name)
+            codes = (value,) if isinstance(value, str) else value
+            missing = [code for code in codes if code not in languages.supported]
+            if missing:
+                raise self.error(
+                    f"languages.{name}",
+                    f"names {', '.join(missing)}, which is not in languages.supported",
+                    "add it to languages.supported",
+                )
+        return Settings(
+            config_file=config_file,
+            models=Models(
+                dir=self.path("models.dir", optional=True),
+                embedding=self.text("models.embedding"),
+            ),
+            content=Content(
+                dir=self.path("content.dir"),
+                municipality=self.text("content.municipality"),
+                taxonomy=self.path("content.taxonomy"),
+            ),
+            data_dir=self.path("data_dir"),
+            languages=languages,
+            retrieval=Retrieval(
+                confidence_threshold=self.number("retrieval.confidence_threshold", float, 0, 1),
+                top_k=self.number("retrieval.top_k", int, 1, 10),
+            ),
+            translation=Translation(
+                packages_from=self.path("translation.packages_from", optional=True),
+                download=self.codes("translation.download"),
+            ),
+            services=Services(
+                rasa_url=self.text("services.rasa_url").rstrip("/"),
+                action_server_url=self.text("services.action_server_url").rstrip("/"),
+                web_port=self.number("services.web_port", int, 1, 65535),
+            ),
+        )

@@ -1,0 +1,187 @@
+"""Shared fixtures: real model, real index, real Rasa, built or started once per session.
+
+Every test session works in its own data folder (index, tracker, translation
+packages), so it never touches the developer's `data/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from knowledge.settings import PROJECT_ROOT, Settings, load_settings
+from tests.argos_tiny import build_tiny_package
+
+RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
+MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def session_env(tmp_path_factory) -> dict[str, str]:
+    """Environment of this session: its own data folder and ports."""
+    data = tmp_path_factory.mktemp("data")
+    env = dict(os.environ)
+    env.update(
+        {
+            "HELPDESK_DATA_DIR": str(data),
+            "HELPDESK_RASA_URL": f"http://localhost:{free_port()}",
+            "HELPDESK_ACTION_SERVER_URL": f"http://localhost:{free_port()}",
+            "HELPDESK_WEB_PORT": str(free_port()),
+            # Translation packages come from the tiny package this session builds.
+            "HELPDESK_ARGOS_MODELS": str(data / "argos-models"),
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(session_env) -> Settings:
+    return load_settings(environ=session_env)
+
+
+@pytest.fixture(scope="session")
+def tiny_argos_package(settings) -> Path:
+    """A real en->fa Argos package (random weights) in the session's models folder."""
+    return build_tiny_package(settings.translation.packages_from, "en", "fa")
+
+
+@pytest.fixture(scope="session")
+def kit(settings):
+    from knowledge.entries import load_kit
+
+    return load_kit(settings.content.dir, settings.content.municipality)
+
+
+@pytest.fixture(scope="session")
+def embedder(settings):
+    from knowledge.embedding import load_embedder
+
+    return load_embedder(settings.models)
+
+
+@pytest.fixture(scope="session")
+def built_index(settings, kit, embedder):
+    from knowledge.index import build_index
+
+    return build_index(kit, embedder, settings.index_dir, progress=False)
+
+
+@pytest.fixture(scope="session")
+def kb(settings, kit, embedder, built_index, tiny_argos_package):
+    from knowledge.answers import KnowledgeBase
+    from knowledge.index import SearchIndex
+    from knowledge.language import LanguageDetector
+    from knowledge.retrieval import Retriever
+    from knowledge.translation import Translator
+
+    retriever = Retriever(
+        kit, SearchIndex.load(settings.index_dir), embedder, settings.retrieval.confidence_threshold
+    )
+    return KnowledgeBase(
+        settings,
+        kit,
+        retriever,
+        Translator.from_settings(settings),
+        LanguageDetector(settings.languages.supported, settings.languages.default),
+    )
+
+
+@pytest.fixture(scope="session")
+def rasa_model() -> Path:
+    """Train the Rasa model once per session; Rasa skips training when nothing changed."""
+    subprocess.run(
+        [
+            str(RASA_BIN),
+            "train",
+            "--fixed-model-name",
+            "helpdesk",
+            "--out",
+            "models",
+            "--data",
+            "bot/data",
+            "--domain",
+            "domain.yml",
+            "--config",
+            "config.yml",
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def assistant(settings, session_env, rasa_model, built_index, tiny_argos_package, tmp_path_factory):
+    """The real action server, Rasa and web app, started once for the session."""
+    from bot.serve import Supervisor, parts_for
+
+    supervisor = Supervisor(
+        parts_for(settings, model=rasa_model),
+        log_dir=tmp_path_factory.mktemp("logs"),
+        environ=session_env,
+    )
+    supervisor.start(timeout=420)
+    yield Assistant(settings, supervisor)
+    supervisor.stop()
+
+
+class Assistant:
+    """A client for the running assistant."""
+
+    def __init__(self, settings: Settings, supervisor) -> None:
+        self.settings = settings
+        self.supervisor = supervisor
+        self.rest_url = f"{settings.services.rasa_url}/webhooks/rest/webhook"
+
+    def post(self, body: bytes) -> tuple[int, list[dict]]:
+        request = urllib.request.Request(
+            self.rest_url, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+
+    def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        body = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        status, replies = self.post(json.dumps(body).encode())
+        assert status == 200
+        return replies
+
+    def user_texts(self, sender: str) -> list[str]:
+        """What the tracker store holds of what `sender` said."""
+        db = self.settings.data_dir / "tracker.db"
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+                (sender,),
+            ).fetchall()
+        return [json.loads(row[0]).get("text") for row in rows]
+
+    def slot(self, sender: str, name: str):
+        db = self.settings.data_dir / "tracker.db"
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id",
+                (sender,),
+            ).fetchall()
+        value = None
+        for (data,) in rows:
+            event = json.loads(data)
+            if event.get("name") == name:
+                value = event.get("value")
+        return value

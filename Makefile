@@ -16,15 +16,23 @@ PY := $(VENV_APP)/bin/python
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: run test install lint format index train bench eval calibrate clean
+.PHONY: run test install lint lint-content export format index train bench eval calibrate clean
 
 run: install train index  ## start Rasa (:5005), the action server (:5055) and the web app (:8080)
 	$(PY) -m bot.serve
 
-test: install lint  ## lint, then unit and integration tests (trains Rasa once if needed)
+test: install lint lint-content  ## lint code and content, then unit and integration tests
 	$(PY) -m pytest
 
-install: $(VENV_RASA)/.installed $(VENV_APP)/.installed
+install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM)
+
+# Debian's Chromium prints the kit to PDF and runs the browser tests; Playwright
+# cannot download its own browser offline. Noto fonts cover Arabic and Cyrillic.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "==> Installing Debian's chromium and Noto fonts (apt)"
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-noto-core
 
 $(VENV_RASA)/.installed: bot/requirements-rasa.txt
 	@echo "==> Creating the Rasa environment (Python 3.10, about 3 minutes)"
@@ -55,6 +63,12 @@ index: $(VENV_APP)/.installed  ## build the knowledge index if the content chang
 lint: $(VENV_APP)/.installed
 	$(VENV_APP)/bin/ruff check .
 	$(VENV_APP)/bin/ruff format --check .
+
+lint-content: $(VENV_APP)/.installed  ## check every knowledge entry (schema, topics, sources, age, length)
+	$(PY) -m knowledge lint
+
+export: install  ## printable welcome kit per language, HTML and PDF, into data/print
+	$(PY) -m knowledge export --pdf
 
 format: $(VENV_APP)/.installed
 	$(VENV_APP)/bin/ruff format .

@@ -16,6 +16,8 @@ import logging
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 
+from bot.actions import knowledge_base
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,6 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     executor = ActionExecutor()
     executor.register_package(args.actions)
+    # Load entries, index and model now, so that /health means "ready to answer".
+    knowledge_base()
     app = create_app(executor)
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 

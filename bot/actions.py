@@ -8,7 +8,7 @@
   curated knowledge index, or says it is not sure and offers topics and a person.
 
 The knowledge base (entries, index, embedding model) is loaded once, when the
-action server imports this module.
+action server starts (``knowledge_base()``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,15 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
 _TAGS = re.compile(r"<[^>]{0,200}>")
 
-KB = KnowledgeBase.open(get_settings())
+_KB: KnowledgeBase | None = None
+
+
+def knowledge_base() -> KnowledgeBase:
+    """The knowledge base of this process, loaded once (the action server loads it at start-up)."""
+    global _KB
+    if _KB is None:
+        _KB = KnowledgeBase.open(get_settings())
+    return _KB
 
 
 def clean_question(text: str) -> str:
@@ -54,7 +62,8 @@ class ActionDetectLanguage(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        supported = KB.settings.languages.supported
+        kb = knowledge_base()
+        supported = kb.settings.languages.supported
         message = tracker.latest_message or {}
         text = message.get("text") or ""
         metadata = message.get("metadata") or {}
@@ -77,7 +86,7 @@ class ActionDetectLanguage(Action):
             return []
         hint = metadata.get("language_hint")
         fallback = current or (hint if hint in supported else None)
-        detected = KB.detect_language(clean_question(text), fallback)
+        detected = kb.detect_language(clean_question(text), fallback)
         return [] if detected == current else [SlotSet("language", detected)]
 
 
@@ -90,7 +99,7 @@ class ActionOfferHuman(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        desk = KB.kit.municipality.offices.get("help_desk")
+        desk = knowledge_base().kit.municipality.offices.get("help_desk")
         dispatcher.utter_message(
             response="utter_ask_human", help_desk=desk.describe() if desk else "—"
         )
@@ -106,13 +115,14 @@ class ActionAnswerQuestion(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        language = tracker.get_slot("language") or KB.settings.languages.default
+        kb = knowledge_base()
+        language = tracker.get_slot("language") or kb.settings.languages.default
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         if intent == "choose_topic":
             topic = next(tracker.get_latest_entity_values("topic"), None)
-            entry_id = KB.entry_for_topic(topic) if topic else None
-            answer = KB.answer_entry(entry_id, language) if entry_id else None
+            entry_id = kb.entry_for_topic(topic) if topic else None
+            answer = kb.answer_entry(entry_id, language) if entry_id else None
             if answer is None:
                 dispatcher.utter_message(response="utter_input_not_understood")
                 return []
@@ -127,7 +137,7 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_input_not_understood")
             return []
 
-        result = KB.ask(question, language=language)
+        result = kb.ask(question, language=language)
         if result.confident:
             return utter_answer(dispatcher, result.answers[0])
         return utter_not_sure(dispatcher, result.answers, tracker)

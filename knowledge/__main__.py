@@ -3,6 +3,9 @@
 python -m knowledge build [--force]     build the search index (skipped if content unchanged)
 python -m knowledge calibrate           recompute the confidence threshold into helpdesk.yml
 python -m knowledge eval                retrieval quality on the development questions
+python -m knowledge lint                check the content files (exit 1 when there are errors)
+python -m knowledge export [--out DIR] [--pdf]
+                                        printable welcome kit per language (default DIR: data/print)
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from knowledge.settings import PROJECT_ROOT, SettingsError, get_settings
+from knowledge.settings import PROJECT_ROOT, SettingsError, get_settings, load_settings
 
 DEV_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_questions.yml"
 
@@ -85,6 +88,34 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_lint(args) -> int:
+    from knowledge.lint import format_report, has_errors, lint
+
+    # Read afresh (not the cached get_settings) so callers in one process can point it elsewhere.
+    findings = lint(load_settings())
+    print(format_report(findings))
+    return 1 if has_errors(findings) else 0
+
+
+def cmd_export(args) -> int:
+    from knowledge.browser import BrowserError
+    from knowledge.entries import ContentError
+    from knowledge.printable import export
+
+    settings = load_settings()
+    try:
+        written = export(settings, args.out or settings.data_dir / "print", pdf=args.pdf)
+    except ContentError as exc:
+        print(f"error: {exc}\nRun `python -m knowledge lint` for every problem.", file=sys.stderr)
+        return 2
+    except BrowserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m knowledge",
@@ -102,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         command = commands.add_parser(name, help=text)
         command.add_argument("--questions", type=Path, default=DEV_QUESTIONS)
         command.set_defaults(run=run)
+    lint = commands.add_parser("lint", help="check the content files")
+    lint.set_defaults(run=cmd_lint)
+    export = commands.add_parser("export", help="write the printable welcome kit")
+    export.add_argument("--out", type=Path, help="output folder (default: data/print)")
+    export.add_argument("--pdf", action="store_true", help="also write PDFs (needs Chromium)")
+    export.set_defaults(run=cmd_export)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

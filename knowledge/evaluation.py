@@ -34,7 +34,7 @@ class Question:
 @dataclass(frozen=True)
 class Scored:
     question: Question
-    topics: tuple[str, ...]  # topics of the top hits, best first
+    topics: tuple[str, ...]  # the three best distinct topics, best first
     score: float  # similarity of the best hit
     detected: str | None
 
@@ -47,11 +47,11 @@ def load_questions(path: Path) -> list[Question]:
 def score_questions(
     retriever: Retriever, detector: LanguageDetector | None, questions: list[Question]
 ) -> list[Scored]:
-    hits = retriever.search_many([q.text for q in questions], k=3)
+    hits = retriever.search_many([q.text for q in questions], k=10)
     return [
         Scored(
             question=q,
-            topics=tuple(h.topic for h in found),
+            topics=tuple(dict.fromkeys(h.topic for h in found))[:3],
             score=found[0].score if found else 0.0,
             detected=detector.detect(q.text) if detector else None,
         )

@@ -3,8 +3,8 @@
     build_index(kit, embedder, index_dir)    # rebuilds only when content changed
     index = SearchIndex.load(index_dir)      # what the action server loads once
 
-Each entry gives several passages (its title with its body, and each way
-people ask it), so a short question can match the phrasing closest to it.
+Each entry gives several passages (its title, each way people ask it, each
+paragraph), so a short question can match the phrasing closest to it.
 The manifest records the content hash and the model; a build with the same
 pair is skipped.
 """
@@ -22,7 +22,9 @@ import numpy as np
 from knowledge.embedding import Embedder
 from knowledge.entries import Kit
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+# Shorter paragraphs ("**Cost:** free.") say too little to be matched alone.
+_MIN_PARAGRAPH = 40
 INDEX_FILE = "passages.faiss"
 PASSAGES_FILE = "passages.json"
 MANIFEST_FILE = "manifest.json"
@@ -44,12 +46,20 @@ class BuildResult:
 
 
 def passages_of(kit: Kit) -> list[Passage]:
+    """The title, each way people ask it, and each paragraph (under its title) of every entry.
+
+    Short passages match short questions better than a whole answer does; the
+    retriever then adds up the evidence of an entry's passages.
+    """
     passages = []
     for entry in kit.entries:
-        body = kit.render(entry)
-        passages.append(Passage(entry.id, entry.language, f"{entry.title}\n{body}"))
-        for question in entry.also_asked:
-            passages.append(Passage(entry.id, entry.language, f"{entry.title}: {question}"))
+        texts = [entry.title, *entry.also_asked]
+        texts += [
+            f"{entry.title}\n{paragraph}"
+            for paragraph in kit.render(entry).split("\n\n")
+            if len(paragraph) >= _MIN_PARAGRAPH
+        ]
+        passages += [Passage(entry.id, entry.language, text) for text in texts]
     return passages
 
 

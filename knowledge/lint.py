@@ -1,0 +1,360 @@
+"""Check the welcome kit's content files and explain every problem in plain words.
+
+    findings = lint(settings)            # every problem of every file, never stops early
+    print(format_report(findings))       # grouped by file, then "N errors, M warnings in K files"
+    has_errors(findings)                 # True when `python -m knowledge lint` must exit 1
+
+A ``Finding`` has a ``severity`` (``"error"`` or ``"warning"``), the ``path`` of the
+file (relative to the project when it is inside it), a ``message`` for office staff,
+and a ``check`` name (``schema``, ``topics``, ``duplicates``, ``translations``,
+``sources``, ``review``, ``length``, ``placeholders``, ``municipality``) for tests and tools.
+Errors must be fixed; warnings are things a person should look at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from knowledge.entries import (
+    PLACEHOLDER,
+    ContentError,
+    Entry,
+    Municipality,
+    entry_paths,
+    load_municipality,
+    read_entry,
+    unwrap,
+)
+from knowledge.settings import PROJECT_ROOT, Settings
+from knowledge.taxonomy import Taxonomy, load_taxonomy
+
+ERROR = "error"
+WARNING = "warning"
+# The reference texts; every other language is a translation of one of them.
+AUTHORITATIVE = ("it", "en")
+REVIEW_EVERY_DAYS = 365
+WARN_WORDS = 150  # it/en: the authoring guide asks for about 150 words
+MAX_WORDS = 200  # any language: longer answers do not fit a chat screen
+LANGUAGE_NAMES = {
+    "it": "Italian",
+    "en": "English",
+    "ar": "Arabic",
+    "fr": "French",
+    "uk": "Ukrainian",
+    "es": "Spanish",
+    "fa": "Persian",
+    "ur": "Urdu",
+    "bn": "Bengali",
+    "ru": "Russian",
+    "ro": "Romanian",
+    "sq": "Albanian",
+    "tr": "Turkish",
+}
+_ANY_PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    path: str
+    message: str
+    check: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+
+def lint(settings: Settings, today: dt.date | None = None) -> list[Finding]:
+    """Every problem of the content folder, taxonomy and municipality file of `settings`."""
+    today = today or dt.date.today()
+    content = settings.content
+    findings: list[Finding] = []
+
+    def add(severity: str, path: Path, message: str, check: str) -> None:
+        findings.append(Finding(severity, display_path(path), message, check))
+
+    entries: list[Entry] = []
+    present: set[tuple[str, str]] = set()  # (folder, language) of every file, readable or not
+    paths = entry_paths(content.dir)
+    if not paths:
+        add(ERROR, content.dir / "entries", "No answers found in this folder.", "schema")
+    for path in paths:
+        present.add((path.parent.name, path.stem))
+        try:
+            entry = read_entry(path)
+        except ContentError as exc:
+            for problem in exc.problems:
+                add(ERROR, path, _sentence(problem), "schema")
+            continue
+        entries.append(entry)
+        present.add((entry.id, entry.language))
+        _check_entry(entry, today, add)
+
+    taxonomy = _taxonomy(content.taxonomy, add)
+    if taxonomy is not None:
+        _check_topics(entries, taxonomy, content.taxonomy, add)
+    _check_duplicates(entries, add)
+    _check_translations(entries, present, settings.languages.curated, content.dir, add)
+    _check_municipality(entries, content.dir, content.municipality, add)
+    return findings
+
+
+def _check_entry(entry: Entry, today: dt.date, add) -> None:
+    path = entry.path
+    language = entry.language
+    if path.stem != language:
+        add(
+            ERROR,
+            path,
+            f"The file is named '{path.name}' but its header says 'language: {language}'. "
+            f"Rename the file to '{language}.md' or correct the language.",
+            "schema",
+        )
+    if path.parent.name != entry.id:
+        add(
+            ERROR,
+            path,
+            f"The file is in the folder '{path.parent.name}' but its header says "
+            f"'id: {entry.id}'. Use the folder name as the id (or move the file).",
+            "schema",
+        )
+    if language in AUTHORITATIVE and entry.is_translation:
+        add(
+            WARNING,
+            path,
+            f"{_name(language)} is a reference language: remove the 'translation' part "
+            "of the header (it is only for translated files).",
+            "schema",
+        )
+    elif language not in AUTHORITATIVE and (
+        not entry.translated_from or entry.reviewed_by_person is None
+    ):
+        add(
+            ERROR,
+            path,
+            f"This {_name(language)} file is a translation: add 'translation:' to the header "
+            "with 'from: it' (or en) and 'reviewed_by_person: true' or 'false'.",
+            "schema",
+        )
+    for number, source in enumerate(entry.sources, start=1):
+        problem = url_problem(source.url)
+        if problem:
+            add(ERROR, path, f"Source {number} ({source.url!r}): {problem}", "sources")
+    age = (today - entry.last_reviewed).days
+    if age < 0:
+        add(
+            ERROR,
+            path,
+            f"last_reviewed {entry.last_reviewed} is in the future: write the date "
+            "the answer was really checked.",
+            "review",
+        )
+    elif age > REVIEW_EVERY_DAYS:
+        add(
+            WARNING,
+            path,
+            f"Needs review: last checked on {entry.last_reviewed}, more than a year ago. "
+            "Check it against its sources and update last_reviewed.",
+            "review",
+        )
+    words = count_words(entry.body)
+    if words > MAX_WORDS:
+        add(
+            ERROR,
+            path,
+            f"The answer is too long ({words} words, at most {MAX_WORDS}): shorten it.",
+            "length",
+        )
+    elif words > WARN_WORDS and language in AUTHORITATIVE:
+        add(
+            WARNING,
+            path,
+            f"The answer is long ({words} words; aim for about {WARN_WORDS}).",
+            "length",
+        )
+
+
+def _check_topics(entries: list[Entry], taxonomy: Taxonomy, taxonomy_path: Path, add) -> None:
+    for entry in entries:
+        if entry.topic not in taxonomy.topics:
+            add(
+                ERROR,
+                entry.path,
+                f"Topic '{entry.topic}' is not in the topic list ({taxonomy_path.name}): "
+                "use one of its ids.",
+                "topics",
+            )
+    covered = {entry.topic for entry in entries}
+    for topic in taxonomy.topics:
+        if topic not in covered:
+            add(
+                ERROR,
+                taxonomy_path,
+                f"No answer covers the topic '{topic}': write at least one entry with "
+                f"'topic: {topic}'.",
+                "topics",
+            )
+
+
+def _check_duplicates(entries: list[Entry], add) -> None:
+    by_key: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    for entry in entries:
+        by_key[(entry.id, entry.language)].append(entry)
+    for (entry_id, language), same in by_key.items():
+        if len(same) < 2:
+            continue
+        for entry in same:
+            others = ", ".join(display_path(e.path) for e in same if e is not entry)
+            add(
+                ERROR,
+                entry.path,
+                f"Another file also has 'id: {entry_id}' in {_name(language)} ({others}): "
+                "each answer must have its own id.",
+                "duplicates",
+            )
+
+
+def _check_translations(
+    entries: list[Entry],
+    present: set[tuple[str, str]],
+    curated: tuple[str, ...],
+    content_dir: Path,
+    add,
+) -> None:
+    for entry_id in sorted({entry.id for entry in entries}):
+        for language in curated:
+            if (entry_id, language) not in present:
+                folder = Path(content_dir) / "entries" / entry_id
+                add(
+                    ERROR,
+                    folder,
+                    f"The {_name(language)} version is missing: add {language}.md to this folder.",
+                    "translations",
+                )
+
+
+def _check_municipality(entries: list[Entry], content_dir: Path, name: str, add) -> None:
+    path = Path(content_dir) / "municipalities" / f"{name}.yml"
+    try:
+        town: Municipality = load_municipality(content_dir, name)
+    except FileNotFoundError:
+        add(ERROR, path, "The municipality file is missing.", "municipality")
+        return
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        add(ERROR, path, f"The municipality file cannot be read: {exc}", "municipality")
+        return
+    if town.example:
+        add(
+            WARNING,
+            path,
+            "This municipality file is sample data ('example: true'): check every address, "
+            "opening hour and phone number with the offices, then remove 'example: true'.",
+            "municipality",
+        )
+    for entry in entries:
+        for written in sorted(set(_ANY_PLACEHOLDER.findall(entry.body))):
+            match = PLACEHOLDER.fullmatch(written)
+            if match is None:
+                add(
+                    ERROR,
+                    entry.path,
+                    f"{written} is not a valid placeholder: write {{{{office:KEY}}}} "
+                    "with a key of the municipality file, or {{municipality}}.",
+                    "placeholders",
+                )
+            elif match.group(2) and match.group(2) not in town.offices:
+                add(
+                    ERROR,
+                    entry.path,
+                    f"Unknown office '{match.group(2)}' in {written}: use a key of "
+                    f"{display_path(path)} (or add the office there).",
+                    "placeholders",
+                )
+
+
+def _taxonomy(path: Path, add) -> Taxonomy | None:
+    try:
+        return load_taxonomy(path)
+    except FileNotFoundError:
+        add(ERROR, path, "The topic list is missing, so topics were not checked.", "topics")
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        add(ERROR, path, f"The topic list cannot be read: {exc}", "topics")
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not a usable web address (syntax only, nothing is fetched), or None."""
+    if any(char.isspace() for char in url):
+        return "the address contains a space."
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "this is not a web address."
+    if parts.scheme != "https":
+        return "the address must start with https://"
+    if "." not in host.strip("."):
+        return "the address has no website name (such as www.example.it)."
+    return None
+
+
+def count_words(body: str) -> int:
+    """Words of an answer as people read it: tokens with a letter (not '1.' or '-')."""
+    return sum(1 for token in unwrap(body).split() if _LETTER.search(token))
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(finding.is_error for finding in findings)
+
+
+def format_report(findings: list[Finding]) -> str:
+    """A report grouped by file (errors first), then a summary line."""
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_file[finding.path].append(finding)
+    lines: list[str] = []
+    for path in sorted(by_file):
+        lines.append(path)
+        for finding in sorted(by_file[path], key=lambda f: not f.is_error):
+            lines.append(f"  {finding.severity:<8} {finding.message}")
+        lines.append("")
+    errors = sum(finding.is_error for finding in findings)
+    warnings = len(findings) - errors
+    lines.append(
+        f"{_count(errors, 'error')}, {_count(warnings, 'warning')} "
+        f"in {_count(len(by_file), 'file')}"
+    )
+    return "\n".join(lines)
+
+
+def display_path(path: Path | None) -> str:
+    """`path` relative to the project (or to its parent folder, for shared/), else absolute."""
+    if path is None:
+        return "?"
+    path = Path(path).resolve()
+    for base in (PROJECT_ROOT, PROJECT_ROOT.parent):
+        if path.is_relative_to(base):
+            return os.path.relpath(path, PROJECT_ROOT)
+    return str(path)
+
+
+def _name(language: str) -> str:
+    return f"{LANGUAGE_NAMES.get(language, language)} ({language})"
+
+
+def _sentence(problem: str) -> str:
+    return problem[:1].upper() + problem[1:] + ("" if problem.endswith(".") else ".")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

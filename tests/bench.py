@@ -1,0 +1,178 @@
+"""Benchmark, not a test: whole REST turns, index build time and memory of each process.
+
+    make bench            # or: .venv/app/bin/python -m tests.bench [--concurrency 20]
+
+Starts its own assistant (action server, Rasa, web app) on free ports with a
+fresh data folder and no translation packages, so no turn is machine
+translated. It sends every development question as one turn, first one at a
+time, then from 20 conversations at once, and prints medians and p95, the
+peak memory (VmHWM) of each process and the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from bot.serve import MODEL, Supervisor, parts_for
+from knowledge.evaluation import load_questions
+from knowledge.settings import PROJECT_ROOT, load_settings
+from tests.conftest import free_port
+
+QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_questions.yml"
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory = next(
+        line.split()[1]
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores ({cpu}), "
+        f"{int(memory) / 1024 / 1024:.1f} GiB, {platform.system()} {platform.release()}"
+    )
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def summary(name: str, latencies: list[float], seconds: float) -> str:
+    ms = [v * 1000 for v in latencies]
+    return (
+        f"{name:<34} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
+        f"p95={percentile(ms, 0.95):7.1f} ms  max={max(ms):7.1f} ms  "
+        f"throughput={len(ms) / seconds:5.1f} turns/s"
+    )
+
+
+def turn(url: str, sender: str, text: str) -> float:
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        replies = json.loads(response.read())
+    elapsed = time.perf_counter() - started
+    if not replies:
+        raise RuntimeError(f"No reply to {text!r}")
+    return elapsed
+
+
+def concurrent(url: str, texts: list[str], conversations: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def conversation(number: int) -> None:
+        for text in texts[number::conversations]:
+            elapsed = turn(url, f"bench-concurrent-{number}", text)
+            with lock:
+                latencies.append(elapsed)
+
+    threads = [threading.Thread(target=conversation, args=(n,)) for n in range(conversations)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - started
+
+
+def peak_memory_mib(pid: int) -> float:
+    """VmHWM of a process and its children (Rasa may fork workers)."""
+    total = 0.0
+    pids = [pid]
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    pids += [int(c) for c in children]
+    for one in pids:
+        try:
+            status = Path(f"/proc/{one}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
+    env = dict(os.environ)
+    env.update(
+        {
+            "HELPDESK_DATA_DIR": str(work / "data"),
+            "HELPDESK_ARGOS_MODELS": str(work / "no-translation-packages"),
+            "HELPDESK_RASA_URL": f"http://localhost:{free_port()}",
+            "HELPDESK_ACTION_SERVER_URL": f"http://localhost:{free_port()}",
+            "HELPDESK_WEB_PORT": str(free_port()),
+        }
+    )
+    settings = load_settings(environ=env)
+    print(f"Machine: {machine()}")
+
+    from knowledge.embedding import load_embedder
+    from knowledge.entries import load_kit
+    from knowledge.index import build_index
+
+    kit = load_kit(settings.content.dir, settings.content.municipality)
+    embedder = load_embedder(settings.models)
+    build = build_index(kit, embedder, settings.index_dir, force=True, progress=False)
+    print(
+        f"Index build: {build.seconds:.1f} s for {len(kit.entries)} entries, "
+        f"{build.passages} passages"
+    )
+    del embedder
+
+    supervisor = Supervisor(parts_for(settings, model=MODEL), log_dir=work / "logs", environ=env)
+    started = time.perf_counter()
+    supervisor.start(timeout=600)
+    print(f"Start-up of all parts: {time.perf_counter() - started:.0f} s")
+    try:
+        url = f"{settings.services.rasa_url}/webhooks/rest/webhook"
+        questions = load_questions(QUESTIONS)
+        texts = [q.text for q in questions]
+        languages = sorted({q.language for q in questions})
+        for text in texts[:5]:
+            turn(url, "bench-warm-up", text)
+        print(f"Questions: {len(texts)} in {len(languages)} languages ({', '.join(languages)})")
+
+        sequential_started = time.perf_counter()
+        sequential = [turn(url, f"bench-{i}", text) for i, text in enumerate(texts)]
+        print(summary("One turn at a time", sequential, time.perf_counter() - sequential_started))
+
+        latencies, seconds = concurrent(url, texts, args.concurrency)
+        print(summary(f"{args.concurrency} concurrent conversations", latencies, seconds))
+
+        print("Peak memory (VmHWM):")
+        for part in supervisor.parts:
+            print(f"  {part.name:<14} {peak_memory_mib(part.process.pid):7.0f} MiB")
+    finally:
+        supervisor.stop()
+
+
+if __name__ == "__main__":
+    main()

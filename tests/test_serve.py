@@ -1,0 +1,41 @@
+"""The supervisor behind `make run`, with small stand-in servers instead of Rasa."""
+
+import sys
+
+import pytest
+
+from bot.serve import Part, Supervisor, is_up
+from tests.conftest import free_port
+
+
+def http_part(name: str) -> Part:
+    port = free_port()
+    return Part(
+        name,
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        f"http://127.0.0.1:{port}/",
+    )
+
+
+def test_starts_parts_in_order_restarts_one_and_stops_all(tmp_path):
+    parts = [http_part("first"), http_part("second")]
+    supervisor = Supervisor(parts, log_dir=tmp_path)
+    supervisor.start(timeout=30)
+    try:
+        assert all(is_up(p.health_url) for p in parts)
+        old_pid = parts[0].process.pid
+        supervisor.restart(parts[0], timeout=30)
+        assert parts[0].process.pid != old_pid and is_up(parts[0].health_url)
+    finally:
+        supervisor.stop()
+    assert all(p.process.poll() is not None for p in parts)
+    assert not any(is_up(p.health_url) for p in parts)
+
+
+def test_a_part_that_dies_at_start_stops_the_others(tmp_path):
+    good = http_part("good")
+    bad = Part("bad", [sys.executable, "-c", "raise SystemExit(3)"], "http://127.0.0.1:9/")
+    supervisor = Supervisor([good, bad], log_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="bad exited with code 3"):
+        supervisor.start(timeout=30)
+    assert good.process.poll() is not None

@@ -13,6 +13,10 @@ VENV_RASA := .venv/rasa
 VENV_APP := .venv/app
 RASA := $(VENV_RASA)/bin/rasa
 PY := $(VENV_APP)/bin/python
+# Debian's Chromium prints the kit to PDF and runs the browser tests; Playwright
+# cannot download its own browser offline. Noto fonts cover Arabic and Cyrillic.
+CHROMIUM := /usr/bin/chromium
+
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
@@ -26,9 +30,6 @@ test: install lint lint-content  ## lint code and content, then unit and integra
 
 install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM)
 
-# Debian's Chromium prints the kit to PDF and runs the browser tests; Playwright
-# cannot download its own browser offline. Noto fonts cover Arabic and Cyrillic.
-CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	@echo "==> Installing Debian's chromium and Noto fonts (apt)"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

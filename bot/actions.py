@@ -21,14 +21,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from knowledge.answers import Answer, KnowledgeBase
+from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
 from knowledge.language import language_command
 from knowledge.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-# Longer messages are not searched: a question fits in a few sentences.
-MAX_QUESTION_CHARS = 1000
 _TAGS = re.compile(r"<[^>]{0,200}>")
 
 _KB: KnowledgeBase | None = None

@@ -177,7 +177,9 @@ def main() -> int:
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
+    # Set SIGINT too: a shell starting us in the background ignores it otherwise.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
     try:
         supervisor.start()
         port = settings.services.web_port

@@ -1,24 +1,37 @@
-"""The web app on :8080: health of the whole assistant.
+"""The web app on :8080: health of the whole assistant and the operator API.
 
     python -m connectors.web
 
-``GET /healthz`` answers 200 only once Rasa (with its model) and the action
-server (with its knowledge index) answer, and 503 with the parts that are not
-ready otherwise.
+- ``GET /healthz`` answers 200 only once Rasa (with its model) and the action
+  server (with its knowledge index) answer, and 503 with the parts that are not
+  ready otherwise.
+- ``POST /api/suggest`` (``Authorization: Bearer $HELPDESK_API_TOKEN``): the best
+  answers for what a person said, for operators at a counter. The contract is
+  in ``knowledge/api.py``; the action server, which holds the knowledge base,
+  computes them.
+- ``GET /api/topics``: the taxonomy with the entries and languages of each topic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 
 import aiohttp
 from aiohttp import web
 
+from knowledge.api import BadRequest, SuggestRequest, topic_coverage
+from knowledge.entries import load_kit
 from knowledge.settings import Settings, get_settings
+from knowledge.taxonomy import load_taxonomy
+
+log = logging.getLogger(__name__)
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
+TOPICS_KEY = web.AppKey("topics", dict)
 
 
 async def _answers(session: aiohttp.ClientSession, url: str) -> bool:
@@ -45,6 +58,48 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+def _error(status: int, field: str, message: str) -> web.Response:
+    return web.json_response({"error": message, "field": field}, status=status)
+
+
+def _authorized(request: web.Request) -> bool:
+    token = request.app[SETTINGS_KEY].api.token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Constant-time comparison, so the token cannot be guessed by timing.
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+async def suggest(request: web.Request) -> web.Response:
+    if not _authorized(request):
+        return web.json_response(
+            {"error": "Send 'Authorization: Bearer <token>' with the operator API token."},
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        payload = json.loads(await request.read())
+    except (UnicodeDecodeError, ValueError):
+        return _error(400, "body", "The body is not valid JSON.")
+    try:
+        query = SuggestRequest.parse(payload, request.app[SETTINGS_KEY])
+    except BadRequest as exc:
+        return web.json_response(exc.as_json(), status=400)
+    url = f"{request.app[SETTINGS_KEY].services.action_server_url}/knowledge/suggest"
+    try:
+        async with request.app[SESSION_KEY].post(
+            url, json=query.as_json(), timeout=aiohttp.ClientTimeout(total=30)
+        ) as answer:
+            body = await answer.json()
+            return web.json_response(body, status=answer.status)
+    except (TimeoutError, aiohttp.ClientError, ValueError):
+        log.exception("The action server did not answer %s", url)
+        return _error(503, "service", "The knowledge service is not ready; try again shortly.")
+
+
+async def topics(request: web.Request) -> web.Response:
+    return web.json_response(request.app[TOPICS_KEY])
+
+
 async def _client(app: web.Application):
     app[SESSION_KEY] = aiohttp.ClientSession()
     yield
@@ -52,10 +107,15 @@ async def _client(app: web.Application):
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024)
+    # 1 MiB: room for an over-long question, which then gets a clear 400.
+    app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS_KEY] = settings
+    kit = load_kit(settings.content.dir, settings.content.municipality)
+    app[TOPICS_KEY] = topic_coverage(kit, load_taxonomy(settings.content.taxonomy))
     app.cleanup_ctx.append(_client)
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/suggest", suggest)
+    app.router.add_get("/api/topics", topics)
     return app
 
 

@@ -29,6 +29,9 @@ from knowledge.translation import Translator
 
 log = logging.getLogger(__name__)
 
+# Longer messages are not searched: a question fits in a few sentences.
+MAX_QUESTION_CHARS = 1000
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -74,6 +74,12 @@ class Services:
 
 
 @dataclass(frozen=True)
+class Api:
+    # Empty: the operator API refuses every request.
+    token: str
+
+
+@dataclass(frozen=True)
 class Settings:
     config_file: Path
     models: Models
@@ -83,6 +89,7 @@ class Settings:
     retrieval: Retrieval
     translation: Translation
     services: Services
+    api: Api
 
     @property
     def index_dir(self) -> Path:
@@ -112,6 +119,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("services.rasa_url", "HELPDESK_RASA_URL"),
     ("services.action_server_url", "HELPDESK_ACTION_SERVER_URL"),
     ("services.web_port", "HELPDESK_WEB_PORT"),
+    ("api.token", "HELPDESK_API_TOKEN"),
 )
 ENV_NAMES = dict(ENV_OVERRIDES)
 
@@ -240,4 +248,5 @@ class _Reader:
                 action_server_url=self.text("services.action_server_url").rstrip("/"),
                 web_port=self.number("services.web_port", int, 1, 65535),
             ),
+            api=Api(token=str(self.get("api.token") or "").strip()),
         )

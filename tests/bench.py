@@ -1,12 +1,14 @@
-"""Benchmark, not a test: whole REST turns, index build time and memory of each process.
+"""Benchmark, not a test: REST turns, operator API, index build time and memory.
 
     make bench            # or: .venv/app/bin/python -m tests.bench [--concurrency 20]
 
 Starts its own assistant (action server, Rasa, web app) on free ports with a
 fresh data folder and no translation packages, so no turn is machine
 translated. It sends every development question as one turn, first one at a
-time, then from 20 conversations at once, and prints medians and p95, the
-peak memory (VmHWM) of each process and the machine it ran on.
+time, then from 20 conversations at once; then asks the operator API
+(``POST /api/suggest``) the same questions, one at a time and 20 at once. It
+prints medians and p95, the peak memory (VmHWM) of each process and the
+machine it ran on.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.serve import MODEL, Supervisor, parts_for
@@ -59,31 +62,44 @@ def percentile(values: list[float], share: float) -> float:
 def summary(name: str, latencies: list[float], seconds: float) -> str:
     ms = [v * 1000 for v in latencies]
     return (
-        f"{name:<34} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
+        f"{name:<40} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
         f"p95={percentile(ms, 0.95):7.1f} ms  max={max(ms):7.1f} ms  "
-        f"throughput={len(ms) / seconds:5.1f} turns/s"
+        f"throughput={len(ms) / seconds:5.1f} /s"
     )
 
 
-def turn(url: str, sender: str, text: str) -> float:
-    body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+def timed_post(url: str, payload: dict, headers: dict[str, str] | None = None) -> float:
+    """Seconds for one POST; an empty or failed answer stops the benchmark."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=120) as response:
-        replies = json.loads(response.read())
+        body = json.loads(response.read())
     elapsed = time.perf_counter() - started
-    if not replies:
-        raise RuntimeError(f"No reply to {text!r}")
+    if not body:
+        raise RuntimeError(f"Empty answer to {payload!r}")
     return elapsed
 
 
-def concurrent(url: str, texts: list[str], conversations: int) -> tuple[list[float], float]:
+Ask = Callable[[str, str], float]  # (conversation, text) -> seconds
+
+
+def one_at_a_time(ask: Ask, texts: list[str]) -> tuple[list[float], float]:
+    started = time.perf_counter()
+    latencies = [ask(f"bench-{i}", text) for i, text in enumerate(texts)]
+    return latencies, time.perf_counter() - started
+
+
+def concurrent(ask: Ask, texts: list[str], conversations: int) -> tuple[list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
 
     def conversation(number: int) -> None:
         for text in texts[number::conversations]:
-            elapsed = turn(url, f"bench-concurrent-{number}", text)
+            elapsed = ask(f"bench-concurrent-{number}", text)
             with lock:
                 latencies.append(elapsed)
 
@@ -129,6 +145,7 @@ def main() -> None:
             "HELPDESK_RASA_URL": f"http://localhost:{free_port()}",
             "HELPDESK_ACTION_SERVER_URL": f"http://localhost:{free_port()}",
             "HELPDESK_WEB_PORT": str(free_port()),
+            "HELPDESK_API_TOKEN": "bench",
         }
     )
     settings = load_settings(environ=env)
@@ -152,20 +169,32 @@ def main() -> None:
     supervisor.start(timeout=600)
     print(f"Start-up of all parts: {time.perf_counter() - started:.0f} s")
     try:
-        url = f"{settings.services.rasa_url}/webhooks/rest/webhook"
+        rest = f"{settings.services.rasa_url}/webhooks/rest/webhook"
+        api = f"http://localhost:{settings.services.web_port}/api/suggest"
+        auth = {"Authorization": "Bearer bench"}
+
+        def chat_turn(sender: str, text: str) -> float:
+            return timed_post(rest, {"sender": sender, "message": text})
+
+        def suggest(_: str, text: str) -> float:
+            return timed_post(api, {"text": text}, auth)
+
         questions = load_questions(QUESTIONS)
         texts = [q.text for q in questions]
         languages = sorted({q.language for q in questions})
         for text in texts[:5]:
-            turn(url, "bench-warm-up", text)
+            chat_turn("bench-warm-up", text)
+            suggest("", text)
         print(f"Questions: {len(texts)} in {len(languages)} languages ({', '.join(languages)})")
 
-        sequential_started = time.perf_counter()
-        sequential = [turn(url, f"bench-{i}", text) for i, text in enumerate(texts)]
-        print(summary("One turn at a time", sequential, time.perf_counter() - sequential_started))
-
-        latencies, seconds = concurrent(url, texts, args.concurrency)
-        print(summary(f"{args.concurrency} concurrent conversations", latencies, seconds))
+        for name, ask in (("REST turn", chat_turn), ("POST /api/suggest", suggest)):
+            print(summary(f"{name}, one at a time", *one_at_a_time(ask, texts)))
+            print(
+                summary(
+                    f"{name}, {args.concurrency} concurrent",
+                    *concurrent(ask, texts, args.concurrency),
+                )
+            )
 
         print("Peak memory (VmHWM):")
         for part in supervisor.parts:

@@ -23,6 +23,9 @@ RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
 MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
 
 
+API_TOKEN = "operator-token-for-tests"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -42,6 +45,7 @@ def session_env(tmp_path_factory) -> dict[str, str]:
             "HELPDESK_WEB_PORT": str(free_port()),
             # Translation packages come from the tiny package this session builds.
             "HELPDESK_ARGOS_MODELS": str(data / "argos-models"),
+            "HELPDESK_API_TOKEN": API_TOKEN,
         }
     )
     return env
@@ -162,26 +166,20 @@ class Assistant:
         assert status == 200
         return replies
 
+    def _events(self, sender: str, type_name: str) -> list[dict]:
+        """Events of one type that the tracker store holds for `sender`, oldest first."""
+        with sqlite3.connect(self.settings.data_dir / "tracker.db") as conn:
+            rows = conn.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = ? ORDER BY id",
+                (sender, type_name),
+            ).fetchall()
+        return [json.loads(data) for (data,) in rows]
+
     def user_texts(self, sender: str) -> list[str]:
         """What the tracker store holds of what `sender` said."""
-        db = self.settings.data_dir / "tracker.db"
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                (sender,),
-            ).fetchall()
-        return [json.loads(row[0]).get("text") for row in rows]
+        return [event.get("text") for event in self._events(sender, "user")]
 
     def slot(self, sender: str, name: str):
-        db = self.settings.data_dir / "tracker.db"
-        with sqlite3.connect(db) as conn:
-            rows = conn.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'slot' ORDER BY id",
-                (sender,),
-            ).fetchall()
-        value = None
-        for (data,) in rows:
-            event = json.loads(data)
-            if event.get("name") == name:
-                value = event.get("value")
-        return value
+        """The last value the tracker store holds for slot `name`."""
+        values = [e.get("value") for e in self._events(sender, "slot") if e.get("name") == name]
+        return values[-1] if values else None

@@ -44,6 +44,18 @@ def test_a_question_gets_a_sourced_answer_in_its_language(assistant, question, l
     assert "/ask_human" in buttons
 
 
+def test_feedback_buttons_carry_their_entity_and_are_thanked(assistant):
+    sender = new_sender()
+    replies = assistant.say(sender, "dove si fa la residenza?")
+    payloads = [b["payload"] for r in replies for b in r.get("buttons", [])]
+    assert '/feedback{"helpful": "yes"}' in payloads
+    thanks = assistant.say(sender, '/feedback{"helpful": "yes"}')
+    assert texts(thanks).strip() and all("custom" not in r for r in thanks)
+    # Rasa fills {slot} placeholders in responses; payloads must not trip it.
+    rasa_log = (assistant.supervisor.log_dir / "Rasa.log").read_text(errors="replace")
+    assert "interpolator.interpolate.text" not in rasa_log
+
+
 def test_arabic_replies_use_arabic_labels(assistant):
     replies = assistant.say(new_sender(), "كيف أسجل عند طبيب العائلة؟")
     body = texts(replies)

@@ -58,10 +58,6 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-def _error(status: int, field: str, message: str) -> web.Response:
-    return web.json_response({"error": message, "field": field}, status=status)
-
-
 def _authorized(request: web.Request) -> bool:
     token = request.app[SETTINGS_KEY].api.token
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
@@ -77,11 +73,7 @@ async def suggest(request: web.Request) -> web.Response:
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        payload = json.loads(await request.read())
-    except (UnicodeDecodeError, ValueError):
-        return _error(400, "body", "The body is not valid JSON.")
-    try:
-        query = SuggestRequest.parse(payload, request.app[SETTINGS_KEY])
+        query = SuggestRequest.parse(await _json_body(request), request.app[SETTINGS_KEY])
     except BadRequest as exc:
         return web.json_response(exc.as_json(), status=400)
     url = f"{request.app[SETTINGS_KEY].services.action_server_url}/knowledge/suggest"
@@ -93,7 +85,17 @@ async def suggest(request: web.Request) -> web.Response:
             return web.json_response(body, status=answer.status)
     except (TimeoutError, aiohttp.ClientError, ValueError):
         log.exception("The action server did not answer %s", url)
-        return _error(503, "service", "The knowledge service is not ready; try again shortly.")
+        return web.json_response(
+            {"error": "The knowledge service is not ready; try again shortly.", "field": "service"},
+            status=503,
+        )
+
+
+async def _json_body(request: web.Request) -> object:
+    try:
+        return json.loads(await request.read())
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("body", "The body is not valid JSON.") from None
 
 
 async def topics(request: web.Request) -> web.Response:

@@ -82,12 +82,10 @@ def topic_coverage(kit: Kit, taxonomy: Taxonomy) -> dict[str, Any]:
     """Every topic of the taxonomy, with how many entries and which languages cover it."""
     entries: dict[str, set[str]] = {topic: set() for topic in taxonomy.topics}
     languages: dict[str, set[str]] = {topic: set() for topic in taxonomy.topics}
-    for entry_id in kit.ids():
-        for code in kit.languages_of(entry_id):
-            entry = kit.entry(entry_id, code)
-            if entry is not None and entry.topic in entries:
-                entries[entry.topic].add(entry_id)
-                languages[entry.topic].add(code)
+    for entry in kit.entries:
+        if entry.topic in entries:
+            entries[entry.topic].add(entry.id)
+            languages[entry.topic].add(entry.language)
     return {
         "topics": [
             {

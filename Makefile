@@ -20,7 +20,7 @@ CHROMIUM := /usr/bin/chromium
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: run test install lint lint-content export format index train bench eval calibrate clean
+.PHONY: user run test install lint lint-content export format index train bench eval calibrate clean
 
 run: install train index  ## start Rasa (:5005), the action server (:5055) and the web app (:8080)
 	$(PY) -m bot.serve
@@ -60,6 +60,11 @@ train: models/helpdesk.tar.gz  ## train the Rasa model if its data changed
 
 index: $(VENV_APP)/.installed  ## build the knowledge index if the content changed
 	$(PY) -m knowledge build
+
+user: $(VENV_APP)/.installed  ## add a desk log-in (mediator, operator or admin)
+	@read -p "Username: " name; read -p "Role (mediator/operator/admin): " role; \
+	  read -p "Languages they speak (e.g. ar fr it): " langs; \
+	  $(PY) -m connectors.desk users add "$$name" --role "$$role" --languages "$$langs"
 
 lint: $(VENV_APP)/.installed
 	$(VENV_APP)/bin/ruff check .

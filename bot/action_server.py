@@ -7,15 +7,23 @@ of ``bot.actions``. rasa-sdk's command line would start Sanic's worker
 manager, which loads the actions, and so the embedding model, once more in a
 worker process; one process keeps one copy in memory and starts sooner.
 
-Because this process holds the knowledge base, it also computes the operators'
-suggested answers for the web app: ``POST /knowledge/suggest`` takes the body of
-``POST /api/suggest`` (``knowledge/api.py``). Like ``/webhook``, it is meant for
-the other parts of the assistant only, not for the public.
+Because this process holds the knowledge base, it also serves the web app:
+
+- ``POST /knowledge/suggest`` takes the body of ``POST /api/suggest``
+  (``knowledge/api.py``), plus an optional ``also_in`` language: each answer
+  then carries ``side``, the same entry in that language (the operator's);
+- ``POST /knowledge/translate`` ``{"text", "source", "target"}`` machine-translates
+  with the installed Argos pairs: 200 ``{"text"}``, or 404 when no pair is installed;
+- ``POST /knowledge/entry`` ``{"id", "language", "also_in"}``: one entry, and ``side``.
+
+Like ``/webhook``, these are meant for the other parts of the assistant only,
+not for the public.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 
 from rasa_sdk.endpoint import create_app
@@ -27,17 +35,94 @@ from bot.actions import knowledge_base
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 
 
+class SuggestBatcher:
+    """Answer concurrent suggestion requests together: one encoding call per batch.
+
+    The first request is answered at once; those arriving meanwhile wait for
+    it and then go as one batch, so 20 operators at once do not queue 20 encodings.
+    """
+
+    MAX_BATCH = 32
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[SuggestRequest, asyncio.Future]] = []
+        self.draining = False
+
+    async def ask(self, query: SuggestRequest) -> dict:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((query, future))
+        if not self.draining:
+            self.draining = True
+            asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        kb = knowledge_base()
+        try:
+            while self.pending:
+                batch, self.pending = self.pending[: self.MAX_BATCH], self.pending[self.MAX_BATCH :]
+                top_k = max(query.top_k for query, _ in batch)
+                try:
+                    results = await asyncio.to_thread(
+                        kb.ask_many, [(q.text, q.language) for q, _ in batch], top_k
+                    )
+                except Exception as exc:
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (query, future), result in zip(batch, results):
+                    result.answers[:] = result.answers[: query.top_k]
+                    future.set_result(suggestions(result))
+        finally:
+            self.draining = False
+
+
+_BATCHER = SuggestBatcher()
+
+
 async def suggest(request: Request) -> response.HTTPResponse:
     kb = knowledge_base()
     try:
         query = SuggestRequest.parse(request.json, kb.settings)
     except BadRequest as exc:
         return response.json(exc.as_json(), status=400)
-    return response.json(suggestions(kb, query))
+    body = await _BATCHER.ask(query)
+    side = (request.json or {}).get("also_in")
+    if side in kb.settings.languages.supported:
+        for answer in body["answers"]:
+            other = kb.answer_entry(answer["id"], side)
+            answer["side"] = other.as_json() if other else None
+    return response.json(body)
+
+
+async def translate(request: Request) -> response.HTTPResponse:
+    body = request.json if isinstance(request.json, dict) else {}
+    text, source, target = body.get("text"), body.get("source"), body.get("target")
+    if not all(isinstance(value, str) and value for value in (text, source, target)):
+        return response.json({"error": "Send text, source and target."}, status=400)
+    translator = knowledge_base().translator
+    if source == target or not translator.can_translate(source, target):
+        return response.json({"error": f"No translation pair {source}->{target}."}, status=404)
+    translated = await asyncio.to_thread(translator.translate, text, source, target)
+    return response.json({"text": translated})
+
+
+async def entry(request: Request) -> response.HTTPResponse:
+    body = request.json if isinstance(request.json, dict) else {}
+    kb = knowledge_base()
+    supported = kb.settings.languages.supported
+    language, side = body.get("language"), body.get("also_in")
+    found = kb.answer_entry(str(body.get("id")), language) if language in supported else None
+    if found is None:
+        return response.json({"error": "No such entry or language."}, status=404)
+    other = kb.answer_entry(found.entry_id, side) if side in supported else None
+    return response.json({**found.as_json(), "side": other.as_json() if other else None})
 
 
 def add_knowledge_routes(app: Sanic) -> None:
     app.add_route(suggest, "/knowledge/suggest", methods=["POST"])
+    app.add_route(translate, "/knowledge/translate", methods=["POST"])
+    app.add_route(entry, "/knowledge/entry", methods=["POST"])
 
 
 def main(argv: list[str] | None = None) -> None:

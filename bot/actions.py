@@ -5,7 +5,12 @@
 - ``action_detect_language`` sets the ``language`` slot for each message, so
   that the response Rasa picks next is in the person's language.
 - ``action_answer_question`` answers every question about services from the
-  curated knowledge index, or says it is not sure and offers topics and a person.
+  curated knowledge index, or says it is not sure and offers topics and a person;
+  after two unsure answers in a row it asks a person to help.
+- ``action_handoff`` puts the person in the cultural mediators' queue, says how
+  long the wait is (or when mediators are back) and pauses the bot until the
+  mediator hands the conversation back (``connectors.handoff``).
+- ``action_store_rating`` keeps the 1-10 satisfaction rating asked after a hand-off.
 
 The knowledge base (entries, index, embedding model) is loaded once, when the
 action server starts (``knowledge_base()``).
@@ -15,14 +20,17 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from connectors.desk.hours import OpeningHours
+from connectors.handoff import HandoffConnector, load_connector
 from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
-from knowledge.language import language_command
+from knowledge.language import LANGUAGE_NAMES, language_command
 from knowledge.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,16 @@ def knowledge_base() -> KnowledgeBase:
     if _KB is None:
         _KB = KnowledgeBase.open(get_settings())
     return _KB
+
+
+_CONNECTOR: HandoffConnector | None = None
+
+
+def handoff_connector() -> HandoffConnector:
+    global _CONNECTOR
+    if _CONNECTOR is None:
+        _CONNECTOR = load_connector(get_settings())
+    return _CONNECTOR
 
 
 def clean_question(text: str) -> str:
@@ -88,20 +106,90 @@ class ActionDetectLanguage(Action):
         return [] if detected == current else [SlotSet("language", detected)]
 
 
-class ActionOfferHuman(Action):
-    """Tell the person where a cultural mediator can be reached."""
+class ActionHandoff(Action):
+    """The person asked for a person: queue them for a cultural mediator."""
 
     def name(self) -> str:
-        return "action_offer_human"
+        return "action_handoff"
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        desk = knowledge_base().kit.municipality.offices.get("help_desk")
+        return open_handoff(dispatcher, tracker, reason="request")
+
+
+def open_handoff(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, urgent: bool = False
+) -> list[EventType]:
+    """Tell the person what happens next, ask the connector for a person, pause the bot."""
+    settings = get_settings()
+    language = tracker.get_slot("language") or settings.languages.default
+    hours = OpeningHours.parse(settings.desk.hours, settings.desk.timezone)
+    now = datetime.now(UTC)
+    if hours.is_open(now):
+        try:
+            wait = handoff_connector().expected_wait_minutes(language)
+        except Exception:  # an estimate is not worth failing the hand-off for
+            log.exception("No wait estimate")
+            wait = settings.desk.default_wait_minutes
+        dispatcher.utter_message(response="utter_handoff_queued", wait_minutes=wait)
+    else:
+        opening = hours.next_opening(now)
         dispatcher.utter_message(
-            response="utter_ask_human", help_desk=desk.describe() if desk else "—"
+            response="utter_handoff_after_hours",
+            reopens=opening.strftime("%d/%m %H:%M") if opening else "—",
         )
-        return []
+        desk = knowledge_base().kit.municipality.offices.get("help_desk")
+        if desk:
+            dispatcher.utter_message(response="utter_ask_human", help_desk=desk.describe())
+    request = {
+        "reason": reason,
+        "urgent": urgent,
+        "language": language,
+        "topic": tracker.get_slot("topic"),
+        "channel": tracker.get_latest_input_channel() or "rest",
+    }
+    return [SlotSet("handoff_request", request), SlotSet("unsure_count", 0.0), ConversationPaused()]
+
+
+class ActionStoreRating(Action):
+    """Keep the satisfaction rating (1-10) given after a hand-off."""
+
+    def name(self) -> str:
+        return "action_store_rating"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if not rating_was_asked(tracker):
+            # A number out of the blue ("my number is 333...") is a question, not a rating.
+            return ActionAnswerQuestion().run(dispatcher, tracker, domain)
+        given = next(tracker.get_latest_entity_values("rating"), None)
+        text = str(given) if given is not None else (tracker.latest_message or {}).get("text", "")
+        rating = first_number(text)
+        if rating is None or not 1 <= rating <= 10:
+            dispatcher.utter_message(response="utter_rating_invalid")
+            return []
+        dispatcher.utter_message(response="utter_rating_thanks")
+        return [SlotSet("rating", float(rating))]
+
+
+def rating_was_asked(tracker: Tracker) -> bool:
+    """Whether the bot's last message asked for a 1-10 rating."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            asked = (event.get("metadata") or {}).get("utter_action")
+            return asked in ("utter_ask_rating", "utter_rating_invalid")
+    return False
+
+
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def first_number(text: str) -> int | None:
+    """The first whole number in a text, in Western, Arabic or Persian digits ("7/10" -> 7)."""
+    found = re.search(r"\d+", text.translate(_DIGITS))
+    return int(found.group()) if found else None
 
 
 class ActionAnswerQuestion(Action):
@@ -136,9 +224,25 @@ class ActionAnswerQuestion(Action):
             return []
 
         result = kb.ask(question, language=language)
+        best = result.answers[0] if result.answers else None
+        record = SlotSet(
+            "answer_record",
+            {
+                "question": question,
+                "language": language,
+                "confident": result.confident,
+                "topic": best.topic if best and result.confident else None,
+                "entry_id": best.entry_id if best and result.confident else None,
+                "score": round(best.score, 4) if best else None,
+            },
+        )
         if result.confident:
-            return utter_answer(dispatcher, result.answers[0])
-        return utter_not_sure(dispatcher, result.answers, tracker)
+            return [record, *utter_answer(dispatcher, result.answers[0])]
+        events = [record, *utter_not_sure(dispatcher, result.answers, tracker)]
+        if float(tracker.get_slot("unsure_count") or 0) + 1 >= 2:
+            dispatcher.utter_message(response="utter_handoff_unsure_twice")
+            events += open_handoff(dispatcher, tracker, reason="unsure")
+        return events
 
 
 def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> list[EventType]:
@@ -184,23 +288,8 @@ def utter_not_sure(
     return [SlotSet("unsure_count", unsure)]
 
 
-_NAMES = {
-    "it": "italiano",
-    "en": "English",
-    "ar": "العربية",
-    "fr": "français",
-    "uk": "українська",
-    "es": "español",
-    "fa": "فارسی",
-    "ur": "اردو",
-    "bn": "বাংলা",
-    "ru": "русский",
-    "ro": "română",
-    "sq": "shqip",
-    "tr": "Türkçe",
-}
 
 
 def language_name(code: str) -> str:
     """The name of a language in that language, as people recognise it."""
-    return _NAMES.get(code, code)
+    return LANGUAGE_NAMES.get(code, code)

@@ -10,6 +10,7 @@ says what is ready; if one part dies, the others are stopped too.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, st
         "PYTHONPATH": str(PROJECT_ROOT),
         "HELPDESK_ACTION_ENDPOINT": f"{action_server_url}/webhook",
         "HELPDESK_TRACKER_DB": str(settings.data_dir / "tracker.db"),
+        "HELPDESK_EVENTS_DB": str(settings.data_dir / "events.db"),
     }
 
 
@@ -75,6 +77,10 @@ def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL
                 str(port_of(rasa_url)),
                 "--cors",
                 "*",
+                # The desk delivers mediators' replies and hands back through the API.
+                "--enable-api",
+                "--auth-token",
+                settings.services.rasa_token,
             ],
             f"{rasa_url}/",
             env=rasa_environment(settings, actions_url),
@@ -83,6 +89,7 @@ def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL
             "web app",
             [python, "-m", "connectors.web"],
             f"http://localhost:{settings.services.web_port}/healthz",
+            env={"HELPDESK_EVENTS_DB": str(settings.data_dir / "events.db")},
         ),
     ]
 
@@ -112,10 +119,19 @@ class Supervisor:
 
     def restart(self, part: Part, timeout: float = 600) -> None:
         """Stop one part and start it again, e.g. to show nothing is lost across a restart."""
+        self.stop_part(part)
+        self.start_part(part, timeout)
+
+    def stop_part(self, part: Part) -> None:
         if part.process and part.process.poll() is None:
             part.process.terminate()
             part.process.wait(timeout=30)
+
+    def start_part(self, part: Part, timeout: float = 600) -> None:
         self._launch(part, timeout)
+
+    def part(self, name: str) -> Part:
+        return next(part for part in self.parts if part.name == name)
 
     def _launch(self, part: Part, timeout: float) -> None:
         started = time.monotonic()
@@ -169,6 +185,11 @@ class Supervisor:
 
 def main() -> int:
     settings = get_settings()
+    if not settings.services.rasa_token:
+        # Rasa's API and the desk share it; a new one at each start is enough.
+        os.environ["HELPDESK_RASA_TOKEN"] = secrets.token_urlsafe(24)
+        get_settings.cache_clear()
+        settings = get_settings()
     if not MODEL.exists():
         print(f"No trained Rasa model at {MODEL}: run `make train`.", file=sys.stderr)
         return 2
@@ -186,6 +207,10 @@ def main() -> int:
         print(
             f"\nThe assistant is ready.\n"
             f"  Chat (REST):  POST {settings.services.rasa_url}/webhooks/rest/webhook\n"
+            f"  Chat widget:  http://localhost:{port}/widget/example.html\n"
+            f"  Mediators:    http://localhost:{port}/desk\n"
+            f"  Operators:    http://localhost:{port}/assist\n"
+            f"  Dashboard:    http://localhost:{port}/dashboard\n"
             f"  Health:       http://localhost:{port}/healthz\n"
             "Press Ctrl-C to stop.",
             flush=True,

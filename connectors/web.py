@@ -10,6 +10,8 @@
   in ``knowledge/api.py``; the action server, which holds the knowledge base,
   computes them.
 - ``GET /api/topics``: the taxonomy with the entries and languages of each topic.
+- The mediator desk, operator assist, dashboard and chat widget
+  (``connectors.desk.app``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
+from connectors.desk.app import add_desk
 from knowledge.api import BadRequest, SuggestRequest, topic_coverage
 from knowledge.entries import load_kit
 from knowledge.settings import Settings, get_settings
@@ -118,7 +121,13 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/suggest", suggest)
     app.router.add_get("/api/topics", topics)
+    app.router.add_get("/", home)
+    add_desk(app, settings)
     return app
+
+
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/widget/example.html")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from knowledge.embedding import load_embedder
@@ -117,13 +118,25 @@ class KnowledgeBase:
         return detected or current or self.settings.languages.default
 
     def ask(self, text: str, language: str | None = None, top_k: int | None = None) -> Result:
-        language = language or self.detect_language(text)
-        hits = self.retriever.search(text, top_k or self.settings.retrieval.top_k)
-        return Result(
-            language=language,
-            confident=self.retriever.is_confident(hits),
-            answers=[self.answer(hit, language) for hit in hits],
-        )
+        return self.ask_many([(text, language)], top_k)[0]
+
+    def ask_many(
+        self, questions: Sequence[tuple[str, str | None]], top_k: int | None = None
+    ) -> list[Result]:
+        """Answer several (text, language or None) at once: one encoding call for all."""
+        top_k = top_k or self.settings.retrieval.top_k
+        found = self.retriever.search_many([text for text, _ in questions], top_k)
+        results = []
+        for (text, language), hits in zip(questions, found):
+            language = language or self.detect_language(text)
+            results.append(
+                Result(
+                    language=language,
+                    confident=self.retriever.is_confident(hits),
+                    answers=[self.answer(hit, language) for hit in hits],
+                )
+            )
+        return results
 
     def answer(self, hit: Hit, language: str) -> Answer:
         return replace(self._localized(hit.entry_id, language), score=hit.score)

@@ -1,7 +1,7 @@
 """The operator API's contract, apart from any web framework.
 
     request = SuggestRequest.parse(payload, settings)   # raises BadRequest naming the field
-    suggestions(kb, request)                             # the JSON body of POST /api/suggest
+    suggestions(kb.ask(...))                             # the JSON body of POST /api/suggest
     topic_coverage(kit, taxonomy)                        # the JSON body of GET /api/topics
 
 The web app (``connectors/web.py``) checks the token and this contract, and the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from knowledge.answers import MAX_QUESTION_CHARS, KnowledgeBase
+from knowledge.answers import MAX_QUESTION_CHARS, Result
 from knowledge.entries import Kit
 from knowledge.settings import Settings
 from knowledge.taxonomy import Taxonomy
@@ -68,9 +68,8 @@ class SuggestRequest:
         return {"text": self.text, "language": self.language, "top_k": self.top_k}
 
 
-def suggestions(kb: KnowledgeBase, request: SuggestRequest) -> dict[str, Any]:
-    """The best `top_k` answers, best first, in the requested or detected language."""
-    result = kb.ask(request.text, language=request.language, top_k=request.top_k)
+def suggestions(result: Result) -> dict[str, Any]:
+    """The body of POST /api/suggest: answers best first, in the requested or detected language."""
     return {
         "language": result.language,
         "confident": result.confident,

@@ -86,6 +86,23 @@ _LANG_COMMAND = re.compile(r"^\s*/lang(?:uage)?\s+([A-Za-z]{2})\s*$")
 _MIN_LETTERS = 3
 _MIN_CONFIDENCE = 0.25
 
+# Each language in its own name, as people recognise it.
+LANGUAGE_NAMES = {
+    "it": "italiano",
+    "en": "English",
+    "ar": "العربية",
+    "fr": "français",
+    "uk": "українська",
+    "es": "español",
+    "fa": "فارسی",
+    "ur": "اردو",
+    "bn": "বাংলা",
+    "ru": "русский",
+    "ro": "română",
+    "sq": "shqip",
+    "tr": "Türkçe",
+}
+
 
 def _script(char: str) -> str:
     name = unicodedata.name(char, "")

@@ -71,12 +71,23 @@ class Services:
     rasa_url: str
     action_server_url: str
     web_port: int
+    # Secret for Rasa's HTTP API; empty until the supervisor makes one.
+    rasa_token: str
 
 
 @dataclass(frozen=True)
 class Api:
     # Empty: the operator API refuses every request.
     token: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    database_url: str
+    hours: str
+    timezone: str
+    default_wait_minutes: int
+    session_hours: int
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ class Settings:
     translation: Translation
     services: Services
     api: Api
+    desk: Desk
 
     @property
     def index_dir(self) -> Path:
@@ -119,7 +131,13 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("services.rasa_url", "HELPDESK_RASA_URL"),
     ("services.action_server_url", "HELPDESK_ACTION_SERVER_URL"),
     ("services.web_port", "HELPDESK_WEB_PORT"),
+    ("services.rasa_token", "HELPDESK_RASA_TOKEN"),
     ("api.token", "HELPDESK_API_TOKEN"),
+    ("desk.database_url", "HELPDESK_DATABASE_URL"),
+    ("desk.hours", "HELPDESK_DESK_HOURS"),
+    ("desk.timezone", "HELPDESK_DESK_TIMEZONE"),
+    ("desk.default_wait_minutes", "HELPDESK_DEFAULT_WAIT_MINUTES"),
+    ("desk.session_hours", "HELPDESK_SESSION_HOURS"),
 )
 ENV_NAMES = dict(ENV_OVERRIDES)
 
@@ -222,6 +240,7 @@ class _Reader:
                     f"names {', '.join(missing)}, which is not in languages.supported",
                     "add it to languages.supported",
                 )
+        data_dir = self.path("data_dir")
         return Settings(
             config_file=config_file,
             models=Models(
@@ -233,7 +252,7 @@ class _Reader:
                 municipality=self.text("content.municipality"),
                 taxonomy=self.path("content.taxonomy"),
             ),
-            data_dir=self.path("data_dir"),
+            data_dir=data_dir,
             languages=languages,
             retrieval=Retrieval(
                 confidence_threshold=self.number("retrieval.confidence_threshold", float, 0, 1),
@@ -247,6 +266,29 @@ class _Reader:
                 rasa_url=self.text("services.rasa_url").rstrip("/"),
                 action_server_url=self.text("services.action_server_url").rstrip("/"),
                 web_port=self.number("services.web_port", int, 1, 65535),
+                rasa_token=self.optional_text("services.rasa_token"),
             ),
-            api=Api(token=str(self.get("api.token") or "").strip()),
+            api=Api(token=self.optional_text("api.token")),
+            desk=self.desk(data_dir),
+        )
+
+    def optional_text(self, dotted: str) -> str:
+        return str(self.get(dotted) or "").strip()
+
+    def desk(self, data_dir: Path) -> Desk:
+        from connectors.desk.hours import OpeningHours
+
+        hours = self.text("desk.hours")
+        timezone = self.text("desk.timezone")
+        try:
+            OpeningHours.parse(hours, timezone)
+        except ValueError as exc:
+            raise self.error("desk.hours", f"is {hours!r} ({exc})", OpeningHours.EXAMPLE) from None
+        return Desk(
+            database_url=self.optional_text("desk.database_url")
+            or f"sqlite:///{data_dir / 'desk.db'}",
+            hours=hours,
+            timezone=timezone,
+            default_wait_minutes=self.number("desk.default_wait_minutes", int, 1, 24 * 60),
+            session_hours=self.number("desk.session_hours", int, 1, 24 * 30),
         )

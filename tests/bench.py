@@ -6,14 +6,16 @@ Starts its own assistant (action server, Rasa, web app) on free ports with a
 fresh data folder and no translation packages, so no turn is machine
 translated. It sends every development question as one turn, first one at a
 time, then from 20 conversations at once; then asks the operator API
-(``POST /api/suggest``) the same questions, one at a time and 20 at once. It
-prints medians and p95, the peak memory (VmHWM) of each process and the
+(``POST /api/suggest``) the same questions, one at a time and 20 at once.
+Last, 50 people hand off to a mediator at once (``tests/bench_handoff.py``).
+It prints medians and p95, the peak memory (VmHWM) of each process and the
 machine it ran on.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -27,9 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.serve import MODEL, Supervisor, parts_for
+from connectors.desk.auth import hash_password
+from connectors.desk.store import Store
 from knowledge.evaluation import load_questions
 from knowledge.settings import PROJECT_ROOT, load_settings
+from tests import bench_handoff
 from tests.conftest import free_port
+
+BENCH_PASSWORD = "bench-password-long"
 
 QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_questions.yml"
 
@@ -134,6 +141,7 @@ def peak_memory_mib(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--handoffs", type=int, default=50)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
@@ -146,6 +154,8 @@ def main() -> None:
             "HELPDESK_ACTION_SERVER_URL": f"http://localhost:{free_port()}",
             "HELPDESK_WEB_PORT": str(free_port()),
             "HELPDESK_API_TOKEN": "bench",
+            "HELPDESK_RASA_TOKEN": "bench-rasa",
+            "HELPDESK_DESK_HOURS": "always",
         }
     )
     settings = load_settings(environ=env)
@@ -163,6 +173,9 @@ def main() -> None:
         f"{build.passages} passages"
     )
     del embedder
+
+    store = Store.open(settings.desk.database_url)
+    store.add_user("bench-mediator", hash_password(BENCH_PASSWORD), "mediator", "en it")
 
     supervisor = Supervisor(parts_for(settings, model=MODEL), log_dir=work / "logs", environ=env)
     started = time.perf_counter()
@@ -195,6 +208,26 @@ def main() -> None:
                     *concurrent(ask, texts, args.concurrency),
                 )
             )
+
+        relay = asyncio.run(
+            bench_handoff.run(
+                settings.services.rasa_url,
+                f"http://localhost:{settings.services.web_port}",
+                BENCH_PASSWORD,
+                args.handoffs,
+            )
+        )
+        print(
+            summary(
+                f"Hand-off, person -> desk ({args.handoffs})", relay["to_desk"], relay["seconds"]
+            )
+        )
+        print(
+            summary(
+                f"Hand-off, desk -> person ({args.handoffs})", relay["to_person"], relay["seconds"]
+            )
+        )
+        print(f"Hand-off messages lost: {relay['lost']}")
 
         print("Peak memory (VmHWM):")
         for part in supervisor.parts:

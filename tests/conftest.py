@@ -24,6 +24,7 @@ MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
 
 
 API_TOKEN = "operator-token-for-tests"
+RASA_TOKEN = "rasa-token-for-tests"
 
 
 def free_port() -> int:
@@ -46,6 +47,9 @@ def session_env(tmp_path_factory) -> dict[str, str]:
             # Translation packages come from the tiny package this session builds.
             "HELPDESK_ARGOS_MODELS": str(data / "argos-models"),
             "HELPDESK_API_TOKEN": API_TOKEN,
+            "HELPDESK_RASA_TOKEN": RASA_TOKEN,
+            # Mediators are always at work in tests; opening hours have their own tests.
+            "HELPDESK_DESK_HOURS": "always",
         }
     )
     return env
@@ -183,3 +187,59 @@ class Assistant:
         """The last value the tracker store holds for slot `name`."""
         values = [e.get("value") for e in self._events(sender, "slot") if e.get("name") == name]
         return values[-1] if values else None
+
+
+PASSWORD = "a-long-test-password"
+# username -> (role, languages)
+DESK_USERS = {
+    "amal": ("mediator", "ar fr it"),
+    "bilal": ("mediator", "ar it"),
+    "olga": ("operator", "it"),
+    "ada": ("admin", "it"),
+}
+
+
+@pytest.fixture(scope="session")
+def desk_store(settings):
+    from connectors.desk.auth import hash_password
+    from connectors.desk.store import Store
+
+    store = Store.open(settings.desk.database_url)
+    for username, (role, languages) in DESK_USERS.items():
+        if not store.credentials(username):
+            store.add_user(username, hash_password(PASSWORD), role, languages)
+    return store
+
+
+@pytest.fixture(scope="session")
+def web_url(settings) -> str:
+    return f"http://localhost:{settings.services.web_port}"
+
+
+@pytest.fixture
+def desk_as(assistant, desk_store, web_url):
+    """desk_as("amal") -> a DeskClient logged in as amal."""
+    from tests.desk_client import DeskClient
+
+    def login(username: str) -> DeskClient:
+        client = DeskClient(web_url)
+        role = DESK_USERS[username][0]
+        page = {"mediator": "/desk", "operator": "/assist", "admin": "/dashboard"}[role]
+        assert client.login(username, PASSWORD, page) == 303
+        assert client.csrf
+        return client
+
+    return login
+
+
+def wait_for(condition, timeout: float = 20, interval: float = 0.1):
+    """Poll until condition() is truthy; return its value or fail."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Still false after {timeout} s: {condition}")

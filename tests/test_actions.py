@@ -1,5 +1,8 @@
 """The custom actions, called as the action server calls them, on the real knowledge base."""
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -54,13 +57,14 @@ def test_confident_answer_has_text_sources_date_and_feedback():
 def test_unsure_answer_offers_at_most_two_topics_and_counts():
     messages, slots = run(
         actions.ActionAnswerQuestion(),
-        tracker("la mia bicicletta è rotta", {"language": "it", "unsure_count": 1.0}),
+        tracker("la mia bicicletta è rotta", {"language": "it"}),
     )
     assert [m["response"] for m in messages] == ["utter_not_sure"]
     buttons = messages[0]["buttons"]
     assert 1 <= len(buttons) <= 2
     assert all(b["payload"].startswith('/choose_topic{"topic": ') for b in buttons)
-    assert slots["unsure_count"] == 2.0
+    assert slots["unsure_count"] == 1.0
+    assert slots["answer_record"]["confident"] is False
 
 
 @pytest.mark.parametrize(
@@ -128,7 +132,101 @@ def test_detect_language(text, slots, metadata, entities, expected):
     assert set_slots == expected
 
 
-def test_offer_human_names_the_help_desk():
-    messages, _ = run(actions.ActionOfferHuman(), tracker("voglio una persona"))
-    assert messages[0]["response"] == "utter_ask_human"
-    assert "Sportello" in messages[0]["help_desk"]
+@pytest.fixture
+def desk_hours(settings, monkeypatch):
+    """Set the mediators' opening hours the actions see; use a real desk connector."""
+    from connectors.desk.connector import DeskConnector
+
+    monkeypatch.setattr(actions, "_CONNECTOR", DeskConnector(settings))
+
+    def set_hours(hours: str) -> None:
+        changed = replace(settings, desk=replace(settings.desk, hours=hours))
+        monkeypatch.setattr(actions, "get_settings", lambda: changed)
+
+    return set_hours
+
+
+def all_events(action, tracker_):
+    dispatcher = CollectingDispatcher()
+    return dispatcher.messages, action.run(dispatcher, tracker_, {})
+
+
+def test_handoff_in_opening_hours_gives_the_wait_and_pauses(desk_hours):
+    desk_hours("always")
+    messages, events = all_events(
+        actions.ActionHandoff(), tracker("أريد التحدث مع شخص", {"language": "ar", "topic": "x"})
+    )
+    assert messages[0]["response"] == "utter_handoff_queued"
+    assert messages[0]["wait_minutes"] >= 1
+    request = next(e["value"] for e in events if e.get("name") == "handoff_request")
+    assert request == {
+        "reason": "request",
+        "urgent": False,
+        "language": "ar",
+        "topic": "x",
+        "channel": "rest",
+    }
+    # The bot stops answering until the mediator hands back.
+    assert events[-1]["event"] == "pause"
+
+
+def test_handoff_after_hours_says_when_mediators_are_back(desk_hours):
+    # Open one minute a week, on the day after tomorrow.
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(date.today().weekday() + 2) % 7]
+    desk_hours(f"{day} 09:00-09:01")
+    messages, events = all_events(actions.ActionHandoff(), tracker("je veux une personne"))
+    assert messages[0]["response"] == "utter_handoff_after_hours"
+    assert messages[0]["reopens"].endswith("09:00")
+    assert messages[1]["response"] == "utter_ask_human"  # and where the help desk is
+    assert events[-1]["event"] == "pause"
+
+
+def rating_tracker(text, entities=(), asked=True):
+    tracker_ = tracker(text, intent="rate", entities=entities)
+    utterance = "utter_ask_rating" if asked else "utter_greet"
+    tracker_.events = [{"event": "bot", "metadata": {"utter_action": utterance}}]
+    return tracker_
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "stored"),
+    [
+        ('/rate{"rating": "9"}', [{"entity": "rating", "value": "9"}], 9.0),
+        ("7/10", [{"entity": "rating", "value": "7"}], 7.0),
+        ("أعطي ٨", (), 8.0),
+        ("۱۰", (), 10.0),
+    ],
+)
+def test_rating_is_stored(text, entities, stored):
+    messages, slots = run(actions.ActionStoreRating(), rating_tracker(text, entities))
+    assert messages[0]["response"] == "utter_rating_thanks"
+    assert slots == {"rating": stored}
+
+
+@pytest.mark.parametrize("text", ["0", "11", "a lot"])
+def test_rating_outside_one_to_ten_is_asked_again(text):
+    messages, slots = run(actions.ActionStoreRating(), rating_tracker(text))
+    assert messages[0]["response"] == "utter_rating_invalid" and slots == {}
+
+
+def test_a_number_nobody_asked_for_is_a_question():
+    messages, slots = run(
+        actions.ActionStoreRating(),
+        rating_tracker("my phone is 3331234567, where do I renew my permit?", asked=False),
+    )
+    assert "rating" not in slots
+    assert slots["answer_record"]["question"].startswith("my phone is")
+
+
+def test_two_unsure_answers_open_a_handoff(desk_hours):
+    desk_hours("always")
+    text = "when does the fishing boat museum open on sundays?"
+    _, first = all_events(actions.ActionAnswerQuestion(), tracker(text, {"language": "en"}))
+    assert not any(e["event"] == "pause" for e in first)
+    messages, second = all_events(
+        actions.ActionAnswerQuestion(), tracker(text, {"language": "en", "unsure_count": 1.0})
+    )
+    responses = [m["response"] for m in messages]
+    assert responses == ["utter_not_sure", "utter_handoff_unsure_twice", "utter_handoff_queued"]
+    request = next(e["value"] for e in second if e.get("name") == "handoff_request")
+    assert request["reason"] == "unsure" and second[-1]["event"] == "pause"

@@ -1,0 +1,179 @@
+"""The desk's pages on the web app: log-in, mediator desk, operator assist, dashboard.
+
+    add_desk(app, settings)   # called by connectors.web.create_app
+
+- ``/login``, ``/logout``: per-person log-ins (``python -m connectors.desk users ...``).
+- ``/desk`` (mediator): the queue, claiming, transcripts and replies, live over
+  ``/desk/ws`` (``connectors.desk.mediator``).
+- ``/assist`` (operator): suggested answers side by side, feedback, a mediator
+  in one click, topics by domain (``connectors.desk.assist``).
+- ``/dashboard`` (admin): figures per period, charts and CSV
+  (``connectors.desk.dashboard``).
+- ``/widget/``: the chat widget and an example host page.
+
+Pages are Jinja templates with autoescaping; scripts insert people's words
+with ``textContent`` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+import jinja2
+from aiohttp import web
+
+from connectors.desk import auth
+from connectors.desk.connector import DeskConnector
+from connectors.handoff import load_connector
+from knowledge.language import LANGUAGE_NAMES
+from knowledge.settings import Settings
+
+HERE = Path(__file__).parent
+WIDGET_DIR = HERE.parent / "widget"
+
+CONNECTOR_KEY = web.AppKey("connector", DeskConnector)
+STORE_KEY = web.AppKey("store", object)
+TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
+DESK_SETTINGS_KEY = web.AppKey("desk_settings", Settings)
+CLIENT_KEY = web.AppKey("desk_client", aiohttp.ClientSession)
+
+HOME = {"mediator": "/desk", "operator": "/assist", "admin": "/dashboard"}
+
+
+def render(request: web.Request, template: str, **context: Any) -> web.Response:
+    page = request.app[TEMPLATES_KEY].get_template(template)
+    html = page.render(
+        user=request.get(auth.USER_KEY),
+        csrf=request.get(auth.CSRF_KEY) or "",
+        settings=request.app[DESK_SETTINGS_KEY],
+        names=LANGUAGE_NAMES,
+        **context,
+    )
+    return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
+
+
+# Scripts only from this origin: an injected <script> would not run anyway.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+async def login_page(request: web.Request) -> web.Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", login_csrf=token, next=_safe_next(request.query.get("next"))
+    )
+    response.set_cookie(auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict")
+    return response
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
+        raise web.HTTPForbidden(text="Reload the log-in page: the form has expired (CSRF).")
+    store = request.app[STORE_KEY]
+    user = await asyncio.to_thread(
+        auth.check_credentials, store, str(form.get("username", "")), str(form.get("password", ""))
+    )
+    if user is None:
+        response = render(
+            request,
+            "login.html",
+            login_csrf=cookie,
+            next=_safe_next(str(form.get("next", ""))),
+            error="Wrong username or password.",
+        )
+        response.set_status(401)
+        return response
+    response = redirect(_safe_next(str(form.get("next", ""))) or HOME[user.role])
+    await asyncio.to_thread(
+        auth.start_session, store, user, response, request.app[DESK_SETTINGS_KEY].desk.session_hours
+    )
+    response.del_cookie(auth.LOGIN_CSRF_COOKIE)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    user = await auth.current_user(request.app[STORE_KEY], request)
+    form = await request.post()
+    if user and not auth.csrf_ok(request, form.get("csrf")):
+        raise web.HTTPForbidden(text="Reload the page: the form has expired (CSRF).")
+    response = redirect("/login")
+    auth.end_session(request.app[STORE_KEY], request, response)
+    return response
+
+
+def redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: no open redirect to another host.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return ""
+    return urlparse(target).path
+
+
+async def widget_example(request: web.Request) -> web.Response:
+    html = (WIDGET_DIR / "example.html").read_text(encoding="utf-8")
+    html = html.replace("http://localhost:5005", request.app[DESK_SETTINGS_KEY].services.rasa_url)
+    return web.Response(text=html, content_type="text/html")
+
+
+async def _lifecycle(app: web.Application):
+    app[CLIENT_KEY] = aiohttp.ClientSession()
+    await app[CONNECTOR_KEY].start()
+    yield
+    await app[CONNECTOR_KEY].stop()
+    await app[CLIENT_KEY].close()
+
+
+def add_desk(app: web.Application, settings: Settings) -> None:
+    from connectors.desk import assist, dashboard, mediator
+
+    connector = load_connector(settings)
+    if not isinstance(connector, DeskConnector):
+        raise TypeError("The desk pages need the built-in DeskConnector in endpoints.yml")
+    app[CONNECTOR_KEY] = connector
+    app[STORE_KEY] = connector.store
+    app[DESK_SETTINGS_KEY] = settings
+    app[TEMPLATES_KEY] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+    app.router.add_get("/widget/example.html", widget_example)
+    app.router.add_static("/widget/", WIDGET_DIR)
+    app.router.add_static("/static/", HERE / "static")
+    mediator.add_routes(app)
+    assist.add_routes(app)
+    dashboard.add_routes(app)
+
+
+def requires(role: str):
+    return auth.requires(role, STORE_KEY)
+
+
+async def knowledge(request: web.Request, path: str, body: dict) -> tuple[int, dict]:
+    """POST to the action server's knowledge routes; (503, {}) when it is down."""
+    url = f"{request.app[DESK_SETTINGS_KEY].services.action_server_url}{path}"
+    try:
+        async with request.app[CLIENT_KEY].post(
+            url, json=body, timeout=aiohttp.ClientTimeout(total=30)
+        ) as response:
+            return response.status, await response.json()
+    except (TimeoutError, aiohttp.ClientError, ValueError):
+        return 503, {}

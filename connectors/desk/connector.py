@@ -1,0 +1,278 @@
+"""The built-in hand-off connector: our own mediator desk.
+
+It follows Rasa's events (``connectors.handoff.RasaEvents``) and, in one
+transaction per batch together with its position in the event stream:
+
+- opens a hand-off when the bot sets ``handoff_request``;
+- keeps the transcript, and relays the person's messages to the mediators'
+  desk pages while a hand-off is open;
+- records each answered question (``answer_record``) and rating for the dashboard.
+
+A desk restart resumes from the saved position, so nothing said is lost or
+counted twice. Mediators' replies are stored first, then delivered through
+Rasa by a retrying loop; so are hand-backs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from connectors.desk.store import Store
+from connectors.handoff import (
+    DeliveryError,
+    HandoffConnector,
+    HandoffRequest,
+    RasaConversations,
+    RasaEvents,
+    events_database_url,
+)
+from knowledge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CURSOR = "rasa-events"
+
+Listener = Callable[[dict], Awaitable[None]]
+
+
+def _time(at: float | None) -> datetime:
+    moment = datetime.fromtimestamp(at, UTC) if at else datetime.now(UTC)
+    return moment.replace(tzinfo=None)
+
+
+class DeskConnector(HandoffConnector):
+    def __init__(self, settings: Settings, events_url: str | None = None) -> None:
+        self.settings = settings
+        self.store = Store.open(settings.desk.database_url)
+        self.events_url = events_url
+        self.listeners: set[Listener] = set()
+        self.wake_delivery = asyncio.Event()
+        self.tasks: list[asyncio.Task] = []
+        self.session: aiohttp.ClientSession | None = None
+        self.rasa: RasaConversations | None = None
+
+    # -- HandoffConnector ------------------------------------------------------
+
+    def expected_wait_minutes(self, language: str) -> int:
+        return self.store.expected_wait_minutes(self.settings.desk.default_wait_minutes)
+
+    async def start(self) -> None:
+        self.session = aiohttp.ClientSession()
+        self.rasa = RasaConversations(
+            self.settings.services.rasa_url, self.settings.services.rasa_token, self.session
+        )
+        events = RasaEvents(self.events_url or events_database_url())
+        position = await asyncio.to_thread(self.store.cursor, CURSOR)
+        self.tasks = [
+            asyncio.create_task(events.follow(position, self.handle_events)),
+            asyncio.create_task(self._deliver_forever()),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.session:
+            await self.session.close()
+
+    async def open(self, request: HandoffRequest) -> None:
+        with self.store.transaction() as db:
+            self._open(db, request)
+        await self.notify({"type": "queue"})
+
+    async def to_mediator(self, sender_id: str, text: str, at: float) -> None:
+        await self.handle_events(
+            [(0, {"event": "user", "sender_id": sender_id, "text": text, "timestamp": at})],
+            move_cursor=False,
+        )
+
+    async def close(self, handoff_id: int, mediator_id: int, note: str) -> bool:
+        closed = await asyncio.to_thread(self.store.close, handoff_id, mediator_id, note)
+        if closed:
+            self.wake_delivery.set()
+            await self.notify({"type": "queue"})
+        return closed
+
+    # -- mediators' replies --------------------------------------------------------
+
+    async def reply(self, handoff: dict, mediator_id: int, **fields: Any) -> int:
+        message_id = await asyncio.to_thread(
+            self.store.add_mediator_reply, handoff, mediator_id, **fields
+        )
+        self.wake_delivery.set()
+        await self.notify({"type": "message", "handoff_id": handoff["id"]})
+        return message_id
+
+    async def _deliver_forever(self) -> None:
+        backoff = 0.0
+        while True:
+            try:
+                await asyncio.wait_for(self.wake_delivery.wait(), timeout=max(backoff, 1.0))
+            except TimeoutError:
+                pass
+            self.wake_delivery.clear()
+            try:
+                failed = await self.deliver_pending()
+            except Exception:  # keep delivering whatever one message did
+                log.exception("Delivering mediators' messages failed")
+                failed = True
+            backoff = min(15.0, backoff * 2 or 1.0) if failed else 0.0
+
+    async def deliver_pending(self) -> bool:
+        """Deliver stored replies in order, then hand-backs; True if something must wait."""
+        assert self.rasa is not None
+        blocked: set[str] = set()
+        for message in await asyncio.to_thread(self.store.pending_deliveries):
+            sender = message["sender_id"]
+            if sender in blocked:
+                continue
+            try:
+                await self.rasa.send(
+                    sender, _for_person(message), {"desk_message_id": message["id"]}
+                )
+            except DeliveryError as exc:
+                blocked.add(sender)
+                await asyncio.to_thread(self.store.set_delivery, message["id"], "pending", str(exc))
+                await self.notify({"type": "message", "handoff_id": message["handoff_id"]})
+                continue
+            await asyncio.to_thread(self.store.set_delivery, message["id"], "delivered")
+            await self.notify({"type": "message", "handoff_id": message["handoff_id"]})
+        for handoff in await asyncio.to_thread(self.store.pending_hand_backs):
+            if handoff["sender_id"] in blocked:
+                continue
+            try:
+                await self.rasa.hand_back(handoff["sender_id"])
+            except DeliveryError as exc:
+                log.warning("Hand-back of %s must wait: %s", handoff["id"], exc)
+                blocked.add(handoff["sender_id"])
+                continue
+            await asyncio.to_thread(self.store.mark_handed_back, handoff["id"])
+        return bool(blocked)
+
+    # -- Rasa's events ------------------------------------------------------------
+
+    async def handle_events(self, batch: list[tuple[int, dict]], move_cursor: bool = True) -> None:
+        notices = await asyncio.to_thread(self._apply, batch, move_cursor)
+        for notice in notices:
+            await self.notify(notice)
+
+    def _apply(self, batch: list[tuple[int, dict]], move_cursor: bool) -> list[dict]:
+        notices: list[dict] = []
+        with self.store.transaction() as db:
+            for _, event in batch:
+                notice = self._apply_one(db, event)
+                if notice:
+                    notices.append(notice)
+            if move_cursor:
+                self.store.move_cursor(db, CURSOR, batch[-1][0])
+        return notices
+
+    def _apply_one(self, db, event: dict) -> dict | None:
+        sender = event.get("sender_id") or ""
+        kind = event.get("event")
+        at = _time(event.get("timestamp"))
+        if kind == "user":
+            text = (event.get("text") or "").strip()
+            # Button payloads and widget commands ("/greet") are not words of the person.
+            if not text or text.startswith("/"):
+                return None
+            handoff_id = self.store.open_handoff_for(db, sender)
+            message_id = self.store.add_message(
+                db,
+                sender_id=sender,
+                handoff_id=handoff_id,
+                author="migrant",
+                text=text,
+                created_at=at,
+            )
+            if handoff_id:
+                return {"type": "message", "handoff_id": handoff_id, "message_id": message_id}
+        elif kind == "bot":
+            if (event.get("metadata") or {}).get("desk_message_id") or not event.get("text"):
+                return None
+            self.store.add_message(
+                db,
+                sender_id=sender,
+                handoff_id=self.store.open_handoff_for(db, sender),
+                author="bot",
+                text=event["text"],
+                created_at=at,
+            )
+        elif kind == "slot":
+            return self._apply_slot(db, sender, event.get("name"), event.get("value"), at, event)
+        return None
+
+    def _apply_slot(self, db, sender, name, value, at, event) -> dict | None:
+        if name == "handoff_request" and isinstance(value, dict):
+            self._open(
+                db,
+                HandoffRequest(
+                    sender_id=sender,
+                    channel=str(value.get("channel") or event.get("input_channel") or "rest"),
+                    language=str(value.get("language") or self.settings.languages.default),
+                    topic=value.get("topic"),
+                    reason=str(value.get("reason") or "request"),
+                    urgent=bool(value.get("urgent")),
+                    at=event.get("timestamp") or 0,
+                ),
+            )
+            return {"type": "queue"}
+        if name == "answer_record" and isinstance(value, dict) and value.get("question"):
+            self.store.add_question(
+                db,
+                sender_id=sender,
+                asked_at=at,
+                source="conversation",
+                language=str(value.get("language") or ""),
+                topic=value.get("topic"),
+                entry_id=value.get("entry_id"),
+                confident=bool(value.get("confident")),
+                score=value.get("score"),
+                text=str(value["question"]),
+            )
+        elif name == "rating" and value is not None:
+            with contextlib.suppress(TypeError, ValueError):
+                self.store.rate_latest(db, sender, int(float(value)))
+        return None
+
+    def _open(self, db, request: HandoffRequest) -> int:
+        return self.store.open_handoff(
+            db,
+            sender_id=request.sender_id,
+            channel=request.channel,
+            language=request.language,
+            topic=request.topic,
+            reason=request.reason,
+            urgent=request.urgent,
+            at=_time(request.at),
+        )
+
+    # -- live updates for desk pages ----------------------------------------------
+
+    async def notify(self, notice: dict) -> None:
+        for listener in list(self.listeners):
+            try:
+                await listener(notice)
+            except Exception:  # a closed page must not stop the others
+                self.listeners.discard(listener)
+
+
+def _for_person(message: dict) -> dict:
+    """What the person's channel shows: the reply in their language, labelled."""
+    translated = message.get("translated_text")
+    return {
+        "from": "mediator",
+        "name": message.get("mediator_name") or "",
+        "text": translated or message["text"],
+        "machine_translated": bool(translated),
+        "original": message["text"] if translated else None,
+        "original_language": message.get("language") if translated else None,
+    }

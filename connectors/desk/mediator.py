@@ -1,0 +1,191 @@
+"""The mediator desk: queue, claim, transcript with translations, suggestions, reply, close.
+
+    GET  /desk                               the page (role mediator)
+    GET  /desk/api/queue                     open hand-offs, urgent first
+    GET  /desk/api/handoffs/{id}             hand-off, transcript, suggested answers
+    POST /desk/api/handoffs/{id}/claim       409 when another mediator was first
+    POST /desk/api/handoffs/{id}/reply       {"text", "language"}
+    POST /desk/api/handoffs/{id}/close       {"note"}
+    GET  /desk/ws                            live notices: {"type": "queue" | "message"}
+
+POSTs are JSON with the ``X-CSRF-Token`` header of the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import WSMsgType, web
+
+from connectors.desk import app as desk
+from connectors.desk import auth
+
+MAX_REPLY_CHARS = 4000
+MAX_NOTE_CHARS = 2000
+
+
+@desk.requires("mediator")
+async def page(request: web.Request) -> web.Response:
+    return desk.render(request, "desk.html")
+
+
+@desk.requires("mediator")
+async def queue(request: web.Request) -> web.Response:
+    return web.json_response(
+        {"handoffs": await asyncio.to_thread(request.app[desk.STORE_KEY].queue)}
+    )
+
+
+async def _handoff_or_404(request: web.Request) -> dict:
+    try:
+        handoff_id = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="No such hand-off.") from None
+    handoff = await asyncio.to_thread(request.app[desk.STORE_KEY].handoff, handoff_id)
+    if handoff is None:
+        raise web.HTTPNotFound(text="No such hand-off.")
+    return handoff
+
+
+@desk.requires("mediator")
+async def show(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    store = request.app[desk.STORE_KEY]
+    transcript = await asyncio.to_thread(store.transcript, handoff["sender_id"])
+    for message in transcript:
+        if message["author"] in ("migrant", "bot") and not message["translated_text"]:
+            message["translated_text"] = await translate(
+                request, message["text"], handoff["language"], user.language
+            )
+            message["translated_language"] = user.language if message["translated_text"] else None
+    last_question = next(
+        (m["text"] for m in reversed(transcript) if m["author"] == "migrant"), None
+    )
+    suggestions = []
+    if last_question:
+        status, body = await desk.knowledge(
+            request,
+            "/knowledge/suggest",
+            {
+                "text": last_question[:1000],
+                "language": handoff["language"],
+                "top_k": 3,
+                "also_in": user.language,
+            },
+        )
+        suggestions = body.get("answers", []) if status == 200 else []
+    return web.json_response(
+        {"handoff": handoff, "transcript": transcript, "suggestions": suggestions}
+    )
+
+
+async def translate(request: web.Request, text: str, source: str, target: str) -> str | None:
+    """A machine translation when the pair is installed, else None."""
+    if source == target:
+        return None
+    status, body = await desk.knowledge(
+        request, "/knowledge/translate", {"text": text, "source": source, "target": target}
+    )
+    return body.get("text") if status == 200 else None
+
+
+@desk.requires("mediator")
+async def claim(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    won = await asyncio.to_thread(request.app[desk.STORE_KEY].claim, handoff["id"], user.id)
+    if not won:
+        return web.json_response(
+            {"error": "Another mediator has already taken this conversation."}, status=409
+        )
+    await request.app[desk.CONNECTOR_KEY].notify({"type": "queue"})
+    return web.json_response({"claimed": True})
+
+
+async def _json(request: web.Request) -> dict:
+    try:
+        body = json.loads(await request.read())
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="Send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="Send a JSON object.")
+    return body
+
+
+def _held_by(handoff: dict, user) -> None:
+    if handoff["status"] != "claimed" or handoff["mediator_id"] != user.id:
+        raise web.HTTPConflict(text="Claim this conversation first; only its mediator can answer.")
+
+
+@desk.requires("mediator")
+async def reply(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_by(handoff, user)
+    body = await _json(request)
+    text = str(body.get("text") or "").strip()
+    if not text or len(text) > MAX_REPLY_CHARS:
+        raise web.HTTPBadRequest(text=f"Write a reply of 1 to {MAX_REPLY_CHARS} characters.")
+    language = str(body.get("language") or handoff["language"])
+    translated = await translate(request, text, language, handoff["language"])
+    message_id = await request.app[desk.CONNECTOR_KEY].reply(
+        handoff,
+        user.id,
+        text=text,
+        language=language,
+        translated_text=translated,
+        translated_language=handoff["language"] if translated else None,
+    )
+    return web.json_response({"id": message_id, "machine_translated": bool(translated)}, status=201)
+
+
+@desk.requires("mediator")
+async def close(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_by(handoff, user)
+    note = str((await _json(request)).get("note") or "").strip()[:MAX_NOTE_CHARS]
+    if not await request.app[desk.CONNECTOR_KEY].close(handoff["id"], user.id, note):
+        raise web.HTTPConflict(text="This conversation is not yours to close.")
+    return web.json_response({"closed": True})
+
+
+@desk.requires("operator")
+async def live_operator(request: web.Request) -> web.WebSocketResponse:
+    return await _live(request)
+
+
+@desk.requires("mediator")
+async def live(request: web.Request) -> web.WebSocketResponse:
+    return await _live(request)
+
+
+async def _live(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(heartbeat=25)
+    await socket.prepare(request)
+    connector = request.app[desk.CONNECTOR_KEY]
+
+    async def send(notice: dict) -> None:
+        await socket.send_json(notice)
+
+    connector.listeners.add(send)
+    try:
+        async for message in socket:
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        connector.listeners.discard(send)
+    return socket
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/desk", page)
+    app.router.add_get("/desk/api/queue", queue)
+    app.router.add_get("/desk/api/handoffs/{id}", show)
+    app.router.add_post("/desk/api/handoffs/{id}/claim", claim)
+    app.router.add_post("/desk/api/handoffs/{id}/reply", reply)
+    app.router.add_post("/desk/api/handoffs/{id}/close", close)
+    app.router.add_get("/desk/ws", live)
+    app.router.add_get("/assist/ws", live_operator)

@@ -1,0 +1,408 @@
+/* Operator assist: answers side by side (operator's language | person's language),
+ * feedback, a mediator in one click, the operator's hand-offs; and, on the topics
+ * page, one entry in both languages.
+ * Every text from the knowledge base or from people is inserted with
+ * textContent / text nodes only, never as HTML. */
+(() => {
+  'use strict';
+
+  const $ = (id) => document.getElementById(id);
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const CSRF = csrfMeta ? csrfMeta.getAttribute('content') : '';
+  const MY_LANGUAGE = document.body.dataset.language || 'it';
+
+  // -- small helpers -----------------------------------------------------------
+
+  /** An element with optional class, text (as text) and attributes. */
+  function el(tag, options, children) {
+    const node = document.createElement(tag);
+    const o = options || {};
+    if (o.className) node.className = o.className;
+    if (o.text !== undefined && o.text !== null) node.textContent = String(o.text);
+    if (o.attrs) {
+      for (const name of Object.keys(o.attrs)) {
+        const value = o.attrs[name];
+        if (value !== undefined && value !== null && value !== false) node.setAttribute(name, String(value));
+      }
+    }
+    for (const child of children || []) {
+      if (child) node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  /** A link only for http(s) addresses; anything else is shown as plain text. */
+  function sourceLink(source) {
+    const url = String((source && source.url) || '');
+    const title = String((source && source.title) || url || 'source');
+    if (/^https?:\/\//i.test(url)) {
+      const a = document.createElement('a');
+      a.href = url;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      a.textContent = title;
+      return a;
+    }
+    return el('span', { text: url && url !== title ? title + ' (' + url + ')' : title });
+  }
+
+  function parseTime(iso) {
+    if (!iso) return null;
+    const time = Date.parse(String(iso).replace(/(\.\d{3})\d+/, '$1'));
+    return Number.isNaN(time) ? null : time;
+  }
+
+  function clock(iso) {
+    const time = parseTime(iso);
+    if (time === null) return '';
+    const d = new Date(time);
+    return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
+  }
+
+  /** fetch() with the session cookie and, for POSTs, JSON and the CSRF header. */
+  async function api(method, url, payload) {
+    const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (method !== 'GET') {
+      init.headers['Content-Type'] = 'application/json';
+      init.headers['X-CSRF-Token'] = CSRF;
+      init.body = JSON.stringify(payload || {});
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (err) {
+      return { ok: false, status: 0, data: null, error: 'The desk cannot be reached. Check the connection.' };
+    }
+    if (response.status === 401) {
+      window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname);
+      return { ok: false, status: 401, data: null, error: 'Log in again.' };
+    }
+    const raw = await response.text();
+    let data = null;
+    try { data = raw ? JSON.parse(raw) : null; } catch (err) { data = null; }
+    let error = null;
+    if (!response.ok) {
+      error = (data && typeof data.error === 'string' && data.error) || raw.trim() ||
+        'Something went wrong (' + response.status + ').';
+    }
+    return { ok: response.ok, status: response.status, data, error };
+  }
+
+  function showMessage(node, text) {
+    if (!node) return;
+    node.textContent = text;
+    node.hidden = !text;
+  }
+
+  // -- one answer, two columns ---------------------------------------------------------
+
+  /** One column: a version of the entry (`version` may be null). */
+  function answerColumn(version, className, heading, missingText) {
+    const column = el('div', { className: 'answer-column ' + className });
+    if (version && version.language) column.setAttribute('lang', version.language);
+    column.appendChild(el('p', { className: 'column-label', text: heading, attrs: { lang: 'en', dir: 'ltr' } }));
+    if (!version) {
+      column.appendChild(el('p', { className: 'empty', text: missingText, attrs: { lang: 'en' } }));
+      return column;
+    }
+    column.appendChild(el('h3', { className: 'answer-title', text: version.title || '', attrs: { dir: 'auto' } }));
+    const labels = el('p', { className: 'labels', attrs: { lang: 'en', dir: 'ltr' } });
+    if (version.machine_translated) labels.appendChild(el('span', { className: 'mt-label', text: 'Machine translation' }));
+    if (version.unreviewed_translation) labels.appendChild(el('span', { className: 'mt-label', text: 'Translation not reviewed' }));
+    if (version.fallback) labels.appendChild(el('span', { className: 'fallback-label', text: 'No translation: shown in ' + (version.language || '?') }));
+    if (labels.firstChild) column.appendChild(labels);
+    column.appendChild(el('p', { className: 'answer-text', text: version.text || '', attrs: { dir: 'auto' } }));
+    const facts = el('p', { className: 'answer-facts', attrs: { lang: 'en', dir: 'ltr' } }, [
+      el('span', { className: 'answer-topic', text: 'Topic: ' + (version.topic || '—') }),
+      el('span', { className: 'reviewed', text: 'Reviewed: ' + (version.last_reviewed || '—') }),
+    ]);
+    column.appendChild(facts);
+    const sources = (version.sources || []).filter((s) => s && (s.url || s.title));
+    if (sources.length) {
+      const list = el('ul', { className: 'sources', attrs: { 'aria-label': 'Sources', dir: 'auto' } });
+      for (const source of sources) list.appendChild(el('li', {}, [sourceLink(source)]));
+      column.appendChild(list);
+    }
+    return column;
+  }
+
+  /**
+   * An answer: the operator's version (`side`) next to the person's.
+   * options: {possible, question, language, operatorLanguage, feedback}
+   */
+  function renderAnswer(answer, options) {
+    const o = options || {};
+    const mine = o.operatorLanguage || MY_LANGUAGE;
+    const card = el('article', { className: 'answer' + (o.possible ? ' is-possible' : '') });
+    if (o.possible) card.appendChild(el('p', { className: 'possible-label', text: 'Possible answer (not sure)' }));
+    card.appendChild(answerColumn(answer.side || null, 'answer-operator', 'For you (' + mine + ')',
+      'Not available in your language.'));
+    card.appendChild(answerColumn(answer, 'answer-migrant', 'For the person (' + (answer.language || '?') + ')', ''));
+
+    if (o.feedback) {
+      const actions = el('div', { className: 'answer-actions' });
+      const status = el('p', { className: 'feedback-error', attrs: { role: 'alert' } });
+      status.hidden = true;
+      const send = async (useful, button) => {
+        for (const b of actions.querySelectorAll('button')) b.disabled = true;
+        const result = await api('POST', '/assist/feedback', {
+          entry_id: answer.id,
+          topic: answer.topic || null,
+          language: o.language || answer.language || null,
+          useful,
+          question: o.question || '',
+        });
+        if (!result.ok) {
+          for (const b of actions.querySelectorAll('button')) b.disabled = false;
+          showMessage(status, 'Not saved: ' + result.error);
+          button.focus();
+          return;
+        }
+        clear(actions);
+        actions.appendChild(el('p', { className: 'feedback-done', text: 'Thanks, noted', attrs: { role: 'status' } }));
+      };
+      const yes = el('button', { className: 'useful button-secondary', text: 'Useful', attrs: { type: 'button' } });
+      const no = el('button', { className: 'not-useful button-secondary', text: 'Not useful', attrs: { type: 'button' } });
+      yes.addEventListener('click', () => send(true, yes));
+      no.addEventListener('click', () => send(false, no));
+      actions.appendChild(yes);
+      actions.appendChild(no);
+      actions.appendChild(status);
+      card.appendChild(actions);
+    }
+    return card;
+  }
+
+  // -- the assist page ---------------------------------------------------------------------
+
+  const askForm = $('ask-form');
+  const results = $('results');
+  const question = $('question');
+  const questionLanguage = $('question-language');
+  const askButton = $('ask');
+  const printButton = $('print');
+  const errorBox = $('assist-error');
+  const handoffStatus = $('handoff-status');
+  const callAnyway = $('call-mediator-anyway');
+  let last = null;  // {question, result}
+
+  async function callMediator(button) {
+    const typed = question ? question.value.trim() : '';
+    const asked = last ? last.question : typed;
+    let language = null;
+    if (last && last.result.language) language = last.result.language;
+    else if (questionLanguage && questionLanguage.value !== 'auto') language = questionLanguage.value;
+    const best = last && last.result.confident && last.result.answers.length ? last.result.answers[0] : null;
+    const buttons = [button, callAnyway, $('call-mediator')].filter(Boolean);
+    for (const b of buttons) b.disabled = true;
+    showMessage(errorBox, '');
+    const result = await api('POST', '/assist/handoff', {
+      question: asked || typed,
+      language,
+      topic: best ? best.topic : null,
+    });
+    for (const b of buttons) b.disabled = false;
+    if (!result.ok) {
+      showMessage(errorBox, 'No mediator could be called: ' + result.error);
+      return;
+    }
+    showMessage(handoffStatus, 'A mediator has been called (request ' + result.data.handoff_id + ')');
+    loadHandoffs();
+  }
+
+  function renderResults(asked, result) {
+    clear(results);
+    const answers = result.answers || [];
+    results.appendChild(el('p', { className: 'result-language', text: 'Language: ' + (result.language || '?') }));
+    if (!result.confident) {
+      const call = el('button', { className: 'button-danger', text: 'Call a mediator', attrs: { id: 'call-mediator', type: 'button' } });
+      call.addEventListener('click', () => callMediator(call));
+      results.appendChild(el('div', { className: 'not-sure', attrs: { id: 'not-sure', role: 'alert' } }, [
+        el('p', { className: 'not-sure-text', text: 'Not sure — call a mediator' }),
+        call,
+      ]));
+    }
+    if (!answers.length) {
+      results.appendChild(el('p', { className: 'empty', text: 'No answer found.' }));
+    } else {
+      results.appendChild(el('h2', { text: result.confident ? 'Answers' : 'Possible answers' }));
+      for (const answer of answers) {
+        results.appendChild(renderAnswer(answer, {
+          possible: !result.confident,
+          question: asked,
+          language: result.language,
+          operatorLanguage: result.operator_language,
+          feedback: true,
+        }));
+      }
+    }
+    if (printButton) printButton.hidden = false;
+  }
+
+  if (askForm && results) {
+    askForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const text = question.value.trim();
+      if (!text) {
+        showMessage(errorBox, 'Write what the person said first.');
+        question.focus();
+        return;
+      }
+      showMessage(errorBox, '');
+      askButton.disabled = true;
+      const chosen = questionLanguage.value;
+      const result = await api('POST', '/assist/suggest', {
+        text,
+        language: chosen === 'auto' ? null : chosen,
+      });
+      askButton.disabled = false;
+      if (!result.ok) {
+        showMessage(errorBox, result.error);
+        return;
+      }
+      const data = result.data || {};
+      data.answers = Array.isArray(data.answers) ? data.answers : [];
+      last = { question: text, result: data };
+      renderResults(text, data);
+    });
+    // Ctrl+Enter in the question box asks too.
+    question.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        askForm.requestSubmit ? askForm.requestSubmit() : askButton.click();
+      }
+    });
+    question.addEventListener('input', () => {
+      // A new question: what we call a mediator about is what is in the box.
+      if (last && question.value.trim() !== last.question) last = null;
+    });
+  }
+  if (printButton) printButton.addEventListener('click', () => window.print());
+  if (callAnyway) callAnyway.addEventListener('click', () => callMediator(callAnyway));
+
+  // -- the operator's hand-offs ------------------------------------------------------------
+
+  const myHandoffs = $('my-handoffs');
+  const myHandoffsEmpty = $('my-handoffs-empty');
+  let lastHandoffs = '';
+  let loading = false;
+
+  function statusText(item) {
+    if (item.status === 'waiting') return 'waiting for a mediator';
+    if (item.status === 'claimed') return 'claimed by ' + (item.mediator_name || 'a mediator');
+    if (item.status === 'closed') return 'closed';
+    return String(item.status || '');
+  }
+
+  function handoffItem(item) {
+    const li = el('li', { className: 'my-handoff status-' + item.status, attrs: { 'data-id': item.id } });
+    li.appendChild(el('p', { className: 'handoff-head' }, [
+      el('strong', { text: 'Request ' + item.id }),
+      el('span', { className: 'lang-code', text: String(item.language || '?').toUpperCase() }),
+      el('span', { className: 'status status-' + item.status, text: statusText(item) }),
+      item.created_at ? el('time', { text: clock(item.created_at), attrs: { datetime: item.created_at } }) : null,
+    ]));
+    const replies = item.replies || [];
+    if (!replies.length) {
+      li.appendChild(el('p', { className: 'empty', text: 'No reply yet.' }));
+      return li;
+    }
+    const list = el('ul', { className: 'replies', attrs: { 'aria-label': 'Replies of the mediator' } });
+    for (const reply of replies) {
+      const entry = el('li', { className: 'reply' }, [
+        el('span', { className: 'author', text: 'Mediator' + (reply.created_at ? ' · ' + clock(reply.created_at) : '') }),
+        el('p', { className: 'original', text: reply.text || '', attrs: { dir: 'auto', lang: reply.language } }),
+      ]);
+      if (reply.translated_text) {
+        entry.appendChild(el('div', { className: 'translation' }, [
+          el('span', { className: 'translation-label', text: 'Machine translation (' + (reply.translated_language || '?') + ')' }),
+          el('p', { className: 'translation-text', text: reply.translated_text, attrs: { dir: 'auto', lang: reply.translated_language } }),
+        ]));
+      }
+      list.appendChild(entry);
+    }
+    li.appendChild(list);
+    return li;
+  }
+
+  async function loadHandoffs() {
+    if (!myHandoffs || loading) return;
+    loading = true;
+    try {
+      const result = await api('GET', '/assist/handoffs');
+      if (!result.ok) return;
+      const items = (result.data && result.data.handoffs) || [];
+      const fingerprint = JSON.stringify(items);
+      if (fingerprint === lastHandoffs) return;  // unchanged: keep focus and reading position
+      lastHandoffs = fingerprint;
+      clear(myHandoffs);
+      for (const item of items) myHandoffs.appendChild(handoffItem(item));
+      if (myHandoffsEmpty) myHandoffsEmpty.hidden = items.length > 0;
+    } finally {
+      loading = false;
+    }
+  }
+
+  function connect() {
+    const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let socket;
+    try {
+      socket = new WebSocket(scheme + '//' + window.location.host + '/assist/ws');
+    } catch (err) {
+      window.setTimeout(connect, 2000);
+      return;
+    }
+    socket.addEventListener('message', () => loadHandoffs());
+    socket.addEventListener('close', () => window.setTimeout(connect, 2000));
+  }
+
+  if (myHandoffs) {
+    loadHandoffs();
+    window.setInterval(() => { if (!document.hidden) loadHandoffs(); }, 5000);
+    connect();
+  }
+
+  // -- the topics page: one entry in both languages -----------------------------------------
+
+  const entryView = $('entry-view');
+
+  async function showEntry(link) {
+    clear(entryView);
+    entryView.appendChild(el('p', { className: 'empty', text: 'Loading…' }));
+    const result = await api('GET', link.getAttribute('href'));
+    clear(entryView);
+    if (!result.ok || !result.data) {
+      entryView.appendChild(el('p', { className: 'notice notice-error', text: result.error || 'Not found.', attrs: { role: 'alert' } }));
+      return;
+    }
+    const print = el('button', { className: 'button-secondary print-entry', text: 'Print', attrs: { type: 'button' } });
+    print.addEventListener('click', () => window.print());
+    entryView.appendChild(renderAnswer(result.data, {
+      language: link.dataset.language || result.data.language,
+      operatorLanguage: MY_LANGUAGE,
+      feedback: false,
+    }));
+    entryView.appendChild(print);
+    if (typeof entryView.scrollIntoView === 'function') entryView.scrollIntoView({ block: 'nearest' });
+    const title = entryView.querySelector('.answer-title');
+    if (title) {
+      title.setAttribute('tabindex', '-1');
+      title.focus({ preventScroll: true });
+    }
+  }
+
+  if (entryView) {
+    document.addEventListener('click', (event) => {
+      const link = event.target instanceof Element ? event.target.closest('a.entry-link') : null;
+      if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      for (const other of document.querySelectorAll('a.entry-link[aria-current]')) other.removeAttribute('aria-current');
+      link.setAttribute('aria-current', 'true');
+      showEntry(link);
+    });
+  }
+})();

@@ -1,0 +1,511 @@
+"""The desk's database: hand-offs, their messages, desk users and sessions, feedback, figures.
+
+    store = Store.open("sqlite:///data/desk.db")   # or postgresql+psycopg://...
+    handoff = store.open_handoff(sender_id="abc", channel="socketio", language="ar", ...)
+    store.claim(handoff.id, mediator_id)           # True for exactly one mediator
+
+SQLAlchemy Core over SQLite by default, PostgreSQL for larger deployments. Each
+public method is one transaction; call them from a thread (``asyncio.to_thread``)
+in async code. Question texts are stored redacted (``connectors.desk.redact``).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from connectors.desk.redact import redact
+
+OPEN_STATES = ("waiting", "claimed")
+ROLES = ("mediator", "operator", "admin")
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), unique=True, nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    # Languages the person speaks, e.g. "ar fr it"; the first is the one they read best.
+    sa.Column("languages", sa.String(128), nullable=False, default="it"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    # SHA-256 of the cookie value: a stolen database holds no usable session.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    # Rasa input channel (socketio, rest, telegram, ...) or "counter" for an operator.
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("topic", sa.String(64)),
+    # request | unsure | emergency | operator
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("urgent", sa.Boolean, nullable=False, default=False),
+    # waiting | claimed | closed
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_at", sa.DateTime),
+    sa.Column("closed_at", sa.DateTime),
+    sa.Column("mediator_id", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("opened_by", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("note", sa.Text),
+    # Closed hand-offs are handed back to the bot once Rasa has accepted it.
+    sa.Column("handed_back", sa.Boolean, nullable=False, default=False),
+    sa.Column("rating", sa.Integer),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), index=True),
+    # migrant | bot | mediator
+    sa.Column("author", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("language", sa.String(8)),
+    # The text as the migrant sees it, when a mediator's reply was machine-translated.
+    sa.Column("translated_text", sa.Text),
+    sa.Column("translated_language", sa.String(8)),
+    sa.Column("mediator_id", sa.Integer, sa.ForeignKey("users.id")),
+    # Mediator replies: pending until the channel accepted them, then delivered.
+    sa.Column("delivery", sa.String(16)),
+    sa.Column("delivery_error", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+questions = sa.Table(
+    "questions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("asked_at", sa.DateTime, nullable=False, index=True),
+    # conversation | counter
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("topic", sa.String(64)),
+    sa.Column("entry_id", sa.String(64)),
+    sa.Column("confident", sa.Boolean, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("text", sa.Text, nullable=False),  # redacted
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("given_at", sa.DateTime, nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("entry_id", sa.String(64), nullable=False),
+    sa.Column("topic", sa.String(64)),
+    sa.Column("language", sa.String(8)),
+    sa.Column("useful", sa.Boolean, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),  # redacted
+)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+
+def now() -> datetime:
+    """UTC without tzinfo: SQLite stores naive datetimes, PostgreSQL 'timestamp'."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    languages: tuple[str, ...]
+
+    @property
+    def language(self) -> str:
+        return self.languages[0] if self.languages else "it"
+
+    def may(self, role: str) -> bool:
+        """Admins may do everything; mediators and operators their own work."""
+        return self.role == "admin" or self.role == role
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.username, row.role, tuple(row.languages.split()))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=UTC).isoformat() if value else None
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect and create missing tables."""
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            # Several threads and processes (desk, action server) share the file.
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        engine = sa.create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        metadata.create_all(engine)
+        return cls(engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # -- users and sessions ------------------------------------------------
+
+    def add_user(self, username: str, password_hash: str, role: str, languages: str) -> User:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        with self.transaction() as db:
+            user_id = db.execute(
+                users.insert().values(
+                    username=username,
+                    password_hash=password_hash,
+                    role=role,
+                    languages=" ".join(languages.replace(",", " ").split()) or "it",
+                    created_at=now(),
+                )
+            ).inserted_primary_key[0]
+        return self.user(user_id)
+
+    def set_password(self, username: str, password_hash: str) -> bool:
+        with self.transaction() as db:
+            changed = db.execute(
+                users.update()
+                .where(users.c.username == username)
+                .values(password_hash=password_hash)
+            ).rowcount
+            # A new password ends every session of the old one.
+            db.execute(
+                sessions.delete().where(
+                    sessions.c.user_id.in_(
+                        sa.select(users.c.id).where(users.c.username == username)
+                    )
+                )
+            )
+        return changed == 1
+
+    def user(self, user_id: int) -> User | None:
+        with self.engine.connect() as db:
+            row = db.execute(users.select().where(users.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def credentials(self, username: str) -> tuple[User, str] | None:
+        with self.engine.connect() as db:
+            row = db.execute(users.select().where(users.c.username == username)).first()
+        return (_user(row), row.password_hash) if row else None
+
+    def list_users(self) -> list[User]:
+        with self.engine.connect() as db:
+            return [_user(row) for row in db.execute(users.select().order_by(users.c.username))]
+
+    def count_users(self) -> int:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
+
+    def add_session(self, token_hash: str, user_id: int, csrf: str, hours: int) -> None:
+        with self.transaction() as db:
+            db.execute(sessions.delete().where(sessions.c.expires_at < now()))
+            db.execute(
+                sessions.insert().values(
+                    token_hash=token_hash,
+                    user_id=user_id,
+                    csrf_token=csrf,
+                    expires_at=now() + timedelta(hours=hours),
+                )
+            )
+
+    def session(self, token_hash: str) -> tuple[User, str] | None:
+        with self.engine.connect() as db:
+            row = db.execute(
+                sa.select(users, sessions.c.csrf_token)
+                .join(sessions, sessions.c.user_id == users.c.id)
+                .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now())
+            ).first()
+        return (_user(row), row.csrf_token) if row else None
+
+    def end_session(self, token_hash: str) -> None:
+        with self.transaction() as db:
+            db.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
+
+    # -- hand-offs -----------------------------------------------------------
+
+    def open_handoff(
+        self,
+        db: Connection,
+        *,
+        sender_id: str,
+        channel: str,
+        language: str,
+        topic: str | None,
+        reason: str,
+        urgent: bool = False,
+        opened_by: int | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Open a hand-off, or return the one already open for this person."""
+        existing = db.execute(
+            sa.select(handoffs.c.id).where(
+                handoffs.c.sender_id == sender_id, handoffs.c.status.in_(OPEN_STATES)
+            )
+        ).scalar()
+        if existing:
+            if urgent:
+                db.execute(handoffs.update().where(handoffs.c.id == existing).values(urgent=True))
+            return existing
+        return db.execute(
+            handoffs.insert().values(
+                sender_id=sender_id,
+                channel=channel,
+                language=language,
+                topic=topic,
+                reason=reason,
+                urgent=urgent,
+                status="waiting",
+                created_at=at or now(),
+                opened_by=opened_by,
+            )
+        ).inserted_primary_key[0]
+
+    def open_handoff_now(self, **fields: Any) -> int:
+        with self.transaction() as db:
+            return self.open_handoff(db, **fields)
+
+    def open_handoff_for(self, db: Connection, sender_id: str) -> int | None:
+        return db.execute(
+            sa.select(handoffs.c.id).where(
+                handoffs.c.sender_id == sender_id, handoffs.c.status.in_(OPEN_STATES)
+            )
+        ).scalar()
+
+    def claim(self, handoff_id: int, mediator_id: int) -> bool:
+        """Give a waiting hand-off to one mediator. Exactly one of two racing claims wins."""
+        with self.transaction() as db:
+            won = db.execute(
+                handoffs.update()
+                .where(handoffs.c.id == handoff_id, handoffs.c.status == "waiting")
+                .values(status="claimed", mediator_id=mediator_id, claimed_at=now())
+            ).rowcount
+        return won == 1
+
+    def close(self, handoff_id: int, mediator_id: int, note: str) -> bool:
+        with self.transaction() as db:
+            done = db.execute(
+                handoffs.update()
+                .where(
+                    handoffs.c.id == handoff_id,
+                    handoffs.c.status == "claimed",
+                    handoffs.c.mediator_id == mediator_id,
+                )
+                .values(status="closed", closed_at=now(), note=note)
+            ).rowcount
+        return done == 1
+
+    def mark_handed_back(self, handoff_id: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                handoffs.update().where(handoffs.c.id == handoff_id).values(handed_back=True)
+            )
+
+    def pending_hand_backs(self) -> list[dict]:
+        """Closed conversations the bot has not taken back yet (Rasa was down, say)."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                handoffs.select().where(
+                    handoffs.c.status == "closed",
+                    handoffs.c.handed_back.is_(False),
+                    handoffs.c.channel != "counter",
+                )
+            )
+            return [self._handoff(row) for row in rows]
+
+    def rate_latest(self, db: Connection, sender_id: str, rating: int) -> None:
+        """Store a 1-10 satisfaction rating on the person's last closed hand-off."""
+        latest = db.execute(
+            sa.select(handoffs.c.id)
+            .where(handoffs.c.sender_id == sender_id, handoffs.c.status == "closed")
+            .order_by(handoffs.c.closed_at.desc())
+            .limit(1)
+        ).scalar()
+        if latest:
+            db.execute(handoffs.update().where(handoffs.c.id == latest).values(rating=rating))
+
+    def handoff(self, handoff_id: int) -> dict | None:
+        with self.engine.connect() as db:
+            row = db.execute(self._handoff_query().where(handoffs.c.id == handoff_id)).first()
+        return self._handoff(row) if row else None
+
+    def queue(self) -> list[dict]:
+        """Open hand-offs: urgent first, then the longest waiting."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                self._handoff_query()
+                .where(handoffs.c.status.in_(OPEN_STATES))
+                .order_by(handoffs.c.urgent.desc(), handoffs.c.created_at)
+            )
+            return [self._handoff(row) for row in rows]
+
+    def handoffs_opened_by(self, user_id: int, limit: int = 10) -> list[dict]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                self._handoff_query()
+                .where(handoffs.c.opened_by == user_id)
+                .order_by(handoffs.c.created_at.desc())
+                .limit(limit)
+            )
+            return [self._handoff(row) for row in rows]
+
+    def expected_wait_minutes(self, default: int) -> int:
+        """Median wait of the last 20 claims, times the people already waiting."""
+        with self.engine.connect() as db:
+            recent = db.execute(
+                sa.select(handoffs.c.created_at, handoffs.c.claimed_at)
+                .where(handoffs.c.claimed_at.is_not(None))
+                .order_by(handoffs.c.claimed_at.desc())
+                .limit(20)
+            ).all()
+            waiting = db.execute(
+                sa.select(sa.func.count())
+                .select_from(handoffs)
+                .where(handoffs.c.status == "waiting")
+            ).scalar_one()
+        per_person = (
+            statistics.median((c - o).total_seconds() / 60 for o, c in recent)
+            if len(recent) >= 3
+            else default
+        )
+        return max(1, round(per_person * max(1, waiting)))
+
+    @staticmethod
+    def _handoff_query() -> sa.Select:
+        mediator = users.alias("mediator")
+        return sa.select(handoffs, mediator.c.username.label("mediator_name")).outerjoin(
+            mediator, mediator.c.id == handoffs.c.mediator_id
+        )
+
+    @staticmethod
+    def _handoff(row: Any) -> dict:
+        data = dict(row._mapping)
+        for key in ("created_at", "claimed_at", "closed_at"):
+            data[key] = _iso(data[key])
+        return data
+
+    # -- messages --------------------------------------------------------------
+
+    def add_message(self, db: Connection, **fields: Any) -> int:
+        fields.setdefault("created_at", now())
+        return db.execute(messages.insert().values(**fields)).inserted_primary_key[0]
+
+    def add_mediator_reply(self, handoff: dict, mediator_id: int, **fields: Any) -> int:
+        with self.transaction() as db:
+            return self.add_message(
+                db,
+                sender_id=handoff["sender_id"],
+                handoff_id=handoff["id"],
+                author="mediator",
+                mediator_id=mediator_id,
+                delivery="delivered" if handoff["channel"] == "counter" else "pending",
+                **fields,
+            )
+
+    def transcript(self, sender_id: str, limit: int = 200) -> list[dict]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                messages.select()
+                .where(messages.c.sender_id == sender_id)
+                .order_by(messages.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {**dict(row._mapping), "created_at": _iso(row.created_at)} for row in reversed(rows)
+        ]
+
+    def pending_deliveries(self) -> list[dict]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(messages, handoffs.c.channel, users.c.username.label("mediator_name"))
+                .join(handoffs, handoffs.c.id == messages.c.handoff_id)
+                .outerjoin(users, users.c.id == messages.c.mediator_id)
+                .where(messages.c.delivery == "pending")
+                .order_by(messages.c.id)
+            ).all()
+        return [dict(row._mapping) for row in rows]
+
+    def set_delivery(self, message_id: int, state: str, error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                messages.update()
+                .where(messages.c.id == message_id)
+                .values(delivery=state, delivery_error=error)
+            )
+
+    # -- questions and feedback ------------------------------------------------
+
+    def add_question(self, db: Connection, *, text: str, **fields: Any) -> None:
+        db.execute(questions.insert().values(text=redact(text), **fields))
+
+    def add_feedback(self, *, question: str, **fields: Any) -> None:
+        with self.transaction() as db:
+            db.execute(
+                feedback.insert().values(question=redact(question), given_at=now(), **fields)
+            )
+
+    # -- the event cursor --------------------------------------------------------
+
+    def cursor(self, name: str) -> int:
+        with self.engine.connect() as db:
+            return (
+                db.execute(sa.select(cursors.c.position).where(cursors.c.name == name)).scalar()
+                or 0
+            )
+
+    def move_cursor(self, db: Connection, name: str, position: int) -> None:
+        if not db.execute(
+            cursors.update().where(cursors.c.name == name).values(position=position)
+        ).rowcount:
+            db.execute(cursors.insert().values(name=name, position=position))
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    # WAL: the desk reads while the hub writes; foreign keys as in PostgreSQL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

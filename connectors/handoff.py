@@ -1,0 +1,204 @@
+"""Hand-off to people: the interface between the assistant and a help-desk platform.
+
+The bot side is the same for every platform:
+
+- a custom action opens a hand-off by setting the slot ``handoff_request`` and
+  pausing the conversation (Rasa then stops answering, but still records what
+  the person writes);
+- Rasa's event broker (``event_broker`` in endpoints.yml) records every event;
+  ``RasaEvents`` reads them in order and hands them to the connector, which
+  relays the person's messages to the mediators;
+- the mediator's replies and the hand-back go through Rasa's HTTP API
+  (``RasaConversations``), over the channel the person uses.
+
+The platform is chosen in endpoints.yml::
+
+    handoff:
+      type: connectors.desk.connector.DeskConnector
+
+Another platform (Chatwoot, Rocket.Chat) implements ``HandoffConnector``: open
+a conversation there in ``open``, post each message in ``to_mediator``, and from
+the platform's webhook call ``RasaConversations.send`` for replies and
+``RasaConversations.hand_back`` when its agent resolves the conversation.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import importlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import sqlalchemy as sa
+import yaml
+
+from knowledge.settings import PROJECT_ROOT, Settings, SettingsError
+
+ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    """What the bot knows when it asks for a person."""
+
+    sender_id: str
+    channel: str
+    language: str
+    topic: str | None
+    # request | unsure | emergency | operator
+    reason: str
+    urgent: bool
+    at: float  # Unix time
+
+
+class HandoffConnector(abc.ABC):
+    """A help-desk platform where people answer."""
+
+    @abc.abstractmethod
+    def expected_wait_minutes(self, language: str) -> int:
+        """Roughly how long someone asking now will wait (called by the action server)."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Start relaying (called by the web app)."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def open(self, request: HandoffRequest) -> None:
+        """Put the person in the mediators' queue (urgent ones first)."""
+
+    @abc.abstractmethod
+    async def to_mediator(self, sender_id: str, text: str, at: float) -> None:
+        """Relay what the person wrote while a hand-off is open."""
+
+    @abc.abstractmethod
+    async def close(self, handoff_id: int, mediator_id: int, note: str) -> bool:
+        """The mediator is done; the bot takes the conversation back."""
+
+
+class DeliveryError(RuntimeError):
+    """Rasa did not accept a message for the person; try again later."""
+
+
+class RasaConversations:
+    """Reach a person through Rasa's HTTP API, over the channel they last used."""
+
+    def __init__(self, rasa_url: str, token: str, session: aiohttp.ClientSession) -> None:
+        self.rasa_url = rasa_url
+        self.token = token
+        self.session = session
+
+    async def send(self, sender_id: str, message: dict, tag: dict) -> None:
+        """Send a mediator's message; `tag` goes into the event's metadata."""
+        event = {"event": "bot", "text": None, "data": {"custom": {"data": message}}}
+        await self._post(
+            sender_id,
+            "tracker/events",
+            [{**event, "metadata": tag}],
+            execute_side_effects="true",
+        )
+
+    async def hand_back(self, sender_id: str) -> None:
+        """Resume the bot and let it ask for a rating (intent handoff_closed)."""
+        # action_listen: Rasa's rules expect it before a user turn, and the pause
+        # came right after action_handoff.
+        resume = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        await self._post(sender_id, "tracker/events", resume)
+        await self._post(sender_id, "trigger_intent", {"name": "handoff_closed"})
+
+    async def _post(self, sender_id: str, path: str, body: Any, **params: str) -> None:
+        url = f"{self.rasa_url}/conversations/{quote(sender_id, safe='')}/{path}"
+        params = {"output_channel": "latest", "token": self.token, **params}
+        try:
+            async with self.session.post(
+                url, json=body, params=params, timeout=aiohttp.ClientTimeout(total=10)
+            ) as response:
+                if response.status >= 300:
+                    raise DeliveryError(f"Rasa answered {response.status}: {await response.text()}")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise DeliveryError(f"Rasa did not answer: {exc}") from exc
+
+
+class RasaEvents:
+    """Read Rasa's event broker table (SQL) in order, from a saved position."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = sa.create_engine(database_url)
+        self.events = sa.Table(
+            "events",
+            sa.MetaData(),
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("sender_id", sa.String(255)),
+            sa.Column("data", sa.Text),
+        )
+
+    def after(self, position: int, limit: int = 500) -> list[tuple[int, dict]]:
+        try:
+            with self.engine.connect() as db:
+                rows = db.execute(
+                    sa.select(self.events.c.id, self.events.c.data)
+                    .where(self.events.c.id > position)
+                    .order_by(self.events.c.id)
+                    .limit(limit)
+                ).all()
+        except sa.exc.OperationalError:
+            # Rasa has not created the table yet, or holds a write lock: next time.
+            return []
+        return [(row.id, json.loads(row.data)) for row in rows]
+
+    async def follow(self, position: int, handle, interval: float = 0.1) -> None:
+        """Call `await handle(batch)` for each batch of new events, forever."""
+        while True:
+            batch = await asyncio.to_thread(self.after, position)
+            if batch:
+                await handle(batch)
+                position = batch[-1][0]
+            else:
+                await asyncio.sleep(interval)
+
+
+def events_database_url(endpoints: Path = ENDPOINTS) -> str:
+    """The SQL event broker's database, as configured for Rasa in endpoints.yml."""
+    broker = _read_endpoints(endpoints).get("event_broker") or {}
+    if str(broker.get("type", "")).lower() != "sql":
+        raise SettingsError(
+            f"event_broker in {endpoints.name} must be of type SQL: the hand-off reads "
+            "the person's messages from it"
+        )
+    dialect, db = broker.get("dialect", "sqlite"), broker.get("db", "events.db")
+    if dialect == "sqlite":
+        return f"sqlite:///{db}"
+    credentials = f"{broker.get('username', '')}:{broker.get('password', '')}@"
+    port = f":{broker['port']}" if broker.get("port") else ""
+    return f"{dialect}://{credentials}{broker.get('url', 'localhost')}{port}/{db}"
+
+
+def load_connector(settings: Settings, endpoints: Path = ENDPOINTS) -> HandoffConnector:
+    """The connector named under `handoff:` in endpoints.yml."""
+    config = _read_endpoints(endpoints).get("handoff") or {}
+    dotted = config.get("type") or "connectors.desk.connector.DeskConnector"
+    module, _, name = dotted.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        raise SettingsError(
+            f"handoff.type in {endpoints.name} is {dotted!r}, which cannot be imported: "
+            "name a class implementing connectors.handoff.HandoffConnector"
+        ) from None
+    options = {key: value for key, value in config.items() if key != "type"}
+    return cls(settings, **options)
+
+
+def _read_endpoints(path: Path) -> dict:
+    # ${VAR} as Rasa expands it; unset variables are left empty here.
+    text = re.sub(r"\$\{(\w+)\}", lambda m: os.environ.get(m.group(1), ""), path.read_text())
+    return yaml.safe_load(text) or {}

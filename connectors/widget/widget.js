@@ -1,0 +1,451 @@
+/* Help-desk chat widget. One file, no dependencies: it speaks Rasa's socket.io
+ * channel (Engine.IO v4 / Socket.IO v5) over a plain WebSocket.
+ * Embed: <script src="/widget/widget.js" data-server="http://localhost:5005"
+ *          data-language="it" data-open="false" defer></script>
+ * Message text is only ever inserted as text nodes, never as HTML. */
+(() => {
+  'use strict';
+  if (window.HelpdeskWidget) return;
+  const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
+  const attr = (n) => ((script && script.getAttribute('data-' + n)) || '').trim();
+  const K = { s: 'helpdesk.session', l: 'helpdesk.language', t: 'helpdesk.transcript', q: 'helpdesk.queue' };
+  const getS = (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } };
+  const setS = (k, v) => { try { localStorage.setItem(k, v); } catch (e) { /* private mode or full */ } };
+  const getJ = (k) => { try { const v = JSON.parse(getS(k)); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
+  const setJ = (k, v) => setS(k, JSON.stringify(v));
+
+  const NAMES = { it: 'italiano', en: 'English', ar: 'العربية', fr: 'français', uk: 'українська', es: 'español', fa: 'فارسی', ur: 'اردو', bn: 'বাংলা', ru: 'русский', ro: 'română', sq: 'shqip', tr: 'Türkçe' };
+  const RTL = ['ar', 'fa', 'ur'];
+  const KEYS = 'launch title input send close lang read stop med mt orig reconn you bot'.split(' ');
+  const STR = {
+    it: 'Chatta con lo sportello|Sportello di aiuto|Scrivi il tuo messaggio|Invia|Chiudi|Lingua|Leggi ad alta voce|Ferma la lettura|Mediatore|Traduzione automatica|Mostra originale|Riconnessione…|Tu|Assistente',
+    en: 'Chat with the help desk|Help desk|Write your message|Send|Close|Language|Read aloud|Stop reading|Mediator|Machine translation|Show original|Reconnecting…|You|Assistant',
+    ar: 'تحدث مع مكتب المساعدة|مكتب المساعدة|اكتب رسالتك|إرسال|إغلاق|اللغة|اقرأ بصوت عالٍ|أوقف القراءة|وسيط|ترجمة آلية|اعرض النص الأصلي|جارٍ إعادة الاتصال…|أنت|المساعد',
+    fr: 'Discuter avec le service d’aide|Service d’aide|Écrivez votre message|Envoyer|Fermer|Langue|Lire à voix haute|Arrêter la lecture|Médiateur|Traduction automatique|Voir l’original|Reconnexion…|Vous|Assistant',
+    uk: 'Чат зі службою допомоги|Служба допомоги|Напишіть повідомлення|Надіслати|Закрити|Мова|Читати вголос|Зупинити читання|Медіатор|Машинний переклад|Показати оригінал|Повторне з’єднання…|Ви|Помічник',
+    es: 'Chatea con el servicio de ayuda|Servicio de ayuda|Escribe tu mensaje|Enviar|Cerrar|Idioma|Leer en voz alta|Dejar de leer|Mediador|Traducción automática|Ver original|Reconectando…|Tú|Asistente',
+    fa: 'گفتگو با میز راهنما|میز راهنما|پیام خود را بنویسید|ارسال|بستن|زبان|خواندن با صدای بلند|توقف خواندن|میانجی|ترجمه ماشینی|نمایش متن اصلی|در حال اتصال دوباره…|شما|دستیار',
+    ur: 'مدد مرکز سے بات کریں|مدد مرکز|اپنا پیغام لکھیں|بھیجیں|بند کریں|زبان|بلند آواز سے پڑھیں|پڑھنا بند کریں|ثالث|مشینی ترجمہ|اصل متن دکھائیں|دوبارہ جڑ رہا ہے…|آپ|معاون',
+    bn: 'সহায়তা কেন্দ্রের সাথে চ্যাট করুন|সহায়তা কেন্দ্র|আপনার বার্তা লিখুন|পাঠান|বন্ধ করুন|ভাষা|জোরে পড়ুন|পড়া থামান|মধ্যস্থতাকারী|যন্ত্রের অনুবাদ|মূল লেখা দেখুন|আবার সংযোগ হচ্ছে…|আপনি|সহকারী',
+    ru: 'Чат со службой помощи|Служба помощи|Напишите сообщение|Отправить|Закрыть|Язык|Читать вслух|Остановить чтение|Медиатор|Машинный перевод|Показать оригинал|Переподключение…|Вы|Помощник',
+    ro: 'Scrie biroului de ajutor|Birou de ajutor|Scrieți mesajul|Trimite|Închide|Limba|Citește cu voce tare|Oprește citirea|Mediator|Traducere automată|Arată originalul|Se reconectează…|Tu|Asistent',
+    sq: 'Bisedo me sportelin e ndihmës|Sporteli i ndihmës|Shkruani mesazhin tuaj|Dërgo|Mbyll|Gjuha|Lexo me zë|Ndalo leximin|Ndërmjetës|Përkthim automatik|Shfaq origjinalin|Po rilidhet…|Ju|Asistenti',
+    tr: 'Yardım masasıyla sohbet edin|Yardım masası|Mesajınızı yazın|Gönder|Kapat|Dil|Sesli oku|Okumayı durdur|Arabulucu|Makine çevirisi|Orijinali göster|Yeniden bağlanıyor…|Siz|Asistan',
+  };
+  for (const c in STR) STR[c] = STR[c].split('|');
+  const t = (k) => STR[lang][KEYS.indexOf(k)];
+
+  const browserLang = () => {
+    for (const l of navigator.languages || [navigator.language || '']) {
+      const c = String(l).split('-')[0].toLowerCase();
+      if (NAMES[c]) return c;
+    }
+    return null;
+  };
+  let chosen = getS(K.l);
+  if (!NAMES[chosen]) chosen = null;
+  let lang = chosen || (NAMES[attr('language').toLowerCase()] ? attr('language').toLowerCase() : browserLang() || 'it');
+  let sid = getS(K.s) || null;
+  let log = getJ(K.t);
+  const queue = getJ(K.q);
+  let greeted = false;
+
+  // ---------- DOM ----------
+  const el = (tag, props, ...kids) => {
+    const e = document.createElement(tag);
+    for (const k in props || {}) {
+      const v = props[k];
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k === 'icon') e.innerHTML = ICON[v]; // constant markup only
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else if (v != null && v !== false) e.setAttribute(k, v === true ? '' : v);
+    }
+    kids.forEach((c) => c && e.appendChild(c));
+    return e;
+  };
+  const svg = (d) => '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="' + d + '"/></svg>';
+  const ICON = {
+    chat: svg('M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2zM6 9h12v2H6zm0-4h12v2H6zm0 8h8v2H6z'),
+    close: svg('M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z'),
+    send: svg('M2 21l21-9L2 3v7l15 2-15 2z'),
+    read: svg('M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z'),
+    stop: svg('M6 6h12v12H6z'),
+  };
+
+  const root = el('div', { id: 'hd-widget' });
+  const launcher = el('button', { id: 'hd-launcher', class: 'hd-launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'hd-panel', 'data-a': 'launch', icon: 'chat', onclick: () => (panel.hidden ? open() : close()) });
+  const select = el('select', { id: 'hd-language', class: 'hd-select', onchange: (e) => setLanguage(e.target.value) });
+  for (const c in NAMES) select.appendChild(el('option', { value: c, lang: c, dir: RTL.includes(c) ? 'rtl' : 'ltr', text: NAMES[c] }));
+  const status = el('div', { class: 'hd-status', role: 'status' });
+  const box = el('div', { id: 'hd-messages', class: 'hd-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'hd-title', tabindex: '0' });
+  const input = el('textarea', { id: 'hd-input', class: 'hd-input', rows: '1', dir: 'auto', 'data-a': 'input', oninput: () => grow(), onkeydown: (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); submit(); }
+  } });
+  const panel = el('section', { id: 'hd-panel', class: 'hd-panel', role: 'dialog', 'aria-labelledby': 'hd-title', hidden: true },
+    el('div', { class: 'hd-head' },
+      el('h2', { id: 'hd-title', class: 'hd-title', 'data-t': 'title' }),
+      el('label', { class: 'hd-sr', for: 'hd-language', 'data-t': 'lang' }),
+      select,
+      el('button', { id: 'hd-close', class: 'hd-close', type: 'button', 'data-a': 'close', icon: 'close', onclick: () => { close(); launcher.focus(); } })),
+    status,
+    box,
+    el('form', { class: 'hd-form', onsubmit: (e) => { e.preventDefault(); submit(); } },
+      input,
+      el('button', { id: 'hd-send', class: 'hd-send', type: 'submit', 'data-a': 'send', icon: 'send' })));
+  root.append(launcher, panel);
+  root.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !panel.hidden) { e.preventDefault(); close(); launcher.focus(); }
+  });
+
+  function grow() {
+    input.style.height = 'auto';
+    input.style.height = Math.min(input.scrollHeight + 4, 140) + 'px';
+  }
+
+  // **bold**, line breaks and http(s) links; everything else stays text.
+  function rich(parent, text) {
+    String(text).split('\n').forEach((line, i) => {
+      if (i) parent.appendChild(el('br'));
+      line.split(/\*\*(.+?)\*\*/).forEach((part, j) => {
+        const into = j % 2 ? parent.appendChild(el('strong')) : parent;
+        part.split(/(https?:\/\/[^\s<>"]+)/).forEach((s, k) => {
+          if (!s) return;
+          if (!(k % 2)) return into.appendChild(document.createTextNode(s));
+          const tail = (s.match(/[.,;:!?)\]}'»]+$/) || [''])[0];
+          const url = s.slice(0, s.length - tail.length);
+          into.appendChild(el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url }));
+          if (tail) into.appendChild(document.createTextNode(tail));
+        });
+      });
+    });
+    return parent;
+  }
+
+  const ROLE = { u: 'user', b: 'bot', m: 'mediator' };
+  let seq = 0;
+  function render(m) {
+    if (m.r === 'u') box.querySelectorAll('.hd-quick-reply').forEach((b) => { b.disabled = true; });
+    const body = el('div', { class: 'hd-body' });
+    if (m.r === 'm') {
+      body.appendChild(el('div', { class: 'hd-who' }, el('span', { 'data-t': 'med' }), m.n ? document.createTextNode(' · ') : null, m.n ? el('bdi', { text: m.n }) : null));
+    } else {
+      body.appendChild(el('span', { class: 'hd-sr', 'data-t': m.r === 'u' ? 'you' : 'bot' }));
+      body.appendChild(el('span', { class: 'hd-sr', text: ': ' }));
+    }
+    body.appendChild(rich(el('div', { class: 'hd-text' }), m.t));
+    if (m.r === 'm' && m.mt) {
+      const id = 'hd-orig-' + ++seq;
+      const orig = el('div', { id, class: 'hd-orig', dir: 'auto', lang: m.ol || null, hidden: true });
+      rich(orig, m.o || '');
+      const toggle = el('button', { type: 'button', class: 'hd-toggle', 'aria-expanded': 'false', 'aria-controls': id, 'data-t': 'orig', onclick: () => {
+        orig.hidden = !orig.hidden;
+        toggle.setAttribute('aria-expanded', String(!orig.hidden));
+      } });
+      body.append(el('div', { class: 'hd-mt' }, el('span', { class: 'hd-mt-label', 'data-t': 'mt' }), m.o ? toggle : null), orig);
+    }
+    const b = el('div', { class: 'hd-msg hd-' + ROLE[m.r], dir: 'auto' }, body);
+    if (m.r !== 'u') {
+      const btn = el('button', { type: 'button', class: 'hd-read-aloud', 'data-a': 'read', icon: 'read', hidden: !voice(), onclick: () => speak(m.t, btn) });
+      b.appendChild(btn);
+    }
+    box.appendChild(b);
+    if (m.q && m.q.length) {
+      const g = el('div', { class: 'hd-qrs' });
+      m.q.forEach(([title, payload]) => g.appendChild(el('button', { type: 'button', class: 'hd-quick-reply', dir: 'auto', text: title, onclick: (e) => {
+        if (e.currentTarget.disabled) return;
+        say(payload, title);
+        input.focus();
+      } })));
+      box.appendChild(g);
+    }
+    localize(b);
+    box.scrollTop = box.scrollHeight;
+  }
+
+  function add(m) {
+    log.push(m);
+    if (log.length > 100) log = log.slice(-100);
+    setJ(K.t, log);
+    render(m);
+    if (panel.hidden && m.r !== 'u') launcher.classList.add('hd-unread');
+  }
+
+  // ---------- language ----------
+  const dir = () => (RTL.includes(lang) ? 'rtl' : 'ltr');
+  function localize(scope) {
+    scope.querySelectorAll('[data-t]').forEach((e) => { e.textContent = t(e.dataset.t); e.dir = dir(); });
+    scope.querySelectorAll('[data-a]').forEach((e) => { e.setAttribute('aria-label', t(e.dataset.a)); e.title = t(e.dataset.a); });
+  }
+  function apply() {
+    const d = dir();
+    panel.dir = d;
+    panel.lang = root.lang = lang;
+    select.value = lang;
+    const page = document.documentElement;
+    root.classList.toggle('hd-rtl', d === 'rtl' || page.dir === 'rtl' || getComputedStyle(page).direction === 'rtl');
+    localize(root);
+    input.placeholder = t('input');
+    showStatus();
+    refreshVoices();
+  }
+  function setLanguage(code) {
+    code = String(code || '').toLowerCase();
+    if (!NAMES[code]) return false;
+    const changed = code !== lang || chosen !== code;
+    lang = chosen = code;
+    setS(K.l, code);
+    stopSpeech();
+    apply();
+    if (changed) say('/lang ' + code);
+    return true;
+  }
+
+  // ---------- read aloud ----------
+  const synth = window.speechSynthesis;
+  let speaking = null;
+  function voice() {
+    if (!synth || !window.SpeechSynthesisUtterance) return null;
+    try {
+      return synth.getVoices().find((v) => String(v.lang).toLowerCase().replace('_', '-').startsWith(lang)) || null;
+    } catch (e) { return null; }
+  }
+  function refreshVoices() {
+    const has = !!voice();
+    box.querySelectorAll('.hd-read-aloud').forEach((b) => { b.hidden = !has; });
+  }
+  function mark(btn, on) {
+    btn.dataset.a = on ? 'stop' : 'read';
+    btn.innerHTML = ICON[btn.dataset.a];
+    btn.classList.toggle('hd-on', on);
+    localize(btn.parentNode);
+  }
+  function stopSpeech() {
+    const b = speaking;
+    speaking = null;
+    if (b) mark(b, false);
+    if (synth) synth.cancel();
+  }
+  function speak(text, btn) {
+    const was = speaking;
+    stopSpeech();
+    const v = voice();
+    if (was === btn || !v) return;
+    const u = new SpeechSynthesisUtterance(String(text).replace(/\*\*/g, ''));
+    u.lang = lang;
+    u.voice = v;
+    u.onend = u.onerror = () => { if (speaking === btn) { speaking = null; mark(btn, false); } };
+    speaking = btn;
+    mark(btn, true);
+    synth.speak(u);
+  }
+  if (synth && synth.addEventListener) synth.addEventListener('voiceschanged', refreshVoices);
+
+  // ---------- connection: Engine.IO v4 / Socket.IO v5 over WebSocket ----------
+  const server = new URL(attr('server') || (script && script.src) || location.href, location.href);
+  const wsUrl = (server.protocol === 'https:' ? 'wss://' : 'ws://') + server.host +
+    (attr('server') ? server.pathname.replace(/\/+$/, '') : '') + '/socket.io/?EIO=4&transport=websocket';
+  let ws = null;
+  let ready = false;
+  let offline = false;
+  let retry = 0;
+  let timer = 0;
+  let heartbeat = 0;
+  let beat = 45000;
+
+  function showStatus() { status.textContent = offline ? t('reconn') : ''; }
+  function setOffline(on) {
+    if (on === offline) return;
+    offline = on;
+    root.classList.toggle('hd-offline', on);
+    showStatus();
+  }
+  function connect() {
+    clearTimeout(timer);
+    if (ws) return;
+    let s;
+    try { s = ws = new WebSocket(wsUrl); } catch (e) { ws = null; return schedule(); }
+    s.onmessage = (e) => { if (s === ws) frame(s, String(e.data)); };
+    s.onclose = () => drop(s);
+    s.onerror = () => drop(s);
+  }
+  function drop(s) {
+    if (s !== ws) return;
+    ws = null;
+    ready = false;
+    clearTimeout(heartbeat);
+    s.onclose = s.onerror = s.onmessage = null;
+    try { s.close(); } catch (e) { /* already closed */ }
+    schedule();
+  }
+  function schedule() {
+    setOffline(true);
+    clearTimeout(timer);
+    timer = setTimeout(connect, Math.min(1000 * 2 ** retry, 15000));
+    retry++;
+  }
+  function alive(s) {
+    clearTimeout(heartbeat);
+    heartbeat = setTimeout(() => drop(s), beat);
+  }
+  const emit = (s, name, data) => s.send('42' + JSON.stringify([name, data]));
+  function frame(s, d) {
+    const type = d[0];
+    if (type === '0') {
+      try { const o = JSON.parse(d.slice(1)); beat = (o.pingInterval || 25000) + (o.pingTimeout || 20000); } catch (e) { /* defaults */ }
+      alive(s);
+      s.send('40');
+    } else if (type === '2') {
+      s.send('3');
+      alive(s);
+    } else if (type === '1') {
+      drop(s);
+    } else if (type === '4') {
+      const p = d[1];
+      if (p === '0') emit(s, 'session_request', { session_id: sid });
+      else if (p === '1' || p === '4') drop(s);
+      else if (p === '2') {
+        let ev;
+        try { ev = JSON.parse(d.slice(d.indexOf('['))); } catch (e) { return; }
+        if (Array.isArray(ev)) event(ev[0], ev[1]);
+      }
+    }
+  }
+  function event(name, data) {
+    if (name === 'session_confirm') {
+      const id = data && typeof data === 'object' ? data.session_id : data;
+      if (id) { sid = String(id); setS(K.s, sid); }
+      ready = true;
+      retry = 0;
+      setOffline(false);
+      flush();
+    } else if (name === 'bot_uttered') {
+      bot(data);
+    }
+  }
+  function bot(d) {
+    if (!d || typeof d !== 'object' || typeof d.text !== 'string' || !d.text.trim()) return;
+    if (d.from === 'mediator') {
+      add({ r: 'm', t: d.text, n: String(d.name || ''), mt: !!d.machine_translated, o: d.original ? String(d.original) : '', ol: d.original_language ? String(d.original_language) : '' });
+    } else {
+      const q = Array.isArray(d.quick_replies) ? d.quick_replies.filter((x) => x && x.title != null)
+        .map((x) => [String(x.title), String(x.payload != null ? x.payload : x.title)]) : [];
+      add(q.length ? { r: 'b', t: d.text, q } : { r: 'b', t: d.text });
+    }
+  }
+  function flush() {
+    while (ready && ws && ws.readyState === 1 && queue.length) {
+      const q = queue[0];
+      emit(ws, 'user_uttered', { message: q.message, session_id: sid, metadata: q.metadata });
+      queue.shift();
+    }
+    setJ(K.q, queue);
+  }
+  // Shown (when `shown` is given) at once; sent now or as soon as the connection is back.
+  function say(message, shown) {
+    if (shown != null) add({ r: 'u', t: shown });
+    queue.push({ message, metadata: { language: chosen, language_hint: lang } });
+    flush();
+  }
+  function submit() {
+    const v = input.value.trim();
+    if (!v) return;
+    input.value = '';
+    grow();
+    say(v, v);
+  }
+  window.addEventListener('online', () => { if (!ws) { retry = 0; connect(); } });
+
+  // ---------- open / close ----------
+  function open() {
+    if (!panel.hidden) return;
+    panel.hidden = false;
+    launcher.setAttribute('aria-expanded', 'true');
+    launcher.classList.remove('hd-unread');
+    box.scrollTop = box.scrollHeight;
+    input.focus();
+    if (!log.length && !greeted) { greeted = true; say('/greet'); }
+  }
+  function close() {
+    if (panel.hidden) return;
+    stopSpeech();
+    panel.hidden = true;
+    launcher.setAttribute('aria-expanded', 'false');
+  }
+
+  const CSS = `
+#hd-widget{all:initial;display:block;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Arabic","Noto Naskh Arabic","Noto Sans Bengali",sans-serif;color:#1a1a1a}
+#hd-widget *,#hd-widget *::before,#hd-widget *::after{box-sizing:border-box;font-family:inherit;letter-spacing:normal;text-transform:none;float:none}
+#hd-widget [hidden]{display:none!important}
+#hd-widget button,#hd-widget select,#hd-widget textarea{font:inherit;font-size:16px;margin:0;text-shadow:none}
+#hd-widget button{cursor:pointer}
+#hd-widget :focus-visible{outline:3px solid #0b0c0c;outline-offset:2px;box-shadow:0 0 0 5px #ffdd00}
+#hd-widget svg{width:24px;height:24px;fill:currentColor;display:block}
+#hd-widget .hd-launcher{position:fixed;z-index:2147483000;bottom:20px;right:20px;width:64px;height:64px;padding:0;border:2px solid #fff;border-radius:50%;background:#0b4f6c;color:#fff;display:flex;align-items:center;justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.35)}
+#hd-widget .hd-launcher svg{width:32px;height:32px}
+#hd-widget .hd-launcher:hover{background:#083a50}
+#hd-widget .hd-unread::after{content:"";position:absolute;top:2px;right:2px;width:16px;height:16px;border-radius:50%;background:#d4351c;border:2px solid #fff}
+#hd-widget.hd-rtl .hd-launcher{right:auto;left:20px}
+#hd-widget .hd-panel{position:fixed;z-index:2147483001;bottom:96px;right:20px;width:400px;max-width:calc(100vw - 40px);height:640px;max-height:calc(100vh - 116px);display:flex;flex-direction:column;background:#fff;color:#1a1a1a;border:1px solid #6b6b6b;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden;text-align:start}
+#hd-widget.hd-rtl .hd-panel{right:auto;left:20px}
+@media (max-width:479.98px){#hd-widget .hd-panel,#hd-widget.hd-rtl .hd-panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border:0;border-radius:0}}
+#hd-widget .hd-head{display:flex;align-items:center;gap:8px;padding:8px;padding-inline-start:16px;background:#0b4f6c;color:#fff}
+#hd-widget .hd-title{flex:1;margin:0;padding:0;font-size:18px;font-weight:700;line-height:1.3;color:#fff}
+#hd-widget .hd-select{min-height:48px;max-width:150px;padding:0 8px;border:2px solid #fff;border-radius:8px;background:#fff;color:#1a1a1a}
+#hd-widget .hd-close,#hd-widget .hd-send,#hd-widget .hd-read-aloud{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center}
+#hd-widget .hd-close{border-radius:8px;background:transparent;color:#fff}
+#hd-widget .hd-close:hover{background:rgba(255,255,255,.18)}
+#hd-widget .hd-status{padding:6px 16px;background:#fff3cd;color:#4d3300;font-weight:600}
+#hd-widget .hd-status:empty{display:none}
+#hd-widget .hd-log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;background:#f6f7f8}
+#hd-widget .hd-msg{position:relative;display:flex;align-items:flex-start;gap:4px;max-width:88%;padding:10px 14px;border-radius:14px;font-size:17px;line-height:1.5;overflow-wrap:anywhere;white-space:normal}
+#hd-widget .hd-body{flex:1;min-width:0}
+#hd-widget .hd-bot{align-self:flex-start;background:#fff;border:1px solid #b8bcc0}
+#hd-widget .hd-user{align-self:flex-end;background:#0b4f6c;color:#fff}
+#hd-widget .hd-mediator{align-self:flex-start;background:#fff6e5;border:2px solid #a35200}
+#hd-widget .hd-who{font-size:16px;font-weight:700;color:#7a3d00}
+#hd-widget .hd-msg a{color:#0a4a94;text-decoration:underline}
+#hd-widget .hd-user a{color:#fff}
+#hd-widget .hd-msg strong{font-weight:700}
+#hd-widget .hd-read-aloud{margin-block:-8px;margin-inline-end:-10px;border-radius:50%;background:transparent;color:#0b4f6c}
+#hd-widget .hd-read-aloud:hover,#hd-widget .hd-read-aloud.hd-on{background:#e3eef3}
+#hd-widget .hd-mt{display:flex;flex-wrap:wrap;align-items:center;gap:0 12px;margin-top:4px;font-size:16px;color:#474747}
+#hd-widget .hd-mt-label{font-style:italic}
+#hd-widget .hd-toggle{min-height:48px;padding:0 4px;border:0;background:transparent;color:#0a4a94;text-decoration:underline}
+#hd-widget .hd-orig{margin-top:4px;padding:8px;border-inline-start:3px solid #a35200;background:#fff;color:#1a1a1a}
+#hd-widget .hd-qrs{display:flex;flex-wrap:wrap;gap:8px;align-self:flex-start;max-width:100%}
+#hd-widget .hd-quick-reply{min-width:48px;min-height:48px;padding:8px 16px;border:2px solid #0b4f6c;border-radius:24px;background:#fff;color:#0b4f6c;font-weight:600;text-align:center}
+#hd-widget .hd-quick-reply:hover:not(:disabled){background:#e3eef3}
+#hd-widget .hd-quick-reply:disabled{border-color:#b0b0b0;background:#eee;color:#5e5e5e;cursor:default}
+#hd-widget .hd-form{display:flex;align-items:flex-end;gap:8px;margin:0;padding:10px;border-top:1px solid #b8bcc0;background:#fff}
+#hd-widget .hd-input{flex:1;min-width:0;min-height:48px;max-height:140px;resize:none;padding:10px 12px;border:2px solid #6b6b6b;border-radius:10px;background:#fff;color:#1a1a1a;line-height:1.4;overflow-y:auto}
+#hd-widget .hd-input::placeholder{color:#666;opacity:1}
+#hd-widget .hd-send{border-radius:10px;background:#0b4f6c;color:#fff}
+#hd-widget .hd-send:hover{background:#083a50}
+#hd-widget [dir=rtl] .hd-send svg{transform:scaleX(-1)}
+#hd-widget .hd-sr{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}`;
+
+  function init() {
+    if (document.getElementById('hd-widget')) return;
+    (document.head || document.documentElement).appendChild(el('style', { id: 'hd-style', text: CSS }));
+    document.body.appendChild(root);
+    log = log.filter((m) => m && ROLE[m.r] && typeof m.t === 'string');
+    log.forEach(render);
+    apply();
+    connect();
+    if (attr('open') === 'true') open();
+  }
+
+  window.HelpdeskWidget = {
+    open,
+    close,
+    send(text) {
+      const v = String(text == null ? '' : text).trim();
+      if (v) say(v, v);
+    },
+    setLanguage,
+    sessionId: () => sid,
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

@@ -1,0 +1,177 @@
+"""Real-browser stories: Debian's Chromium driven by Playwright, against the real stack.
+
+- A migrant uses the widget in Arabic (right to left) and asks for a person; a
+  mediator claims the conversation on the desk; they write to each other; the
+  mediator closes it; the bot asks for a rating, which is stored.
+- A migrant's message with HTML in it is shown as text on the desk.
+- An operator asks in Arabic on /assist, sees answers side by side, gives
+  feedback and calls a mediator in one click.
+- The dashboard shows what those conversations produced.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from knowledge.browser import launch_chromium
+from tests.conftest import DESK_USERS, PASSWORD, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def browser(assistant):
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser, web_url: str, username: str) -> Page:
+    page = browser.new_context(locale="it-IT").new_page()
+    page.goto(f"{web_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    home = {"mediator": "/desk", "operator": "/assist", "admin": "/dashboard"}
+    expect(page).to_have_url(re.compile(home[DESK_USERS[username][0]]))
+    return page
+
+
+def widget(browser, web_url: str) -> Page:
+    page = browser.new_context(locale="ar").new_page()
+    page.goto(f"{web_url}/widget/example.html")
+    page.click("#hd-launcher")
+    page.select_option("#hd-language", "ar")
+    expect(page.locator("#hd-panel")).to_have_attribute("dir", "rtl")
+    return page
+
+
+def widget_say(page: Page, text: str) -> None:
+    page.fill("#hd-input", text)
+    page.click("#hd-send")
+
+
+def test_migrant_and_mediator_full_story(browser, web_url, desk_store):
+    migrant = widget(browser, web_url)
+    # The bot answers in Arabic (greeting, then the language confirmation).
+    expect(migrant.locator(".hd-msg.hd-bot").first).to_be_visible(timeout=30_000)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    widget_say(migrant, "أريد التحدث مع شخص")
+    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    handoff = wait_for(
+        lambda: next((h for h in desk_store.queue() if h["sender_id"] == session_id), None)
+    )
+    assert handoff["channel"] == "socketio" and handoff["language"] == "ar"
+
+    # The conversation survives a reload of the host page.
+    migrant.reload()
+    migrant.click("#hd-launcher")
+    expect(migrant.locator(".hd-msg.hd-user", has_text="أريد التحدث مع شخص")).to_be_visible()
+    assert migrant.evaluate("window.HelpdeskWidget.sessionId()") == session_id
+
+    mediator = log_in(browser, web_url, "amal")
+    item = mediator.locator(f'.queue-item[data-id="{handoff["id"]}"]')
+    expect(item).to_contain_text(re.compile("ar", re.IGNORECASE))
+    item.locator(".claim").click()
+    expect(mediator.locator("#transcript")).to_contain_text("أريد التحدث مع شخص")
+
+    widget_say(migrant, "أحتاج مساعدة في تصريح الإقامة")
+    expect(mediator.locator("#transcript")).to_contain_text(
+        "أحتاج مساعدة في تصريح الإقامة", timeout=10_000
+    )
+    # Suggested answers for the last question.
+    expect(mediator.locator("#suggestions .suggestion").first).to_be_visible(timeout=15_000)
+
+    mediator.fill("#reply-text", "مرحبا، أنا أمل. سأساعدك.")
+    sent = time.monotonic()
+    mediator.click("#reply-send")
+    expect(migrant.locator(".hd-msg.hd-mediator", has_text="سأساعدك")).to_be_visible(timeout=10_000)
+    print(f"mediator reply shown in the widget after {time.monotonic() - sent:.2f} s")
+
+    mediator.fill("#close-note", "Explained how to renew the permit.")
+    mediator.once("dialog", lambda dialog: dialog.accept())  # "Close this conversation?"
+    mediator.click("#close-handoff")
+    rating_nine = migrant.locator(".hd-quick-reply", has_text=re.compile(r"^9$"))
+    expect(rating_nine).to_be_visible(timeout=20_000)
+    rating_nine.click()
+    wait_for(lambda: desk_store.handoff(handoff["id"])["rating"] == 9)
+    assert desk_store.handoff(handoff["id"])["note"] == "Explained how to renew the permit."
+
+
+def test_html_from_a_migrant_is_shown_as_text(browser, web_url, desk_store):
+    migrant = widget(browser, web_url)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()") or ""
+    widget_say(migrant, "أريد التحدث مع شخص")
+    wait_for(lambda: migrant.evaluate("window.HelpdeskWidget.sessionId()"))
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    handoff = wait_for(
+        lambda: next((h for h in desk_store.queue() if h["sender_id"] == session_id), None)
+    )
+    attack = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+    widget_say(migrant, attack)
+
+    mediator = log_in(browser, web_url, "bilal")
+    mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
+    expect(mediator.locator("#transcript")).to_contain_text(attack, timeout=10_000)
+    assert mediator.locator("#transcript img").count() == 0
+    assert mediator.locator("#transcript script").count() == 0
+    assert mediator.evaluate("window.__xss") is None
+    assert migrant.locator("#hd-messages img").count() == 0
+    assert migrant.evaluate("window.__xss") is None
+
+
+def test_operator_assist_side_by_side_feedback_and_handoff(browser, web_url, desk_store):
+    operator = log_in(browser, web_url, "olga")
+    operator.fill("#question", "كيف أسجل عند طبيب العائلة؟")
+    operator.click("#ask")
+    first = operator.locator("#results .answer").first
+    expect(first).to_be_visible(timeout=20_000)
+    # Italian for the operator beside Arabic for the person.
+    expect(first.locator(".answer-migrant")).to_have_attribute("lang", "ar")
+    expect(first.locator(".answer-operator")).to_contain_text("medico")
+    expect(first.locator(".answer-migrant")).to_contain_text("طبيب")
+    assert first.locator('a[href^="https://"]').count() > 0
+    first.locator(".useful").click()
+    expect(first.locator(".feedback-done")).to_be_visible()
+    with desk_store.engine.connect() as db:
+        from connectors.desk.store import feedback
+
+        rows = db.execute(feedback.select()).all()
+    assert any(row.useful and row.language in (None, "ar") for row in rows)
+
+    operator.fill("#question", "blorf quantum zebra ukulele nebula?")
+    operator.select_option("#question-language", "en")
+    operator.click("#ask")
+    expect(operator.locator("#not-sure")).to_be_visible(timeout=20_000)
+    operator.click("#call-mediator")
+    expect(operator.locator("#handoff-status")).to_be_visible()
+    assert any(h["reason"] == "operator" and h["channel"] == "counter" for h in desk_store.queue())
+
+
+def test_dashboard_shows_figures_from_real_conversations(assistant, browser, web_url):
+    # Seed through the real conversation path: questions to the bot.
+    for sender, text in [
+        ("dash-1", "dove si fa la residenza?"),
+        ("dash-2", "كيف أسجل عند طبيب العائلة؟"),
+        ("dash-3", "my phone is +39 333 123 4567, can I bring my cat on the train?"),
+    ]:
+        assistant.say(sender, text)
+    admin = log_in(browser, web_url, "ada")
+
+    def shows_questions() -> bool:
+        admin.reload()
+        return admin.locator("svg.chart").count() >= 4 and "[phone]" in admin.content()
+
+    wait_for(shows_questions, timeout=20)
+    assert "+39 333" not in admin.content()
+    expect(admin.locator("#unanswered")).to_contain_text("[phone]")
+    expect(admin.locator("svg.chart line.target")).to_have_count(1)
+    with admin.expect_download() as download:
+        admin.click("#csv")
+    csv_text = download.value.path().read_text()
+    assert "questions,total," in csv_text and "satisfaction,target,8.0" in csv_text

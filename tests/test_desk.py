@@ -1,0 +1,261 @@
+"""The desk's parts on their own: hours, redaction, passwords, the store, the event relay."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.desk import __main__ as cli
+from connectors.desk.auth import hash_password, verify_password
+from connectors.desk.connector import DeskConnector
+from connectors.desk.figures import Figures
+from connectors.desk.hours import OpeningHours
+from connectors.desk.redact import redact
+from connectors.desk.store import Store
+from knowledge.settings import SettingsError, load_settings
+
+
+@pytest.fixture
+def desk_settings(tmp_path):
+    return load_settings(
+        environ={
+            "HELPDESK_DATA_DIR": str(tmp_path),
+            "HELPDESK_DESK_HOURS": "always",
+            "HELPDESK_MODELS_DIR": "",
+        }
+    )
+
+
+@pytest.fixture
+def store(desk_settings):
+    return Store.open(desk_settings.desk.database_url)
+
+
+# -- opening hours --------------------------------------------------------------
+
+
+def test_opening_hours_say_when_mediators_are_back():
+    hours = OpeningHours.parse("mon-fri 09:00-13:00,14:00-17:00; sat 09:00-12:00", "Europe/Rome")
+    rome = hours.zone
+    assert hours.is_open(datetime(2026, 12, 1, 10, 0, tzinfo=rome))  # Tuesday
+    assert not hours.is_open(datetime(2026, 12, 1, 13, 30, tzinfo=rome))  # lunch
+    assert hours.next_opening(datetime(2026, 12, 1, 13, 30, tzinfo=rome)) == datetime(
+        2026, 12, 1, 14, 0, tzinfo=rome
+    )
+    # Saturday afternoon: back on Monday morning.
+    assert hours.next_opening(datetime(2026, 12, 5, 12, 30, tzinfo=rome)) == datetime(
+        2026, 12, 7, 9, 0, tzinfo=rome
+    )
+    assert OpeningHours.parse("always", "Europe/Rome").is_open(datetime.now(UTC))
+
+
+@pytest.mark.parametrize(
+    "hours", ["mon 9-", "funday 09:00-10:00", "mon 13:00-09:00", "mon 25:00-26:00"]
+)
+def test_wrong_opening_hours_name_the_setting(tmp_path, hours):
+    with pytest.raises(SettingsError, match="desk.hours.*HELPDESK_DESK_HOURS"):
+        load_settings(environ={"HELPDESK_DATA_DIR": str(tmp_path), "HELPDESK_DESK_HOURS": hours})
+
+
+# -- redaction ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "removed"),
+    [
+        ("chiamami al +39 333 123 4567 grazie", "chiamami al", "333"),
+        ("my mail is amina.k@example.org", "my mail is", "amina"),
+        ("IBAN IT60 X054 2811 1010 0000 0123 456 ok", "ok", "X054"),
+        ("codice fiscale RSSMRA85T10A562S", "codice fiscale", "RSSMRA85T10A562S"),
+        ("passport YA1234567 expired", "expired", "YA1234567"),
+        ("permesso numero 1234567", "permesso numero", "1234567"),
+        ("رقمي 3331234567 من فضلك", "من فضلك", "3331234567"),
+    ],
+)
+def test_personal_data_is_redacted(text, kept, removed):
+    cleaned = redact(text)
+    assert kept in cleaned and removed not in cleaned
+
+
+def test_redaction_keeps_ordinary_numbers():
+    assert redact("call 112 or 1522; the fee is 16 euro in 2026") == (
+        "call 112 or 1522; the fee is 16 euro in 2026"
+    )
+
+
+# -- passwords and the users command -------------------------------------------
+
+
+def test_passwords_are_hashed_and_checked():
+    stored = hash_password("correct horse battery")
+    assert stored.startswith("scrypt$") and "correct" not in stored
+    assert verify_password("correct horse battery", stored)
+    assert not verify_password("correct horse batterY", stored)
+    assert not verify_password("anything", "not-a-hash")
+
+
+def test_users_command_adds_lists_and_resets(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    cli.get_settings.cache_clear()
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO("first-password-1\n"))
+        cli.main(
+            [
+                "users",
+                "add",
+                "amal",
+                "--role",
+                "mediator",
+                "--languages",
+                "ar,fr",
+                "--password-stdin",
+            ]
+        )
+        cli.main(["users", "list"])
+        assert "amal\tmediator\tar fr" in capsys.readouterr().out
+        monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+        with pytest.raises(SystemExit, match="at least 10"):
+            cli.main(["users", "reset-password", "amal", "--password-stdin"])
+        monkeypatch.setattr("sys.stdin", io.StringIO("second-password-2\n"))
+        cli.main(["users", "reset-password", "amal", "--password-stdin"])
+        store = Store.open(f"sqlite:///{tmp_path / 'desk.db'}")
+        user, stored = store.credentials("amal")
+        assert verify_password("second-password-2", stored)
+        assert not verify_password("first-password-1", stored)
+        monkeypatch.setattr("sys.stdin", io.StringIO("another-password\n"))
+        with pytest.raises(SystemExit, match="exists already"):
+            cli.main(["users", "add", "amal", "--role", "admin", "--password-stdin"])
+    finally:
+        cli.get_settings.cache_clear()
+
+
+# -- claiming -------------------------------------------------------------------
+
+
+def test_two_mediators_claiming_at_once_exactly_one_wins(store):
+    a = store.add_user("a", hash_password("x" * 12), "mediator", "ar")
+    b = store.add_user("b", hash_password("x" * 12), "mediator", "ar")
+    for _ in range(20):
+        handoff_id = store.open_handoff_now(
+            sender_id=f"s-{datetime.now().timestamp()}",
+            channel="rest",
+            language="ar",
+            topic=None,
+            reason="request",
+        )
+        start = threading.Barrier(2)
+        results: dict[int, bool] = {}
+        threads = [
+            threading.Thread(target=_claim, args=(store, handoff_id, u.id, start, results))
+            for u in (a, b)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results.values()) == [False, True]
+        winner = next(user for user, won in results.items() if won)
+        assert store.handoff(handoff_id)["mediator_id"] == winner
+
+
+def _claim(store, handoff_id, user_id, start, results) -> None:
+    start.wait()
+    results[user_id] = store.claim(handoff_id, user_id)
+
+
+# -- following Rasa's events ------------------------------------------------------
+
+
+class FakeRasaEvents:
+    """Rasa's SQL event broker table, written as Rasa writes it."""
+
+    def __init__(self, path):
+        self.url = f"sqlite:///{path}"
+        self.engine = sa.create_engine(self.url)
+        with self.engine.begin() as db:
+            db.execute(
+                sa.text(
+                    "CREATE TABLE events "
+                    "(id INTEGER PRIMARY KEY, sender_id VARCHAR(255), data TEXT)"
+                )
+            )
+
+    def publish(self, sender: str, event: dict) -> None:
+        event = {"sender_id": sender, "timestamp": datetime.now(UTC).timestamp(), **event}
+        with self.engine.begin() as db:
+            db.execute(
+                sa.text("INSERT INTO events (sender_id, data) VALUES (:s, :d)"),
+                {"s": sender, "d": json.dumps(event)},
+            )
+
+
+async def _run_until(connector: DeskConnector, condition, timeout: float = 10) -> None:
+    await connector.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await asyncio.sleep(0.05)
+    finally:
+        await connector.stop()
+
+
+async def test_relay_resumes_after_a_desk_restart_without_loss_or_double(desk_settings, tmp_path):
+    rasa = FakeRasaEvents(tmp_path / "events.db")
+    sender = "person-1"
+    rasa.publish(sender, {"event": "user", "text": "أريد التحدث مع شخص"})
+    rasa.publish(sender, {"event": "bot", "text": "سأصلك بوسيط ثقافي."})
+    rasa.publish(
+        sender,
+        {
+            "event": "slot",
+            "name": "handoff_request",
+            "value": {
+                "reason": "request",
+                "language": "ar",
+                "channel": "socketio",
+                "urgent": False,
+            },
+        },
+    )
+    rasa.publish(sender, {"event": "user", "text": "مرحبا؟"})
+
+    first = DeskConnector(desk_settings, events_url=rasa.url)
+    notices: list[dict] = []
+
+    async def listen(notice):
+        notices.append(notice)
+
+    first.listeners.add(listen)
+    await _run_until(first, lambda: len(first.store.transcript(sender)) == 3)
+    handoff = first.store.queue()[0]
+    assert handoff["language"] == "ar" and handoff["channel"] == "socketio"
+    assert {"type": "queue"} in notices
+    assert any(n.get("type") == "message" and n["handoff_id"] == handoff["id"] for n in notices)
+
+    # Said while the desk was down.
+    rasa.publish(sender, {"event": "user", "text": "هل من أحد؟"})
+    rasa.publish(
+        sender,
+        {
+            "event": "slot",
+            "name": "answer_record",
+            "value": {"question": "mail me at a@b.it", "language": "en", "confident": False},
+        },
+    )
+    second = DeskConnector(desk_settings, events_url=rasa.url)
+    await _run_until(second, lambda: len(second.store.transcript(sender)) == 4)
+    transcript = second.store.transcript(sender)
+    assert [m["author"] for m in transcript] == ["migrant", "bot", "migrant", "migrant"]
+    assert [m["handoff_id"] is not None for m in transcript] == [False, False, True, True]
+    assert len(second.store.queue()) == 1
+    figures = Figures.compute(
+        second.store, datetime(2000, 1, 1), datetime.now() + timedelta(days=1)
+    )
+    assert figures.questions == 1 and figures.unanswered == [("mail me at [email]", 1)]

@@ -16,6 +16,8 @@ PY := $(VENV_APP)/bin/python
 # Debian's Chromium prints the kit to PDF and runs the browser tests; Playwright
 # cannot download its own browser offline. Noto fonts cover Arabic and Cyrillic.
 CHROMIUM := /usr/bin/chromium
+# Debian's PostgreSQL: the tests run the desk's store on a real server too.
+POSTGRESQL := /usr/bin/pg_ctlcluster
 
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
@@ -28,12 +30,17 @@ run: install train index  ## start Rasa (:5005), the action server (:5055) and t
 test: install lint lint-content  ## lint code and content, then unit and integration tests
 	$(PY) -m pytest
 
-install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM)
+install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM) $(POSTGRESQL)
 
 $(CHROMIUM):
 	@echo "==> Installing Debian's chromium and Noto fonts (apt)"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-noto-core
+
+$(POSTGRESQL):
+	@echo "==> Installing Debian's PostgreSQL (apt)"
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q postgresql
 
 $(VENV_RASA)/.installed: bot/requirements-rasa.txt
 	@echo "==> Creating the Rasa environment (Python 3.10, about 3 minutes)"

@@ -288,8 +288,6 @@ def utter_not_sure(
     return [SlotSet("unsure_count", unsure)]
 
 
-
-
 def language_name(code: str) -> str:
     """The name of a language in that language, as people recognise it."""
     return LANGUAGE_NAMES.get(code, code)

@@ -166,15 +166,18 @@ class RasaEvents:
                 await asyncio.sleep(interval)
 
 
-def events_database_url(endpoints: Path = ENDPOINTS) -> str:
-    """The SQL event broker's database, as configured for Rasa in endpoints.yml."""
+def events_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
+    """The SQL event broker's database, as configured for Rasa in endpoints.yml.
+
+    `default_db` stands in for an unset ``${HELPDESK_EVENTS_DB}`` (``bot.serve`` sets it).
+    """
     broker = _read_endpoints(endpoints).get("event_broker") or {}
     if str(broker.get("type", "")).lower() != "sql":
         raise SettingsError(
             f"event_broker in {endpoints.name} must be of type SQL: the hand-off reads "
             "the person's messages from it"
         )
-    dialect, db = broker.get("dialect", "sqlite"), broker.get("db", "events.db")
+    dialect, db = broker.get("dialect", "sqlite"), broker.get("db") or str(default_db)
     if dialect == "sqlite":
         return f"sqlite:///{db}"
     credentials = f"{broker.get('username', '')}:{broker.get('password', '')}@"

@@ -152,6 +152,15 @@ def test_operator_assist_side_by_side_feedback_and_handoff(browser, web_url, des
     expect(operator.locator("#handoff-status")).to_be_visible()
     assert any(h["reason"] == "operator" and h["channel"] == "counter" for h in desk_store.queue())
 
+    # Browsing without searching: every topic, grouped by domain, opens an entry.
+    operator.goto(f"{web_url}/assist/topics?language=ar")
+    expect(operator.locator("section.domain h2").first).to_be_visible()
+    assert operator.locator("details.topic").count() == 32
+    operator.locator("details.topic summary").first.click()
+    operator.locator(".entry-link").first.click()
+    link = operator.locator('#entry-view a[href^="https://"]').first
+    expect(link).to_be_visible(timeout=15_000)
+
 
 def test_dashboard_shows_figures_from_real_conversations(assistant, browser, web_url):
     # Seed through the real conversation path: questions to the bot.

@@ -21,15 +21,21 @@ from connectors.desk.store import Store
 from knowledge.settings import SettingsError, load_settings
 
 
-@pytest.fixture
-def desk_settings(tmp_path):
-    return load_settings(
-        environ={
-            "HELPDESK_DATA_DIR": str(tmp_path),
-            "HELPDESK_DESK_HOURS": "always",
-            "HELPDESK_MODELS_DIR": "",
-        }
-    )
+@pytest.fixture(scope="module")
+def postgres():
+    from tests.postgres import running_postgres
+
+    with running_postgres() as server:
+        yield server
+
+
+# The desk's store and relay run on both databases it supports.
+@pytest.fixture(params=["sqlite", "postgresql"])
+def desk_settings(request, tmp_path):
+    environ = {"HELPDESK_DATA_DIR": str(tmp_path), "HELPDESK_DESK_HOURS": "always"}
+    if request.param == "postgresql":
+        environ["HELPDESK_DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
+    return load_settings(environ=environ)
 
 
 @pytest.fixture

@@ -115,7 +115,7 @@ def test_two_unsure_answers_call_a_person(assistant, desk_as):
     assert handoff["reason"] == "unsure" and handoff["language"] == "en"
 
 
-def test_handoff_survives_desk_and_rasa_restarts(assistant, desk_as, desk_store):
+def test_handoff_survives_desk_rasa_and_action_server_restarts(assistant, desk_as, desk_store):
     sender = f"fr-{uuid.uuid4().hex[:8]}"
     amal = desk_as("amal")
     assistant.say(sender, "je veux parler a une personne")
@@ -129,6 +129,7 @@ def test_handoff_survives_desk_and_rasa_restarts(assistant, desk_as, desk_store)
     assistant.supervisor.start_part(web)
     rasa = assistant.supervisor.part("Rasa")
     assistant.supervisor.restart(rasa)
+    assistant.supervisor.restart(assistant.supervisor.part("action server"))
     assert assistant.say(sender, "j'attends toujours") == []
 
     # The session cookie outlives the restart: sessions are kept in the database.
@@ -195,3 +196,28 @@ def test_desk_requires_login_roles_and_csrf(assistant, desk_as, web_url):
     assert amal.post("/desk/api/handoffs/1/claim", csrf="")[0] == 403
     ada = desk_as("ada")
     assert ada.get("/desk/api/queue")[0] == 200  # admins may do everything
+
+
+def test_reply_in_another_language_is_machine_translated_and_labelled(assistant, desk_as):
+    # The session installs a real (tiny) en->fa Argos package.
+    sender = f"fa-{uuid.uuid4().hex[:8]}"
+    amal = desk_as("amal")
+    assistant.say(sender, "/lang fa")
+    assistant.say(sender, "mediatore mikham")
+    handoff = wait_for(lambda: queued(amal, sender))
+    assert handoff["language"] == "fa"
+    assert amal.post(f"/desk/api/handoffs/{handoff['id']}/claim")[0] == 200
+    status, sent = amal.post(
+        f"/desk/api/handoffs/{handoff['id']}/reply", {"text": "Hello", "language": "en"}
+    )
+    assert status == 201 and sent["machine_translated"] is True
+    delivered = wait_for(
+        lambda: [
+            e["data"]["custom"]["data"]
+            for e in bot_events(assistant, sender)
+            if e.get("metadata", {}).get("desk_message_id")
+        ]
+    )
+    assert delivered[-1]["machine_translated"] is True
+    assert delivered[-1]["original"] == "Hello" and delivered[-1]["original_language"] == "en"
+    assert delivered[-1]["text"] and delivered[-1]["text"] != "Hello"

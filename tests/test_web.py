@@ -5,9 +5,10 @@ from knowledge.settings import load_settings
 from tests.conftest import free_port
 
 
-async def test_healthz_is_503_while_parts_are_not_ready():
+async def test_healthz_is_503_while_parts_are_not_ready(tmp_path):
     settings = load_settings(
         environ={
+            "HELPDESK_DATA_DIR": str(tmp_path / "data"),
             "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
             "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
         }

@@ -68,7 +68,9 @@ class DeskConnector(HandoffConnector):
         self.rasa = RasaConversations(
             self.settings.services.rasa_url, self.settings.services.rasa_token, self.session
         )
-        events = RasaEvents(self.events_url or events_database_url())
+        events = RasaEvents(
+            self.events_url or events_database_url(self.settings.data_dir / "events.db")
+        )
         position = await asyncio.to_thread(self.store.cursor, CURSOR)
         self.tasks = [
             asyncio.create_task(events.follow(position, self.handle_events)),

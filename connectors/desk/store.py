@@ -11,12 +11,12 @@ in async code. Question texts are stored redacted (``connectors.desk.redact``).
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -171,6 +171,9 @@ class Store:
         """Connect and create missing tables."""
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
+            database = sa.engine.make_url(url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
             # Several threads and processes (desk, action server) share the file.
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         engine = sa.create_engine(url, **kwargs)
@@ -505,7 +508,3 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)

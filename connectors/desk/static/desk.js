@@ -6,8 +6,7 @@
   'use strict';
 
   const $ = (id) => document.getElementById(id);
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const CSRF = csrfMeta ? csrfMeta.getAttribute('content') : '';
+  const { el, clear, sourceLink, parseTime, clock, api } = window.HelpDesk;
   const USERNAME = document.body.dataset.username || '';
   const AUTHORS = { migrant: 'Person', bot: 'Assistant', mediator: 'Mediator' };
   const STATUS = { waiting: 'waiting', claimed: 'claimed', closed: 'closed' };
@@ -35,50 +34,6 @@
 
   // -- small helpers -----------------------------------------------------------
 
-  /** An element with optional class, text (as text) and attributes. */
-  function el(tag, options, children) {
-    const node = document.createElement(tag);
-    const o = options || {};
-    if (o.className) node.className = o.className;
-    if (o.text !== undefined && o.text !== null) node.textContent = String(o.text);
-    if (o.attrs) {
-      for (const name of Object.keys(o.attrs)) {
-        const value = o.attrs[name];
-        if (value !== undefined && value !== null && value !== false) node.setAttribute(name, String(value));
-      }
-    }
-    for (const child of children || []) {
-      if (child) node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  /** A link only for http(s) addresses; anything else is shown as plain text. */
-  function sourceLink(source) {
-    const url = String((source && source.url) || '');
-    const title = String((source && source.title) || url || 'source');
-    if (/^https?:\/\//i.test(url)) {
-      const a = document.createElement('a');
-      a.href = url;
-      a.target = '_blank';
-      a.rel = 'noopener noreferrer';
-      a.textContent = title;
-      return a;
-    }
-    return el('span', { text: url && url !== title ? title + ' (' + url + ')' : title });
-  }
-
-  function parseTime(iso) {
-    if (!iso) return null;
-    // Python writes microseconds; keep milliseconds for every browser's parser.
-    const time = Date.parse(String(iso).replace(/(\.\d{3})\d+/, '$1'));
-    return Number.isNaN(time) ? null : time;
-  }
-
   function minutesSince(iso) {
     const time = parseTime(iso);
     return time === null ? null : Math.max(0, Math.floor((Date.now() - time) / 60000));
@@ -93,13 +48,6 @@
     return hours + ' h' + (rest ? ' ' + rest + ' min' : '');
   }
 
-  function clock(iso) {
-    const time = parseTime(iso);
-    if (time === null) return '';
-    const d = new Date(time);
-    return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
-  }
-
   function showNotice(message) {
     notice.textContent = message;
     notice.hidden = false;
@@ -108,35 +56,6 @@
   function hideNotice() {
     notice.hidden = true;
     notice.textContent = '';
-  }
-
-  /** fetch() with the session cookie and, for POSTs, JSON and the CSRF header. */
-  async function api(method, url, payload) {
-    const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      init.headers['Content-Type'] = 'application/json';
-      init.headers['X-CSRF-Token'] = CSRF;
-      init.body = JSON.stringify(payload || {});
-    }
-    let response;
-    try {
-      response = await fetch(url, init);
-    } catch (err) {
-      return { ok: false, status: 0, data: null, error: 'The desk cannot be reached. Check the connection.' };
-    }
-    if (response.status === 401) {
-      window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname);
-      return { ok: false, status: 401, data: null, error: 'Log in again.' };
-    }
-    const raw = await response.text();
-    let data = null;
-    try { data = raw ? JSON.parse(raw) : null; } catch (err) { data = null; }
-    let error = null;
-    if (!response.ok) {
-      error = (data && typeof data.error === 'string' && data.error) || raw.trim() ||
-        'Something went wrong (' + response.status + ').';
-    }
-    return { ok: response.ok, status: response.status, data, error };
   }
 
   const isMine = (handoff) => handoff.status === 'claimed' && !!USERNAME && handoff.mediator_name === USERNAME;

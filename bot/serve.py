@@ -9,9 +9,11 @@ says what is ready; if one part dies, the others are stopped too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -43,13 +45,24 @@ def port_of(url: str) -> int:
 
 def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, str]:
     """The variables endpoints.yml reads."""
+    events_db = settings.data_dir / "events.db"
+    use_wal(events_db)
     return {
         # Rasa imports our channels (connectors/) from the project folder.
         "PYTHONPATH": str(PROJECT_ROOT),
         "HELPDESK_ACTION_ENDPOINT": f"{action_server_url}/webhook",
         "HELPDESK_TRACKER_DB": str(settings.data_dir / "tracker.db"),
-        "HELPDESK_EVENTS_DB": str(settings.data_dir / "events.db"),
+        "HELPDESK_EVENTS_DB": str(events_db),
     }
+
+
+def use_wal(database: Path) -> None:
+    """Put an SQLite file in WAL mode (it stays so): the desk reads Rasa's events
+    while Rasa writes them, and in the default mode each read would hold up a
+    write, so every turn would wait."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL) -> list[Part]:

@@ -105,8 +105,10 @@ def concurrent(ask: Ask, texts: list[str], conversations: int) -> tuple[list[flo
     lock = threading.Lock()
 
     def conversation(number: int) -> None:
-        for text in texts[number::conversations]:
-            elapsed = ask(f"bench-concurrent-{number}", text)
+        # A new conversation per question: two unsure answers in a row would
+        # hand the conversation to a mediator, and the bot would fall silent.
+        for turn, text in enumerate(texts[number::conversations]):
+            elapsed = ask(f"bench-concurrent-{number}-{turn}", text)
             with lock:
                 latencies.append(elapsed)
 
@@ -142,6 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--handoffs", type=int, default=50)
+    parser.add_argument("--handoffs-only", action="store_true", help="skip the question turns")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
@@ -200,7 +203,11 @@ def main() -> None:
             suggest("", text)
         print(f"Questions: {len(texts)} in {len(languages)} languages ({', '.join(languages)})")
 
-        for name, ask in (("REST turn", chat_turn), ("POST /api/suggest", suggest)):
+        for name, ask in (
+            (("REST turn", chat_turn), ("POST /api/suggest", suggest))
+            if not args.handoffs_only
+            else ()
+        ):
             print(summary(f"{name}, one at a time", *one_at_a_time(ask, texts)))
             print(
                 summary(

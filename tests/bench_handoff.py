@@ -76,12 +76,17 @@ async def run(rasa_url: str, web_url: str, password: str, people: int) -> dict:
         await asyncio.gather(
             *(c.say("I want to talk to a person", {"language": "en"}) for c in clients)
         )
+        ours = {client.session_id for client in clients}
         by_sender: dict[str, int] = {}
         deadline = time.monotonic() + 120
-        while len(by_sender) < people and time.monotonic() < deadline:
-            queue = await mediator.get("/desk/api/queue")
-            by_sender = {h["sender_id"]: h["id"] for h in queue["handoffs"]}
+        while set(by_sender) != ours:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Only {len(by_sender)} of {people} hand-offs were opened")
             await asyncio.sleep(0.5)
+            queue = await mediator.get("/desk/api/queue")
+            by_sender = {
+                h["sender_id"]: h["id"] for h in queue["handoffs"] if h["sender_id"] in ours
+            }
         for client in clients:
             await mediator.post(f"/desk/api/handoffs/{by_sender[client.session_id]}/claim", {})
         for client in clients:  # what the bot said before the hand-off

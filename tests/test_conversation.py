@@ -1,4 +1,3 @@
-
 """End to end through Rasa's REST channel, with the real Rasa server and action server."""
 
 import json

@@ -129,35 +129,49 @@ class DeskConnector(HandoffConnector):
             backoff = min(15.0, backoff * 2 or 1.0) if failed else 0.0
 
     async def deliver_pending(self) -> bool:
-        """Deliver stored replies in order, then hand-backs; True if something must wait."""
+        """Deliver stored replies, then hand-backs; True if something must wait.
+
+        People are served concurrently; each person's messages go in order,
+        and a hand-back only after that person's replies.
+        """
         assert self.rasa is not None
-        blocked: set[str] = set()
+        per_person: dict[str, list[dict]] = {}
         for message in await asyncio.to_thread(self.store.pending_deliveries):
-            sender = message["sender_id"]
-            if sender in blocked:
-                continue
+            per_person.setdefault(message["sender_id"], []).append(message)
+        hand_backs = await asyncio.to_thread(self.store.pending_hand_backs)
+        for handoff in hand_backs:
+            per_person.setdefault(handoff["sender_id"], [])
+        waiting = await asyncio.gather(
+            *(
+                self._deliver_to(
+                    sender, messages, [h for h in hand_backs if h["sender_id"] == sender]
+                )
+                for sender, messages in per_person.items()
+            )
+        )
+        return any(waiting)
+
+    async def _deliver_to(self, sender: str, messages: list[dict], hand_backs: list[dict]) -> bool:
+        assert self.rasa is not None
+        for message in messages:
             try:
                 await self.rasa.send(
                     sender, _for_person(message), {"desk_message_id": message["id"]}
                 )
             except DeliveryError as exc:
-                blocked.add(sender)
                 await asyncio.to_thread(self.store.set_delivery, message["id"], "pending", str(exc))
                 await self.notify({"type": "message", "handoff_id": message["handoff_id"]})
-                continue
+                return True
             await asyncio.to_thread(self.store.set_delivery, message["id"], "delivered")
             await self.notify({"type": "message", "handoff_id": message["handoff_id"]})
-        for handoff in await asyncio.to_thread(self.store.pending_hand_backs):
-            if handoff["sender_id"] in blocked:
-                continue
+        for handoff in hand_backs:
             try:
-                await self.rasa.hand_back(handoff["sender_id"])
+                await self.rasa.hand_back(sender)
             except DeliveryError as exc:
                 log.warning("Hand-back of %s must wait: %s", handoff["id"], exc)
-                blocked.add(handoff["sender_id"])
-                continue
+                return True
             await asyncio.to_thread(self.store.mark_handed_back, handoff["id"])
-        return bool(blocked)
+        return False
 
     # -- Rasa's events ------------------------------------------------------------
 

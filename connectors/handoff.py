@@ -172,9 +172,9 @@ def events_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
     `default_db` stands in for an unset ``${HELPDESK_EVENTS_DB}`` (``bot.serve`` sets it).
     """
     broker = _read_endpoints(endpoints).get("event_broker") or {}
-    if not str(broker.get("type", "")).lower().endswith("sql") and "SQLEventBroker" not in str(
-        broker.get("type")
-    ):
+    kind = str(broker.get("type", ""))
+    # Rasa's own ("SQL") or a subclass of its SQLEventBroker (connectors.rasa_broker).
+    if kind.lower() != "sql" and not kind.endswith("SQLEventBroker"):
         raise SettingsError(
             f"event_broker in {endpoints.name} must be of type SQL: the hand-off reads "
             "the person's messages from it"

@@ -116,13 +116,14 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS_KEY] = settings
     kit = load_kit(settings.content.dir, settings.content.municipality)
-    app[TOPICS_KEY] = topic_coverage(kit, load_taxonomy(settings.content.taxonomy))
+    taxonomy = load_taxonomy(settings.content.taxonomy)
+    app[TOPICS_KEY] = topic_coverage(kit, taxonomy)
     app.cleanup_ctx.append(_client)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/suggest", suggest)
     app.router.add_get("/api/topics", topics)
     app.router.add_get("/", home)
-    add_desk(app, settings)
+    add_desk(app, settings, kit, taxonomy)
     return app
 
 

@@ -148,13 +148,15 @@ def test_two_mediators_claiming_at_once_exactly_one_wins(store):
     a = store.add_user("a", hash_password("x" * 12), "mediator", "ar")
     b = store.add_user("b", hash_password("x" * 12), "mediator", "ar")
     for _ in range(20):
-        handoff_id = store.open_handoff_now(
-            sender_id=f"s-{datetime.now().timestamp()}",
-            channel="rest",
-            language="ar",
-            topic=None,
-            reason="request",
-        )
+        with store.transaction() as db:
+            handoff_id = store.open_handoff(
+                db,
+                sender_id=f"s-{datetime.now().timestamp()}",
+                channel="rest",
+                language="ar",
+                topic=None,
+                reason="request",
+            )
         start = threading.Barrier(2)
         results: dict[int, bool] = {}
         threads = [

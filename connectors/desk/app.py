@@ -1,6 +1,6 @@
 """The desk's pages on the web app: log-in, mediator desk, operator assist, dashboard.
 
-    add_desk(app, settings)   # called by connectors.web.create_app
+    add_desk(app, settings, kit, taxonomy)   # called by connectors.web.create_app
 
 - ``/login``, ``/logout``: per-person log-ins (``python -m connectors.desk users ...``).
 - ``/desk`` (mediator): the queue, claiming, transcripts and replies, live over
@@ -30,8 +30,10 @@ from aiohttp import web
 from connectors.desk import auth
 from connectors.desk.connector import DeskConnector
 from connectors.handoff import load_connector
+from knowledge.entries import Kit
 from knowledge.language import LANGUAGE_NAMES
 from knowledge.settings import Settings
+from knowledge.taxonomy import Taxonomy
 
 HERE = Path(__file__).parent
 WIDGET_DIR = HERE.parent / "widget"
@@ -137,7 +139,7 @@ async def _lifecycle(app: web.Application):
     await app[CLIENT_KEY].close()
 
 
-def add_desk(app: web.Application, settings: Settings) -> None:
+def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxonomy) -> None:
     from connectors.desk import assist, dashboard, mediator
 
     connector = load_connector(settings)
@@ -159,7 +161,7 @@ def add_desk(app: web.Application, settings: Settings) -> None:
     app.router.add_static("/widget/", WIDGET_DIR)
     app.router.add_static("/static/", HERE / "static")
     mediator.add_routes(app)
-    assist.add_routes(app)
+    assist.add_routes(app, kit, taxonomy)
     dashboard.add_routes(app)
 
 

@@ -24,9 +24,11 @@ from connectors.desk import auth
 from connectors.desk.mediator import _json
 from connectors.desk.store import now
 from knowledge.answers import MAX_QUESTION_CHARS
+from knowledge.entries import Kit
+from knowledge.taxonomy import Taxonomy
 
-TAXONOMY_KEY = web.AppKey("taxonomy", object)
-KIT_KEY = web.AppKey("kit", object)
+TAXONOMY_KEY = web.AppKey("taxonomy", Taxonomy)
+KIT_KEY = web.AppKey("kit", Kit)
 
 
 @desk.requires("operator")
@@ -185,13 +187,10 @@ async def entry(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-def add_routes(app: web.Application) -> None:
-    from knowledge.entries import load_kit
-    from knowledge.taxonomy import load_taxonomy
-
-    settings = app[desk.DESK_SETTINGS_KEY]
-    app[KIT_KEY] = load_kit(settings.content.dir, settings.content.municipality)
-    app[TAXONOMY_KEY] = load_taxonomy(settings.content.taxonomy)
+def add_routes(app: web.Application, kit: Kit, taxonomy: Taxonomy) -> None:
+    # The web app has loaded both already, for /api/topics.
+    app[KIT_KEY] = kit
+    app[TAXONOMY_KEY] = taxonomy
     app.router.add_get("/assist", page)
     app.router.add_post("/assist/suggest", suggest)
     app.router.add_post("/assist/feedback", feedback)

@@ -235,10 +235,6 @@ class Store:
         with self.engine.connect() as db:
             return [_user(row) for row in db.execute(users.select().order_by(users.c.username))]
 
-    def count_users(self) -> int:
-        with self.engine.connect() as db:
-            return db.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
-
     def add_session(self, token_hash: str, user_id: int, csrf: str, hours: int) -> None:
         with self.transaction() as db:
             db.execute(sessions.delete().where(sessions.c.expires_at < now()))
@@ -302,10 +298,6 @@ class Store:
                 opened_by=opened_by,
             )
         ).inserted_primary_key[0]
-
-    def open_handoff_now(self, **fields: Any) -> int:
-        with self.transaction() as db:
-            return self.open_handoff(db, **fields)
 
     def open_handoff_for(self, db: Connection, sender_id: str) -> int | None:
         return db.execute(

@@ -87,10 +87,10 @@ format: $(VENV_APP)/.installed
 	$(VENV_APP)/bin/ruff format .
 	$(VENV_APP)/bin/ruff check --fix .
 
-eval: $(VENV_APP)/.installed  ## retrieval quality on tests/data/dev_questions.yml
+eval: $(VENV_APP)/.installed  ## retrieval quality, and emergency recall and false alarms
 	$(PY) -m knowledge eval
 
-calibrate: $(VENV_APP)/.installed  ## recompute retrieval.confidence_threshold in helpdesk.yml
+calibrate: $(VENV_APP)/.installed  ## recompute the confidence threshold and emergency margins in helpdesk.yml
 	$(PY) -m knowledge calibrate
 
 bench: install train  ## latency and memory figures (not a test)

@@ -3,7 +3,10 @@
     python -m bot.action_server --port 5055
 
 - ``action_detect_language`` sets the ``language`` slot for each message, so
-  that the response Rasa picks next is in the person's language.
+  that the response Rasa picks next is in the person's language; and first of
+  all it checks the message for immediate danger (``knowledge.emergency``).
+- ``action_emergency`` follows it when there is danger: the emergency numbers
+  and what to do now, then an urgent hand-off, at the top of the mediators' queue.
 - ``action_answer_question`` answers every question about services from the
   curated knowledge index, or says it is not sure and offers topics and a person;
   after two unsure answers in a row it asks a person to help.
@@ -20,16 +23,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from connectors.desk.hours import OpeningHours
 from connectors.handoff import HandoffConnector, load_connector
 from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
+from knowledge.emergency import KINDS
 from knowledge.language import LANGUAGE_NAMES, language_command
 from knowledge.settings import get_settings
 
@@ -96,14 +102,51 @@ class ActionDetectLanguage(Action):
             ),
             None,
         )
+        danger = []
+        if not text.startswith("/") and has_words(question := clean_question(text)):
+            alarm = kb.emergency(question, question_vector(kb, tracker.sender_id, question))
+            if alarm:
+                log.warning("Emergency (%s) in conversation %s", alarm.kind, tracker.sender_id)
+                danger = [SlotSet("emergency", alarm.kind), FollowupAction("action_emergency")]
         if chosen:
-            return [SlotSet("language", chosen), SlotSet("language_chosen", True)]
+            return [SlotSet("language", chosen), SlotSet("language_chosen", True), *danger]
         if tracker.get_slot("language_chosen") and current:
-            return []
+            return danger
         hint = metadata.get("language_hint")
         fallback = current or (hint if hint in supported else None)
         detected = kb.detect_language(clean_question(text), fallback)
-        return [] if detected == current else [SlotSet("language", detected)]
+        return danger if detected == current else [SlotSet("language", detected), *danger]
+
+
+# The question's vector, computed once per message for the emergency check
+# and reused by the answer that follows in the same turn.
+_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_VECTORS_KEPT = 512
+
+
+def question_vector(kb: KnowledgeBase, sender_id: str, question: str) -> np.ndarray:
+    key = (sender_id, question)
+    if key in _VECTORS:
+        return _VECTORS[key]
+    _VECTORS[key] = vector = kb.embed(question)
+    while len(_VECTORS) > _VECTORS_KEPT:
+        _VECTORS.popitem(last=False)
+    return vector
+
+
+class ActionEmergency(Action):
+    """Immediate danger: the emergency numbers and what to do, then an urgent hand-off."""
+
+    def name(self) -> str:
+        return "action_emergency"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        kind = tracker.get_slot("emergency")
+        # Every reply names 112; an unknown kind cannot come from the detector.
+        dispatcher.utter_message(response=f"utter_emergency_{kind if kind in KINDS else 'medical'}")
+        return open_handoff(dispatcher, tracker, reason="emergency", urgent=True)
 
 
 class ActionHandoff(Action):
@@ -223,7 +266,9 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_input_not_understood")
             return []
 
-        result = kb.ask(question, language=language)
+        result = kb.ask(
+            question, language=language, vector=question_vector(kb, tracker.sender_id, question)
+        )
         best = result.answers[0] if result.answers else None
         record = SlotSet(
             "answer_record",

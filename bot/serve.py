@@ -53,6 +53,9 @@ def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, st
         "HELPDESK_ACTION_ENDPOINT": f"{action_server_url}/webhook",
         "HELPDESK_TRACKER_DB": str(settings.data_dir / "tracker.db"),
         "HELPDESK_EVENTS_DB": str(events_db),
+        # The widget's channel relays hand-offs to and from the desk (credentials.yml).
+        "HELPDESK_DESK_URL": f"http://localhost:{settings.services.web_port}",
+        "HELPDESK_RASA_TOKEN": settings.services.rasa_token,
     }
 
 

@@ -77,8 +77,8 @@ class HandoffConnector(abc.ABC):
         """Put the person in the mediators' queue (urgent ones first)."""
 
     @abc.abstractmethod
-    async def to_mediator(self, sender_id: str, text: str, at: float) -> None:
-        """Relay what the person wrote while a hand-off is open."""
+    async def to_mediator(self, sender_id: str, text: str, at: float | None) -> bool:
+        """Relay what the person wrote; False when they have no open hand-off."""
 
     @abc.abstractmethod
     async def close(self, handoff_id: int, mediator_id: int, note: str) -> bool:
@@ -97,8 +97,19 @@ class RasaConversations:
         self.token = token
         self.session = session
 
-    async def send(self, sender_id: str, message: dict, tag: dict) -> None:
-        """Send a mediator's message; `tag` goes into the event's metadata."""
+    async def send(self, sender_id: str, message: dict, tag: dict, channel: str = "") -> None:
+        """Send a mediator's message; `tag` goes into the event's metadata.
+
+        On the widget's channel (connectors/socketio.py) it goes straight to the
+        person's socket; elsewhere it is added to the conversation and sent
+        over the channel the person used last.
+        """
+        if channel == "socketio":
+            url = f"{self.rasa_url}/webhooks/socketio/relay"
+            body = {"sender_id": sender_id, "message": message}
+            headers = {"Authorization": f"Bearer {self.token}"}
+            await self._request(url, body, headers=headers)
+            return
         event = {"event": "bot", "text": None, "data": {"custom": {"data": message}}}
         await self._post(
             sender_id,
@@ -117,10 +128,14 @@ class RasaConversations:
 
     async def _post(self, sender_id: str, path: str, body: Any, **params: str) -> None:
         url = f"{self.rasa_url}/conversations/{quote(sender_id, safe='')}/{path}"
-        params = {"output_channel": "latest", "token": self.token, **params}
+        await self._request(
+            url, body, params={"output_channel": "latest", "token": self.token, **params}
+        )
+
+    async def _request(self, url: str, body: Any, **options: Any) -> None:
         try:
             async with self.session.post(
-                url, json=body, params=params, timeout=aiohttp.ClientTimeout(total=10)
+                url, json=body, timeout=aiohttp.ClientTimeout(total=10), **options
             ) as response:
                 if response.status >= 300:
                     raise DeliveryError(f"Rasa answered {response.status}: {await response.text()}")

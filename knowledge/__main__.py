@@ -1,8 +1,10 @@
 """Command line of the knowledge side.
 
 python -m knowledge build [--force]     build the search index (skipped if content unchanged)
-python -m knowledge calibrate           recompute the confidence threshold into helpdesk.yml
-python -m knowledge eval                retrieval quality on the development questions
+python -m knowledge calibrate           recompute the confidence threshold and the
+                                        emergency margins into helpdesk.yml
+python -m knowledge eval                retrieval quality on the development questions, and
+                                        emergency detection on its held-out test set
 python -m knowledge lint                check the content files (exit 1 when there are errors)
 python -m knowledge export [--out DIR] [--pdf]
                                         printable welcome kit per language (default DIR: data/print)
@@ -18,6 +20,7 @@ from pathlib import Path
 from knowledge.settings import PROJECT_ROOT, SettingsError, get_settings, load_settings
 
 DEV_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_questions.yml"
+EMERGENCY_TEST = PROJECT_ROOT / "tests" / "data" / "emergency_messages.yml"
 
 
 def _retriever(settings, threshold: float | None = None):
@@ -53,26 +56,49 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _emergencies(retriever):
+    from knowledge.emergency import EXAMPLES_FILE, EmergencyDetector, ordinary_questions
+
+    return EmergencyDetector.load(
+        EXAMPLES_FILE, retriever.embedder, 0.0, 0.0, ordinary_questions(retriever.kit)
+    )
+
+
 def cmd_calibrate(args) -> int:
+    from knowledge.emergency import calibrate as calibrate_emergencies
+    from knowledge.emergency import rates
     from knowledge.evaluation import (
         calibrate,
         evaluate,
         format_table,
         load_questions,
         score_questions,
-        write_threshold,
+        write_setting,
     )
 
     settings = get_settings()
-    scored = score_questions(_retriever(settings), None, load_questions(args.questions))
+    retriever = _retriever(settings)
+    scored = score_questions(retriever, None, load_questions(args.questions))
     threshold = calibrate(scored)
-    write_threshold(settings.config_file, threshold)
+    write_setting(settings.config_file, "confidence_threshold", threshold)
     print(f"confidence_threshold = {threshold:.4f} written to {settings.config_file}")
     print(format_table(evaluate(scored, threshold)))
+
+    evidence, emergency = _emergencies(retriever).own_evidence()
+    margin, keyword_margin = calibrate_emergencies(evidence, emergency)
+    write_setting(settings.config_file, "emergency_margin", margin)
+    write_setting(settings.config_file, "keyword_margin", keyword_margin)
+    recall, false = rates(evidence, emergency, margin, keyword_margin)
+    print(
+        f"emergency_margin = {margin:.4f}, keyword_margin = {keyword_margin:.4f} written; "
+        f"each of the {len(evidence)} examples judged by the others: "
+        f"recall {recall:.3f}, false alarms {false:.3f}"
+    )
     return 0
 
 
 def cmd_eval(args) -> int:
+    from knowledge.emergency import load_labelled
     from knowledge.evaluation import evaluate, format_table, load_questions, score_questions
     from knowledge.language import LanguageDetector
 
@@ -85,7 +111,32 @@ def cmd_eval(args) -> int:
     seconds = time.perf_counter() - started
     print(f"{len(questions)} questions, threshold {retriever.threshold:.4f}, {seconds:.1f} s")
     print(format_table(evaluate(scored, retriever.threshold)))
+
+    messages = load_labelled(EMERGENCY_TEST)
+    evidence = _emergencies(retriever).evidence([m.text for m in messages])
+    print(
+        f"\nEmergencies: {len(messages)} held-out messages ({EMERGENCY_TEST.name}), "
+        f"margin {settings.safety.emergency_margin:.4f}, keyword margin "
+        f"{settings.safety.keyword_margin:.4f}; targets recall >= 0.95, false alarms <= 0.05"
+    )
+    print(format_emergency_table(evidence, messages, settings.safety))
     return 0
+
+
+def format_emergency_table(evidence, messages, safety) -> str:
+    from knowledge.emergency import rates
+
+    lines = [f"{'':8}{'recall':>8}{'false alarms':>14}{'messages':>10}"]
+    for language in ["ALL", *sorted({m.language for m in messages})]:
+        rows = [(e, m) for e, m in zip(evidence, messages) if language in ("ALL", m.language)]
+        recall, false = rates(
+            [e for e, _ in rows],
+            [m.emergency for _, m in rows],
+            safety.emergency_margin,
+            safety.keyword_margin,
+        )
+        lines.append(f"{language:8}{recall:8.3f}{false:14.3f}{len(rows):10}")
+    return "\n".join(lines)
 
 
 def cmd_lint(args) -> int:

@@ -2,6 +2,7 @@
 
     kb = KnowledgeBase.open(get_settings())      # loads kit, index, model, translator once
     result = kb.ask("dove si fa la residenza?")
+    kb.emergency("mio marito mi picchia")          # Alarm(kind="violence", ...) or None
     result.confident, result.answers[0].text, result.answers[0].sources
 
 For each hit the answer text comes from, in this order:
@@ -20,7 +21,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from knowledge.embedding import load_embedder
+from knowledge.emergency import EXAMPLES_FILE, Alarm, EmergencyDetector, ordinary_questions
 from knowledge.entries import Entry, Kit, Source, load_kit
 from knowledge.index import SearchIndex, is_current
 from knowledge.language import LanguageDetector, language_command
@@ -81,12 +85,14 @@ class KnowledgeBase:
         retriever: Retriever,
         translator: Translator,
         detector: LanguageDetector,
+        emergencies: EmergencyDetector,
     ) -> None:
         self.settings = settings
         self.kit = kit
         self.retriever = retriever
         self.translator = translator
         self.detector = detector
+        self.emergencies = emergencies
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
@@ -106,7 +112,14 @@ class KnowledgeBase:
         )
         translator = Translator.from_settings(settings)
         detector = LanguageDetector(settings.languages.supported, settings.languages.default)
-        return cls(settings, kit, retriever, translator, detector)
+        emergencies = EmergencyDetector.load(
+            EXAMPLES_FILE,
+            embedder,
+            settings.safety.emergency_margin,
+            settings.safety.keyword_margin,
+            ordinary_questions(kit),
+        )
+        return cls(settings, kit, retriever, translator, detector, emergencies)
 
     def detect_language(self, text: str, current: str | None = None) -> str:
         """The language of `text`: an explicit "/lang xx", else detection, else `current`."""
@@ -117,15 +130,26 @@ class KnowledgeBase:
         detected = self.detector.detect(text)
         return detected or current or self.settings.languages.default
 
-    def ask(self, text: str, language: str | None = None, top_k: int | None = None) -> Result:
-        return self.ask_many([(text, language)], top_k)[0]
+    def ask(
+        self,
+        text: str,
+        language: str | None = None,
+        top_k: int | None = None,
+        vector: np.ndarray | None = None,
+    ) -> Result:
+        """Answer one question; `vector` is its `embed(text)` when already computed."""
+        vectors = None if vector is None else vector.reshape(1, -1)
+        return self.ask_many([(text, language)], top_k, vectors)[0]
 
     def ask_many(
-        self, questions: Sequence[tuple[str, str | None]], top_k: int | None = None
+        self,
+        questions: Sequence[tuple[str, str | None]],
+        top_k: int | None = None,
+        vectors: np.ndarray | None = None,
     ) -> list[Result]:
         """Answer several (text, language or None) at once: one encoding call for all."""
         top_k = top_k or self.settings.retrieval.top_k
-        found = self.retriever.search_many([text for text, _ in questions], top_k)
+        found = self.retriever.search_many([text for text, _ in questions], top_k, vectors)
         results = []
         for (text, language), hits in zip(questions, found):
             language = language or self.detect_language(text)
@@ -137,6 +161,14 @@ class KnowledgeBase:
                 )
             )
         return results
+
+    def embed(self, text: str) -> np.ndarray:
+        """The question's vector, for `ask` and `emergency` to share."""
+        return self.retriever.embedder.queries([text])[0]
+
+    def emergency(self, text: str, vector: np.ndarray | None = None) -> Alarm | None:
+        """The kind of immediate danger the message is about, if any."""
+        return self.emergencies.check(text, vector)
 
     def answer(self, hit: Hit, language: str) -> Answer:
         return replace(self._localized(hit.entry_id, language), score=hit.score)

@@ -119,13 +119,11 @@ def format_table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-_THRESHOLD_LINE = re.compile(r"^(\s*confidence_threshold:\s*)([0-9.]+)(.*)$", re.MULTILINE)
-
-
-def write_threshold(config_file: Path, threshold: float) -> None:
-    """Store the threshold in helpdesk.yml, keeping the file's comments."""
+def write_setting(config_file: Path, name: str, value: float) -> None:
+    """Store a calibrated number in helpdesk.yml (`name: 0.1234`), keeping the comments."""
+    line = re.compile(rf"^(\s*{re.escape(name)}:\s*)(-?[0-9.]+)(.*)$", re.MULTILINE)
     text = Path(config_file).read_text(encoding="utf-8")
-    updated, count = _THRESHOLD_LINE.subn(rf"\g<1>{threshold:.4f}\g<3>", text, count=1)
+    updated, count = line.subn(rf"\g<1>{value:.4f}\g<3>", text, count=1)
     if count != 1:
-        raise ValueError(f"No retrieval.confidence_threshold line in {config_file}")
+        raise ValueError(f"No `{name}:` line in {config_file}")
     Path(config_file).write_text(updated, encoding="utf-8")

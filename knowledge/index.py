@@ -131,10 +131,6 @@ class SearchIndex:
         passages = [tuple(row) for row in json.loads((index_dir / PASSAGES_FILE).read_text())]
         return cls(index=index, passages=passages)
 
-    def search(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, str, float]]]:
-        """For each query vector, the k best passages as (entry id, language, score)."""
-        scores, rows = self.index.search(vectors, min(k, self.index.ntotal))
-        return [
-            [(*self.passages[row], float(score)) for row, score in zip(r, s) if row >= 0]
-            for r, s in zip(rows, scores)
-        ]
+    def vectors(self) -> np.ndarray:
+        """Every passage's vector, one row per passage (in the order of `passages`)."""
+        return self.index.reconstruct_n(0, self.index.ntotal)

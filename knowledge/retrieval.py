@@ -11,17 +11,15 @@ Italian wording. Below the calibrated threshold the assistant is not sure.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from knowledge.embedding import Embedder
 from knowledge.entries import Kit
 from knowledge.index import SearchIndex
 
-# Passages looked at per question before grouping them by entry: all of a
-# kit of a few thousand, which costs about a millisecond.
-_CANDIDATES = 5000
 # An entry scores the soft maximum of its passages' similarities: about the
 # best one, plus a little for every other passage, in any language, that is
 # nearly as close. Chosen on the development questions (`make eval`).
@@ -42,24 +40,47 @@ class Retriever:
         self.embedder = embedder
         self.threshold = threshold
         self._topic = {entry.id: entry.topic for entry in kit.entries}
+        # Every passage is scored (a kit has a few thousand), grouped by entry:
+        # rows sorted by entry, so that numpy reduces each group in one call.
+        order = sorted(range(len(index.passages)), key=lambda row: index.passages[row][0])
+        self._vectors = index.vectors()[order]
+        entry_of_row = [index.passages[row][0] for row in order]
+        self._starts = np.array(
+            [r for r in range(len(order)) if r == 0 or entry_of_row[r] != entry_of_row[r - 1]],
+            dtype=np.intp,
+        )
+        self._entry_ids = [entry_of_row[r] for r in self._starts]
 
     def search(self, text: str, k: int = 3) -> list[Hit]:
         return self.search_many([text], k)[0]
 
-    def search_many(self, texts: Sequence[str], k: int = 3) -> list[list[Hit]]:
-        """The k best entries for each text, best first, one hit per entry."""
-        if not texts:
-            return []
-        vectors = self.embedder.queries(texts)
+    def search_many(
+        self, texts: Sequence[str], k: int = 3, vectors: np.ndarray | None = None
+    ) -> list[list[Hit]]:
+        """The k best entries for each text, best first, one hit per entry.
+
+        `vectors` are the texts' query vectors when they were computed already.
+        """
+        if not texts or not self._entry_ids:
+            return [[] for _ in texts]
+        if vectors is None:
+            vectors = self.embedder.queries(texts)
+        similarities = (vectors @ self._vectors.T).astype(np.float64)
+        scores = soft_max(similarities, self._starts)
+        k = min(k, len(self._entry_ids))
         results = []
-        for passages in self.index.search(vectors, _CANDIDATES):
-            by_entry: dict[str, list[float]] = {}
-            for entry_id, _language, score in passages:
-                by_entry.setdefault(entry_id, []).append(score)
-            scores = {eid: soft_max(values) for eid, values in by_entry.items()}
-            ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:k]
+        for row in scores:
+            best = np.argpartition(-row, k - 1)[:k]
+            best = best[np.argsort(-row[best], kind="stable")]
             results.append(
-                [Hit(eid, self._topic.get(eid, ""), round(score, 4)) for eid, score in ranked]
+                [
+                    Hit(
+                        self._entry_ids[i],
+                        self._topic.get(self._entry_ids[i], ""),
+                        round(float(row[i]), 4),
+                    )
+                    for i in best
+                ]
             )
         return results
 
@@ -67,7 +88,10 @@ class Retriever:
         return bool(hits) and hits[0].score >= self.threshold
 
 
-def soft_max(values: Sequence[float]) -> float:
-    """log-sum-exp at sharpness _SHARPNESS: the maximum, nudged up by near-maximum values."""
-    top = max(values)
-    return top + math.log(sum(math.exp(_SHARPNESS * (v - top)) for v in values)) / _SHARPNESS
+def soft_max(similarities: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per row and per group of columns (groups begin at `starts`): log-sum-exp at
+    sharpness _SHARPNESS, that is the maximum, nudged up by near-maximum values."""
+    top = np.maximum.reduceat(similarities, starts, axis=1)
+    sizes = np.diff(np.append(starts, similarities.shape[1]))
+    spread = np.exp(_SHARPNESS * (similarities - np.repeat(top, sizes, axis=1)))
+    return top + np.log(np.add.reduceat(spread, starts, axis=1)) / _SHARPNESS

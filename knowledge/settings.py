@@ -61,6 +61,14 @@ class Retrieval:
 
 
 @dataclass(frozen=True)
+class Safety:
+    # Emergency when a message is this much closer to an example emergency
+    # than to a look-alike, or keyword_margin closer and a keyword matches.
+    emergency_margin: float
+    keyword_margin: float
+
+
+@dataclass(frozen=True)
 class Translation:
     packages_from: Path | None
     download: tuple[str, ...]
@@ -98,6 +106,7 @@ class Settings:
     data_dir: Path
     languages: Languages
     retrieval: Retrieval
+    safety: Safety
     translation: Translation
     services: Services
     api: Api
@@ -126,6 +135,8 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("languages.fallback_answer", "HELPDESK_FALLBACK_LANGUAGE"),
     ("retrieval.confidence_threshold", "HELPDESK_CONFIDENCE_THRESHOLD"),
     ("retrieval.top_k", "HELPDESK_TOP_K"),
+    ("safety.emergency_margin", "HELPDESK_EMERGENCY_MARGIN"),
+    ("safety.keyword_margin", "HELPDESK_EMERGENCY_KEYWORD_MARGIN"),
     ("translation.packages_from", "HELPDESK_ARGOS_MODELS"),
     ("translation.download", "HELPDESK_ARGOS_DOWNLOAD"),
     ("services.rasa_url", "HELPDESK_RASA_URL"),
@@ -257,6 +268,10 @@ class _Reader:
             retrieval=Retrieval(
                 confidence_threshold=self.number("retrieval.confidence_threshold", float, 0, 1),
                 top_k=self.number("retrieval.top_k", int, 1, 10),
+            ),
+            safety=Safety(
+                emergency_margin=self.number("safety.emergency_margin", float, -1, 1),
+                keyword_margin=self.number("safety.keyword_margin", float, -1, 1),
             ),
             translation=Translation(
                 packages_from=self.path("translation.packages_from", optional=True),

@@ -4,7 +4,7 @@ from knowledge.evaluation import (
     calibrate,
     evaluate,
     load_questions,
-    write_threshold,
+    write_setting,
 )
 from knowledge.settings import PROJECT_ROOT
 from knowledge.taxonomy import load_taxonomy
@@ -31,10 +31,13 @@ def test_calibration_separates_answers_from_refusals():
 def test_threshold_is_written_keeping_comments(tmp_path):
     config = tmp_path / "helpdesk.yml"
     config.write_text("retrieval:\n  # why\n  confidence_threshold: 0.8   # HELPDESK_X\n")
-    write_threshold(config, 0.8567)
+    write_setting(config, "confidence_threshold", 0.8567)
     assert (
         config.read_text() == "retrieval:\n  # why\n  confidence_threshold: 0.8567   # HELPDESK_X\n"
     )
+    config.write_text("safety:\n  keyword_margin: 0.01  # HELPDESK_Y\n")
+    write_setting(config, "keyword_margin", -0.0312)
+    assert config.read_text() == "safety:\n  keyword_margin: -0.0312  # HELPDESK_Y\n"
 
 
 def test_development_questions_cover_every_topic_and_language(settings):

@@ -1,16 +1,22 @@
 """Hand-off to cultural mediators through the real Rasa, action server and desk.
 
-The person talks over Rasa's REST channel here; the browser tests
-(test_browser.py) do the same through the widget's socket.io channel.
+The person talks over Rasa's REST channel here, and over the widget's
+socket.io channel in the last tests; the browser tests (test_browser.py) run
+the whole story in the widget.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
 
 from tests.conftest import wait_for
+from tests.socketio_client import SocketIOClient
 
 pytestmark = pytest.mark.integration
 
@@ -221,3 +227,81 @@ def test_reply_in_another_language_is_machine_translated_and_labelled(assistant,
     assert delivered[-1]["machine_translated"] is True
     assert delivered[-1]["original"] == "Hello" and delivered[-1]["original_language"] == "en"
     assert delivered[-1]["text"] and delivered[-1]["text"] != "Hello"
+
+
+def test_widget_channel_relays_hand_offs_without_the_dialogue_engine(
+    assistant, desk_as, settings, web_url
+):
+    """Over socket.io a hand-off bypasses Rasa's NLU and tracker, and falls back to them."""
+    amal = desk_as("amal")
+
+    async def story() -> None:
+        async with SocketIOClient(settings.services.rasa_url) as person:
+            sender = person.session_id
+            await person.say("I want to talk to a person", {"language": "en"})
+            handoff = await asyncio.to_thread(wait_for, lambda: queued(amal, sender))
+            assert handoff["channel"] == "socketio"
+            assert amal.post(f"/desk/api/handoffs/{handoff['id']}/claim")[0] == 200
+
+            def transcript() -> list[str]:
+                _, shown = amal.get(f"/desk/api/handoffs/{handoff['id']}")
+                return [m["text"] for m in shown["transcript"] if m["author"] == "migrant"]
+
+            await person.say("is anyone there?")
+            await asyncio.to_thread(wait_for, lambda: "is anyone there?" in transcript())
+            # The desk took it: the dialogue engine never saw it.
+            assert "is anyone there?" not in assistant.user_texts(sender)
+
+            amal.post(f"/desk/api/handoffs/{handoff['id']}/reply", {"text": "Hello, I am Amal."})
+            while (reply := await person.next_message(20)).get("from") != "mediator":
+                pass
+            assert reply["text"] == "Hello, I am Amal." and reply["name"] == "amal"
+
+            # With the desk down, Rasa records the message and the desk reads it on return.
+            web = assistant.supervisor.part("web app")
+            await asyncio.to_thread(assistant.supervisor.stop_part, web)
+            await person.say("still waiting")
+            await asyncio.to_thread(
+                wait_for, lambda: "still waiting" in assistant.user_texts(sender)
+            )
+            await asyncio.to_thread(assistant.supervisor.start_part, web)
+            await asyncio.to_thread(wait_for, lambda: "still waiting" in transcript())
+            assert transcript().count("still waiting") == 1
+
+            assert amal.post(f"/desk/api/handoffs/{handoff['id']}/close", {"note": "ok"})[0] == 200
+            # The bot is back and asks for a rating, with buttons.
+            while "quick_replies" not in (await person.next_message(30)):
+                pass
+
+    asyncio.run(story())
+
+
+def test_relay_routes_need_rasas_token(assistant, settings, web_url):
+    def post(url: str, body: dict, token: str | None) -> int:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(url, json.dumps(body).encode(), headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    relay = f"{settings.services.rasa_url}/webhooks/socketio/relay"
+    inbound = f"{web_url}/desk/api/inbound"
+    message = {"sender_id": "nobody", "message": {"text": "forged"}}
+    for token in (None, "wrong"):
+        assert post(relay, message, token) == 401
+        assert post(inbound, {"sender_id": "nobody", "text": "forged"}, token) == 401
+    token = settings.services.rasa_token
+    assert post(relay, {"sender_id": 5}, token) == 400
+    assert post(inbound, {"text": "no sender"}, token) == 400
+    # Someone with no open hand-off: the desk does not take the message.
+    request = urllib.request.Request(
+        inbound,
+        json.dumps({"sender_id": "nobody", "text": "hello"}).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert json.loads(answer.read()) == {"taken": False}

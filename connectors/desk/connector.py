@@ -90,11 +90,18 @@ class DeskConnector(HandoffConnector):
             self._open(db, request)
         await self.notify({"type": "queue"})
 
-    async def to_mediator(self, sender_id: str, text: str, at: float) -> None:
-        await self.handle_events(
-            [(0, {"event": "user", "sender_id": sender_id, "text": text, "timestamp": at})],
-            move_cursor=False,
-        )
+    async def to_mediator(self, sender_id: str, text: str, at: float | None) -> bool:
+        """Store what a person in a hand-off wrote, straight from their channel."""
+        notice = await asyncio.to_thread(self._take, sender_id, text, at)
+        if notice:
+            await self.notify(notice)
+        return notice is not None
+
+    def _take(self, sender_id: str, text: str, at: float | None) -> dict | None:
+        with self.store.transaction() as db:
+            if self.store.open_handoff_for(db, sender_id) is None:
+                return None
+            return self._person_said(db, sender_id, text, _time(at))
 
     async def close(self, handoff_id: int, mediator_id: int, note: str) -> bool:
         closed = await asyncio.to_thread(self.store.close, handoff_id, mediator_id, note)
@@ -156,7 +163,10 @@ class DeskConnector(HandoffConnector):
         for message in messages:
             try:
                 await self.rasa.send(
-                    sender, _for_person(message), {"desk_message_id": message["id"]}
+                    sender,
+                    _for_person(message),
+                    {"desk_message_id": message["id"]},
+                    message["channel"],
                 )
             except DeliveryError as exc:
                 await asyncio.to_thread(self.store.set_delivery, message["id"], "pending", str(exc))
@@ -196,22 +206,8 @@ class DeskConnector(HandoffConnector):
         kind = event.get("event")
         at = _time(event.get("timestamp"))
         if kind == "user":
-            text = (event.get("text") or "").strip()
-            # Button payloads and widget commands ("/greet") are not words of the person.
-            if not text or text.startswith("/"):
-                return None
-            handoff_id = self.store.open_handoff_for(db, sender)
-            message_id = self.store.add_message(
-                db,
-                sender_id=sender,
-                handoff_id=handoff_id,
-                author="migrant",
-                text=text,
-                created_at=at,
-            )
-            if handoff_id:
-                return {"type": "message", "handoff_id": handoff_id, "message_id": message_id}
-        elif kind == "bot":
+            return self._person_said(db, sender, event.get("text") or "", at)
+        if kind == "bot":
             if (event.get("metadata") or {}).get("desk_message_id") or not event.get("text"):
                 return None
             self.store.add_message(
@@ -222,8 +218,21 @@ class DeskConnector(HandoffConnector):
                 text=event["text"],
                 created_at=at,
             )
-        elif kind == "slot":
+        if kind == "slot":
             return self._apply_slot(db, sender, event.get("name"), event.get("value"), at, event)
+        return None
+
+    def _person_said(self, db, sender: str, text: str, at: datetime) -> dict | None:
+        text = text.strip()
+        # Button payloads and widget commands ("/greet") are not words of the person.
+        if not text or text.startswith("/"):
+            return None
+        handoff_id = self.store.open_handoff_for(db, sender)
+        message_id = self.store.add_message(
+            db, sender_id=sender, handoff_id=handoff_id, author="migrant", text=text, created_at=at
+        )
+        if handoff_id:
+            return {"type": "message", "handoff_id": handoff_id, "message_id": message_id}
         return None
 
     def _apply_slot(self, db, sender, name, value, at, event) -> dict | None:

@@ -7,13 +7,19 @@
     POST /desk/api/handoffs/{id}/reply       {"text", "language"}
     POST /desk/api/handoffs/{id}/close       {"note"}
     GET  /desk/ws                            live notices: {"type": "queue" | "message"}
+    POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
 
-POSTs are JSON with the ``X-CSRF-Token`` header of the page.
+POSTs are JSON with the ``X-CSRF-Token`` header of the page, except
+``/desk/api/inbound``: Rasa's socket.io channel (``connectors/socketio.py``)
+sends what a person in a hand-off writes there, with ``Authorization: Bearer``
+and Rasa's token. It answers ``{"taken": true}`` when a hand-off is open and
+the message is stored, else ``{"taken": false}`` and the bot gets it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 
 from aiohttp import WSMsgType, web
@@ -152,6 +158,21 @@ async def close(request: web.Request) -> web.Response:
     return web.json_response({"closed": True})
 
 
+async def inbound(request: web.Request) -> web.Response:
+    token = request.app[desk.DESK_SETTINGS_KEY].services.rasa_token
+    if not token or not hmac.compare_digest(
+        request.headers.get("Authorization", ""), f"Bearer {token}"
+    ):
+        raise web.HTTPUnauthorized(text="Wrong or missing token.")
+    body = await _json(request)
+    sender_id, text, at = body.get("sender_id"), body.get("text"), body.get("at")
+    if not isinstance(sender_id, str) or not isinstance(text, str) or not sender_id:
+        raise web.HTTPBadRequest(text="Send sender_id and text.")
+    at = float(at) if isinstance(at, int | float) else None
+    taken = await request.app[desk.CONNECTOR_KEY].to_mediator(sender_id, text, at)
+    return web.json_response({"taken": taken})
+
+
 @desk.requires("operator")
 async def live_operator(request: web.Request) -> web.WebSocketResponse:
     return await _live(request)
@@ -188,4 +209,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/handoffs/{id}/reply", reply)
     app.router.add_post("/desk/api/handoffs/{id}/close", close)
     app.router.add_get("/desk/ws", live)
+    app.router.add_post("/desk/api/inbound", inbound)
     app.router.add_get("/assist/ws", live_operator)

@@ -1,0 +1,147 @@
+"""Emergency detection: its parts, its targets on the held-out set, and the conversation."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from knowledge.emergency import (
+    EXAMPLES_FILE,
+    KINDS,
+    EmergencyDetector,
+    Evidence,
+    calibrate,
+    load_labelled,
+    plain,
+    rates,
+)
+from knowledge.settings import PROJECT_ROOT
+from tests.conftest import wait_for
+
+DATA = PROJECT_ROOT / "tests" / "data"
+
+
+def test_plain_text_ignores_case_accents_and_arabic_diacritics():
+    assert plain("  Mi  PICCHIA, è così ") == "mi picchia, e cosi"
+    assert plain("يَضْرِبُنِي") == plain("يضربني")
+    # Arabic and Persian keyboards write yeh and kaf differently.
+    assert plain("يك") == plain("یک")
+
+
+def evidence(margin: float, keyword: bool = False, kind: str = "fire") -> Evidence:
+    return Evidence(kind, margin, "on fire" if keyword else None, kind if keyword else None)
+
+
+def test_a_keyword_lowers_the_margin_needed_but_never_decides_alone():
+    assert EmergencyDetector.decide(evidence(0.05), 0.03, -0.02).kind == "fire"
+    assert EmergencyDetector.decide(evidence(0.0), 0.03, -0.02) is None
+    assert EmergencyDetector.decide(evidence(0.0, keyword=True), 0.03, -0.02).keyword == "on fire"
+    assert EmergencyDetector.decide(evidence(-0.05, keyword=True), 0.03, -0.02) is None
+
+
+def test_calibration_keeps_false_alarms_within_the_limit():
+    seen = [evidence(0.10), evidence(0.01, True), evidence(0.02), evidence(-0.01), evidence(0.0)]
+    emergency = [True, True, False, False, False]
+    margin, keyword_margin = calibrate(seen, emergency, max_false_alarms=0.0)
+    assert rates(seen, emergency, margin, keyword_margin) == (1.0, 0.0)
+    assert margin > 0.02 and keyword_margin <= 0.01
+
+
+def test_examples_file_names_every_kind_and_languages():
+    import yaml
+
+    data = yaml.safe_load(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    assert set(data["emergencies"]) == set(KINDS) == set(data["keywords"])
+    assert len(data["not_emergencies"]) >= 100
+    for by_language in data["keywords"].values():
+        assert len(by_language) >= 8
+
+
+def test_test_set_is_large_and_multilingual_and_apart_from_the_examples():
+    messages = load_labelled(DATA / "emergency_messages.yml")
+    emergencies = [m for m in messages if m.emergency]
+    look_alikes = [m for m in messages if not m.emergency]
+    assert len(emergencies) >= 60 and len(look_alikes) >= 60
+    assert len({m.language for m in emergencies} & {m.language for m in look_alikes}) >= 8
+    assert {m.kind for m in emergencies} == {k.replace("_", "-") for k in KINDS}
+    # Held out: the examples, which calibration also uses, do not contain them.
+    examples = EXAMPLES_FILE.read_text(encoding="utf-8")
+    assert not [m.text for m in messages if f'"{m.text}"' in examples]
+
+
+@pytest.mark.integration
+def test_detection_on_the_held_out_messages_does_not_fall_back(kb):
+    # The issue's target is recall >= 0.95; this guards what is reached today
+    # (0.916 and 0.020, README "Emergencies first") against getting worse.
+    messages = load_labelled(DATA / "emergency_messages.yml")
+    seen = kb.emergencies.evidence([m.text for m in messages])
+    safety = kb.settings.safety
+    recall, false_alarms = rates(
+        seen, [m.emergency for m in messages], safety.emergency_margin, safety.keyword_margin
+    )
+    assert recall >= 0.90 and false_alarms <= 0.05, (recall, false_alarms)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("mio marito mi picchia adesso, ho paura", "violence"),
+        ("my flat is on fire and the stairs are full of smoke", "fire"),
+        ("ابني لا يتنفس", "medical"),
+        ("نمی‌خواهم دیگر زنده باشم", "self_harm"),
+    ],
+)
+def test_danger_is_recognised_across_languages(kb, text, kind):
+    alarm = kb.emergency(text)
+    assert alarm is not None and alarm.kind == kind
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is the emergency number?",
+        "qual è il numero del pronto soccorso?",
+        "I was fired from my job, what can I do?",
+        "questa burocrazia mi sta uccidendo",
+    ],
+)
+def test_look_alikes_are_not_emergencies(kb, text):
+    assert kb.emergency(text) is None
+
+
+def queued(desk, sender: str) -> dict | None:
+    _, body = desk.get("/desk/api/queue")
+    return next((h for h in body["handoffs"] if h["sender_id"] == sender), None)
+
+
+@pytest.mark.integration
+def test_an_emergency_gets_numbers_first_and_an_urgent_handoff(assistant, desk_as):
+    amal = desk_as("amal")
+    calm = f"calm-{uuid.uuid4().hex[:8]}"
+    assistant.say(calm, "voglio parlare con una persona")
+    wait_for(lambda: queued(amal, calm))
+
+    sender = f"sos-{uuid.uuid4().hex[:8]}"
+    replies = assistant.say(sender, "زوجي يضربني الآن وأنا خائفة")
+    first = replies[0]["text"]
+    assert "112" in first and "1522" in first
+    # Then the hand-off, in Arabic, flagged urgent and ahead of the calm one.
+    assert "وسيط" in "\n".join(r.get("text") or "" for r in replies[1:])
+    handoff = wait_for(lambda: queued(amal, sender))
+    assert handoff["urgent"] and handoff["reason"] == "emergency"
+    _, body = amal.get("/desk/api/queue")
+    order = [h["sender_id"] for h in body["handoffs"]]
+    assert order.index(sender) < order.index(calm)
+    # The bot stays silent: a person has the conversation.
+    assert assistant.say(sender, "هل أنتم هنا؟") == []
+
+
+@pytest.mark.integration
+def test_asking_for_the_emergency_number_gets_a_normal_answer(assistant):
+    sender = f"ask-{uuid.uuid4().hex[:8]}"
+    replies = assistant.say(sender, "What is the emergency number in Italy?", {"language": "en"})
+    assert assistant.slot(sender, "handoff_request") is None
+    assert replies and assistant.slot(sender, "emergency") is None

@@ -14,7 +14,9 @@ Because this process holds the knowledge base, it also serves the web app:
   then carries ``side``, the same entry in that language (the operator's);
 - ``POST /knowledge/translate`` ``{"text", "source", "target"}`` machine-translates
   with the installed Argos pairs: 200 ``{"text"}``, or 404 when no pair is installed;
-- ``POST /knowledge/entry`` ``{"id", "language", "also_in"}``: one entry, and ``side``.
+- ``POST /knowledge/entry`` ``{"id", "language", "also_in"}``: one entry, and ``side``;
+- ``POST /knowledge/emergency`` ``{"text"}``: ``{"emergency": kind or null}``, for
+  the desk, which checks what a person writes during a hand-off.
 
 Like ``/webhook``, these are meant for the other parts of the assistant only,
 not for the public.
@@ -119,10 +121,20 @@ async def entry(request: Request) -> response.HTTPResponse:
     return response.json({**found.as_json(), "side": other.as_json() if other else None})
 
 
+async def emergency(request: Request) -> response.HTTPResponse:
+    body = request.json if isinstance(request.json, dict) else {}
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return response.json({"error": "Send text."}, status=400)
+    alarm = await asyncio.to_thread(knowledge_base().emergency, text[:1000])
+    return response.json({"emergency": alarm.kind if alarm else None})
+
+
 def add_knowledge_routes(app: Sanic) -> None:
     app.add_route(suggest, "/knowledge/suggest", methods=["POST"])
     app.add_route(translate, "/knowledge/translate", methods=["POST"])
     app.add_route(entry, "/knowledge/entry", methods=["POST"])
+    app.add_route(emergency, "/knowledge/emergency", methods=["POST"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -145,3 +145,15 @@ def test_asking_for_the_emergency_number_gets_a_normal_answer(assistant):
     replies = assistant.say(sender, "What is the emergency number in Italy?", {"language": "en"})
     assert assistant.slot(sender, "handoff_request") is None
     assert replies and assistant.slot(sender, "emergency") is None
+
+
+@pytest.mark.integration
+def test_danger_written_during_a_handoff_makes_it_urgent(assistant, desk_as):
+    amal = desk_as("amal")
+    sender = f"later-{uuid.uuid4().hex[:8]}"
+    assistant.say(sender, "voglio parlare con una persona")
+    handoff = wait_for(lambda: queued(amal, sender))
+    assert not handoff["urgent"]
+    # The bot is silent during a hand-off; the desk checks each message itself.
+    assert assistant.say(sender, "aiuto, mio marito mi sta picchiando adesso") == []
+    assert wait_for(lambda: queued(amal, sender)["urgent"])

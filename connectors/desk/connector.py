@@ -57,6 +57,7 @@ class DeskConnector(HandoffConnector):
         self.tasks: list[asyncio.Task] = []
         self.session: aiohttp.ClientSession | None = None
         self.rasa: RasaConversations | None = None
+        self.checks: set[asyncio.Task] = set()
 
     # -- HandoffConnector ------------------------------------------------------
 
@@ -78,7 +79,7 @@ class DeskConnector(HandoffConnector):
         ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        for task in [*self.tasks, *self.checks]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -95,6 +96,7 @@ class DeskConnector(HandoffConnector):
         notice = await asyncio.to_thread(self._take, sender_id, text, at)
         if notice:
             await self.notify(notice)
+            self._watch_for_danger(notice["handoff_id"], text)
         return notice is not None
 
     def _take(self, sender_id: str, text: str, at: float | None) -> dict | None:
@@ -188,7 +190,33 @@ class DeskConnector(HandoffConnector):
     async def handle_events(self, batch: list[tuple[int, dict]], move_cursor: bool = True) -> None:
         notices = await asyncio.to_thread(self._apply, batch, move_cursor)
         for notice in notices:
+            text = notice.pop("text", None)
             await self.notify(notice)
+            if text is not None:
+                self._watch_for_danger(notice["handoff_id"], text)
+
+    # -- emergencies during a hand-off --------------------------------------------
+
+    def _watch_for_danger(self, handoff_id: int, text: str) -> None:
+        """The bot is silent during a hand-off, so the desk checks each message."""
+        task = asyncio.create_task(self._flag_if_danger(handoff_id, text))
+        self.checks.add(task)
+        task.add_done_callback(self.checks.discard)
+
+    async def _flag_if_danger(self, handoff_id: int, text: str) -> None:
+        assert self.session is not None
+        url = f"{self.settings.services.action_server_url}/knowledge/emergency"
+        try:
+            async with self.session.post(
+                url, json={"text": text[:1000]}, timeout=aiohttp.ClientTimeout(total=30)
+            ) as answer:
+                kind = (await answer.json()).get("emergency") if answer.status == 200 else None
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            log.warning("Could not check hand-off %s for an emergency", handoff_id)
+            return
+        if kind and await asyncio.to_thread(self.store.flag_urgent, handoff_id):
+            log.warning("Hand-off %s is now urgent (%s)", handoff_id, kind)
+            await self.notify({"type": "queue"})
 
     def _apply(self, batch: list[tuple[int, dict]], move_cursor: bool) -> list[dict]:
         notices: list[dict] = []
@@ -196,6 +224,9 @@ class DeskConnector(HandoffConnector):
             for _, event in batch:
                 notice = self._apply_one(db, event)
                 if notice:
+                    if notice.get("message_id") and event.get("event") == "user":
+                        # Not for the pages: handle_events takes it out.
+                        notice["text"] = event.get("text") or ""
                     notices.append(notice)
             if move_cursor:
                 self.store.move_cursor(db, CURSOR, batch[-1][0])

@@ -306,6 +306,20 @@ class Store:
             )
         ).scalar()
 
+    def flag_urgent(self, handoff_id: int) -> bool:
+        """Move an open hand-off to the top of the queue; False if it already was there."""
+        with self.transaction() as db:
+            changed = db.execute(
+                handoffs.update()
+                .where(
+                    handoffs.c.id == handoff_id,
+                    handoffs.c.status.in_(OPEN_STATES),
+                    handoffs.c.urgent.is_(False),
+                )
+                .values(urgent=True)
+            ).rowcount
+        return changed == 1
+
     def claim(self, handoff_id: int, mediator_id: int) -> bool:
         """Give a waiting hand-off to one mediator. Exactly one of two racing claims wins."""
         with self.transaction() as db:

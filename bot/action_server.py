@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
@@ -37,49 +39,63 @@ from bot.actions import knowledge_base
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 
 
-class SuggestBatcher:
-    """Answer concurrent suggestion requests together: one encoding call per batch.
+class Batcher:
+    """Answer concurrent requests together: one call, so one encoding, per batch.
 
     The first request is answered at once; those arriving meanwhile wait for
-    it and then go as one batch, so 20 operators at once do not queue 20 encodings.
+    it and then go as one batch, so 20 operators at once do not queue 20
+    encodings. `handle_many` runs in a thread and answers a list of requests
+    in order.
     """
 
     MAX_BATCH = 32
 
-    def __init__(self) -> None:
-        self.pending: list[tuple[SuggestRequest, asyncio.Future]] = []
+    def __init__(self, handle_many: Callable[[list[Any]], list[Any]]) -> None:
+        self.handle_many = handle_many
+        self.pending: list[tuple[Any, asyncio.Future]] = []
         self.draining = False
 
-    async def ask(self, query: SuggestRequest) -> dict:
+    async def ask(self, request: Any) -> Any:
         future = asyncio.get_running_loop().create_future()
-        self.pending.append((query, future))
+        self.pending.append((request, future))
         if not self.draining:
             self.draining = True
             asyncio.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
-        kb = knowledge_base()
         try:
             while self.pending:
                 batch, self.pending = self.pending[: self.MAX_BATCH], self.pending[self.MAX_BATCH :]
-                top_k = max(query.top_k for query, _ in batch)
                 try:
-                    results = await asyncio.to_thread(
-                        kb.ask_many, [(q.text, q.language) for q, _ in batch], top_k
-                    )
+                    results = await asyncio.to_thread(self.handle_many, [r for r, _ in batch])
                 except Exception as exc:
                     for _, future in batch:
                         future.set_exception(exc)
                     continue
-                for (query, future), result in zip(batch, results):
-                    result.answers[:] = result.answers[: query.top_k]
-                    future.set_result(suggestions(result))
+                for (_, future), result in zip(batch, results):
+                    future.set_result(result)
         finally:
             self.draining = False
 
 
-_BATCHER = SuggestBatcher()
+def _suggest_many(queries: list[SuggestRequest]) -> list[dict]:
+    top_k = max(query.top_k for query in queries)
+    results = knowledge_base().ask_many([(q.text, q.language) for q in queries], top_k)
+    for query, result in zip(queries, results):
+        result.answers[:] = result.answers[: query.top_k]
+    return [suggestions(result) for result in results]
+
+
+def _emergencies_many(texts: list[str]) -> list[str | None]:
+    return [
+        alarm.kind if alarm else None for alarm in knowledge_base().emergencies.check_many(texts)
+    ]
+
+
+_SUGGESTIONS = Batcher(_suggest_many)
+# The desk checks every message written during a hand-off (50 at once in `make bench`).
+_EMERGENCIES = Batcher(_emergencies_many)
 
 
 async def suggest(request: Request) -> response.HTTPResponse:
@@ -88,7 +104,7 @@ async def suggest(request: Request) -> response.HTTPResponse:
         query = SuggestRequest.parse(request.json, kb.settings)
     except BadRequest as exc:
         return response.json(exc.as_json(), status=400)
-    body = await _BATCHER.ask(query)
+    body = await _SUGGESTIONS.ask(query)
     side = (request.json or {}).get("also_in")
     if side in kb.settings.languages.supported:
         for answer in body["answers"]:
@@ -126,8 +142,7 @@ async def emergency(request: Request) -> response.HTTPResponse:
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         return response.json({"error": "Send text."}, status=400)
-    alarm = await asyncio.to_thread(knowledge_base().emergency, text[:1000])
-    return response.json({"emergency": alarm.kind if alarm else None})
+    return response.json({"emergency": await _EMERGENCIES.ask(text[:1000])})
 
 
 def add_knowledge_routes(app: Sanic) -> None:

@@ -118,6 +118,10 @@ class RasaConversations:
             execute_side_effects="true",
         )
 
+    async def utter(self, sender_id: str, response: str) -> None:
+        """Send one of the bot's responses (domain.yml), also while the bot is paused."""
+        await self._post(sender_id, "execute", {"name": response})
+
     async def hand_back(self, sender_id: str) -> None:
         """Resume the bot and let it ask for a rating (intent handoff_closed)."""
         # action_listen: Rasa's rules expect it before a user turn, and the pause

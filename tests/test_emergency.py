@@ -157,3 +157,7 @@ def test_danger_written_during_a_handoff_makes_it_urgent(assistant, desk_as):
     # The bot is silent during a hand-off; the desk checks each message itself.
     assert assistant.say(sender, "aiuto, mio marito mi sta picchiando adesso") == []
     assert wait_for(lambda: queued(amal, sender)["urgent"])
+    # And the person gets the numbers at once, not only when a mediator reads it.
+    assert wait_for(
+        lambda: any("1522" in (e.get("text") or "") for e in assistant._events(sender, "bot"))
+    )

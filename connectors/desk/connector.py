@@ -96,7 +96,7 @@ class DeskConnector(HandoffConnector):
         notice = await asyncio.to_thread(self._take, sender_id, text, at)
         if notice:
             await self.notify(notice)
-            self._watch_for_danger(notice["handoff_id"], text)
+            self._watch_for_danger(notice["handoff_id"], sender_id, text)
         return notice is not None
 
     def _take(self, sender_id: str, text: str, at: float | None) -> dict | None:
@@ -190,21 +190,25 @@ class DeskConnector(HandoffConnector):
     async def handle_events(self, batch: list[tuple[int, dict]], move_cursor: bool = True) -> None:
         notices = await asyncio.to_thread(self._apply, batch, move_cursor)
         for notice in notices:
-            text = notice.pop("text", None)
+            text = notice.pop("text", None)  # not for the pages
+            sender_id = notice.pop("sender_id", None)
             await self.notify(notice)
             if text is not None:
-                self._watch_for_danger(notice["handoff_id"], text)
+                self._watch_for_danger(notice["handoff_id"], sender_id, text)
 
     # -- emergencies during a hand-off --------------------------------------------
 
-    def _watch_for_danger(self, handoff_id: int, text: str) -> None:
+    def _watch_for_danger(self, handoff_id: int, sender_id: str, text: str) -> None:
         """The bot is silent during a hand-off, so the desk checks each message."""
-        task = asyncio.create_task(self._flag_if_danger(handoff_id, text))
+        task = asyncio.create_task(self._flag_if_danger(handoff_id, sender_id, text))
         self.checks.add(task)
         task.add_done_callback(self.checks.discard)
 
-    async def _flag_if_danger(self, handoff_id: int, text: str) -> None:
-        assert self.session is not None
+    async def _flag_if_danger(self, handoff_id: int, sender_id: str, text: str) -> None:
+        """Danger: the hand-off goes to the top of the queue, and the person gets
+        the emergency numbers at once (once per hand-off), not only when a
+        mediator reads it."""
+        assert self.session is not None and self.rasa is not None
         url = f"{self.settings.services.action_server_url}/knowledge/emergency"
         try:
             async with self.session.post(
@@ -217,6 +221,10 @@ class DeskConnector(HandoffConnector):
         if kind and await asyncio.to_thread(self.store.flag_urgent, handoff_id):
             log.warning("Hand-off %s is now urgent (%s)", handoff_id, kind)
             await self.notify({"type": "queue"})
+            try:
+                await self.rasa.utter(sender_id, f"utter_emergency_{kind}")
+            except DeliveryError as exc:
+                log.error("Emergency numbers not sent in hand-off %s: %s", handoff_id, exc)
 
     def _apply(self, batch: list[tuple[int, dict]], move_cursor: bool) -> list[dict]:
         notices: list[dict] = []
@@ -225,8 +233,8 @@ class DeskConnector(HandoffConnector):
                 notice = self._apply_one(db, event)
                 if notice:
                     if notice.get("message_id") and event.get("event") == "user":
-                        # Not for the pages: handle_events takes it out.
                         notice["text"] = event.get("text") or ""
+                        notice["sender_id"] = event.get("sender_id") or ""
                     notices.append(notice)
             if move_cursor:
                 self.store.move_cursor(db, CURSOR, batch[-1][0])

@@ -60,7 +60,12 @@ def _emergencies(retriever):
     from knowledge.emergency import EXAMPLES_FILE, EmergencyDetector, ordinary_questions
 
     return EmergencyDetector.load(
-        EXAMPLES_FILE, retriever.embedder, 0.0, 0.0, ordinary_questions(retriever.kit)
+        EXAMPLES_FILE,
+        retriever.embedder,
+        0.0,
+        0.0,
+        ordinary_questions(retriever.kit),
+        get_settings().index_dir,
     )
 
 

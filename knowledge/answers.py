@@ -118,6 +118,7 @@ class KnowledgeBase:
             settings.safety.emergency_margin,
             settings.safety.keyword_margin,
             ordinary_questions(kit),
+            settings.index_dir,
         )
         return cls(settings, kit, retriever, translator, detector, emergencies)
 

@@ -3,6 +3,7 @@
     embedder = load_embedder(settings.models)
     embedder.queries(["dove si fa la residenza?"])    # normalised float32 rows
     embedder.passages(texts, progress=True)
+    embedder.queries_kept(texts, folder, "emergency")  # fixed texts: encoded once, then read
 
 E5 needs its prompts: questions are encoded as "query: ..." and content as
 "passage: ...". Vectors are normalised, so inner product is cosine similarity.
@@ -10,7 +11,9 @@ E5 needs its prompts: questions are encoded as "query: ..." and content as
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -46,6 +49,25 @@ class Embedder:
 
     def passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, PASSAGE_PROMPT, progress=progress)
+
+    def queries_kept(self, texts: Sequence[str], folder: Path | None, name: str) -> np.ndarray:
+        """`queries(texts)`, kept in `folder` as <name>-<hash>.npy, so that texts
+        which change only with the content are not encoded again at each start.
+        The hash covers the model and the texts; older files of that name go."""
+        if folder is None:
+            return self.queries(texts)
+        digest = hashlib.sha256("\0".join([self.name, *texts]).encode()).hexdigest()[:16]
+        path = Path(folder) / f"{name}-{digest}.npy"
+        if path.exists():
+            return np.load(path)
+        vectors = self.queries(texts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob(f"{name}-*.npy"):
+            old.unlink(missing_ok=True)
+        with open(path.with_suffix(".tmp"), "wb") as file:
+            np.save(file, vectors)
+        path.with_suffix(".tmp").replace(path)
+        return vectors
 
 
 def load_embedder(models: Models) -> Embedder:

@@ -84,17 +84,20 @@ class EmergencyDetector:
         margin: float,
         keyword_margin: float,
         ordinary: Sequence[str] = (),
+        cache_dir: Path | None = None,
     ) -> None:
         self.embedder = embedder
         self.margin = margin
         self.keyword_margin = keyword_margin
         self._kinds = [kind for kind, texts in examples.items() for _ in texts]
         self._texts = [t for texts in examples.values() for t in texts] + list(look_alikes)
-        self._examples = embedder.queries(self._texts[: len(self._kinds)])
         # Look-alikes first, then ordinary questions (how people ask for each
         # entry of the kit): a question about a permit must not look like danger
-        # just because no look-alike is like it.
-        self._look_alikes = embedder.queries([*look_alikes, *ordinary])
+        # just because no look-alike is like it. About 2,300 texts: kept in
+        # `cache_dir` (the index folder), not encoded again at each start.
+        vectors = embedder.queries_kept([*self._texts, *ordinary], cache_dir, "emergency")
+        self._examples = vectors[: len(self._kinds)]
+        self._look_alikes = vectors[len(self._kinds) :]
         self._keywords = sorted(
             (
                 (plain(phrase), kind)
@@ -114,6 +117,7 @@ class EmergencyDetector:
         margin: float,
         keyword_margin: float,
         ordinary: Sequence[str] = (),
+        cache_dir: Path | None = None,
     ) -> EmergencyDetector:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         examples = data.get("emergencies") or {}
@@ -132,6 +136,7 @@ class EmergencyDetector:
             margin,
             keyword_margin,
             ordinary,
+            cache_dir,
         )
 
     def check(self, text: str, vector: np.ndarray | None = None) -> Alarm | None:

@@ -111,6 +111,7 @@ def kb(settings, kit, embedder, built_index, tiny_argos_package):
             settings.safety.emergency_margin,
             settings.safety.keyword_margin,
             ordinary_questions(kit),
+            settings.index_dir,
         ),
     )
 

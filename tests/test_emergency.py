@@ -161,3 +161,16 @@ def test_danger_written_during_a_handoff_makes_it_urgent(assistant, desk_as):
     assert wait_for(
         lambda: any("1522" in (e.get("text") or "") for e in assistant._events(sender, "bot"))
     )
+
+
+@pytest.mark.integration
+def test_fixed_texts_are_encoded_once_and_kept_beside_the_index(embedder, tmp_path):
+    texts = ["mio marito mi picchia", "dove si fa la residenza?"]
+    first = embedder.queries_kept(texts, tmp_path, "emergency")
+    [kept] = tmp_path.glob("emergency-*.npy")
+    assert (embedder.queries_kept(texts, tmp_path, "emergency") == first).all()
+    assert kept.stat().st_mtime_ns == next(tmp_path.glob("emergency-*.npy")).stat().st_mtime_ns
+    # Other texts (the content changed): encoded afresh, the old file goes.
+    embedder.queries_kept([*texts, "ho perso il permesso"], tmp_path, "emergency")
+    [newer] = tmp_path.glob("emergency-*.npy")
+    assert newer != kept

@@ -102,8 +102,9 @@ class ActionDetectLanguage(Action):
             ),
             None,
         )
+        question = clean_question(text)
         danger = []
-        if not text.startswith("/") and has_words(question := clean_question(text)):
+        if not text.startswith("/") and has_words(question):
             alarm = kb.emergency(question, question_vector(kb, tracker.sender_id, question))
             if alarm:
                 log.warning("Emergency (%s) in conversation %s", alarm.kind, tracker.sender_id)
@@ -114,7 +115,7 @@ class ActionDetectLanguage(Action):
             return danger
         hint = metadata.get("language_hint")
         fallback = current or (hint if hint in supported else None)
-        detected = kb.detect_language(clean_question(text), fallback)
+        detected = kb.detect_language(question, fallback)
         return danger if detected == current else [SlotSet("language", detected), *danger]
 
 

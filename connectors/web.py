@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 
@@ -25,6 +24,7 @@ import aiohttp
 from aiohttp import web
 
 from connectors.desk.app import add_desk
+from connectors.desk.auth import bearer_ok
 from knowledge.api import BadRequest, SuggestRequest, topic_coverage
 from knowledge.entries import load_kit
 from knowledge.settings import Settings, get_settings
@@ -61,15 +61,8 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-def _authorized(request: web.Request) -> bool:
-    token = request.app[SETTINGS_KEY].api.token
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # Constant-time comparison, so the token cannot be guessed by timing.
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
-
-
 async def suggest(request: web.Request) -> web.Response:
-    if not _authorized(request):
+    if not bearer_ok(request, request.app[SETTINGS_KEY].api.token):
         return web.json_response(
             {"error": "Send 'Authorization: Bearer <token>' with the operator API token."},
             status=401,

@@ -86,6 +86,13 @@ async def current_user(store: Store, request: web.Request) -> User | None:
     return request[USER_KEY]
 
 
+def bearer_ok(request: web.Request, token: str) -> bool:
+    """`Authorization: Bearer <token>`; never with an empty token."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Constant-time comparison, so the token cannot be guessed by timing.
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
 def csrf_ok(request: web.Request, sent: str | None) -> bool:
     expected = request.get(CSRF_KEY)
     return bool(expected and sent) and hmac.compare_digest(str(sent), expected)

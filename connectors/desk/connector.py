@@ -101,9 +101,10 @@ class DeskConnector(HandoffConnector):
 
     def _take(self, sender_id: str, text: str, at: float | None) -> dict | None:
         with self.store.transaction() as db:
-            if self.store.open_handoff_for(db, sender_id) is None:
+            handoff_id = self.store.open_handoff_for(db, sender_id)
+            if handoff_id is None:
                 return None
-            return self._person_said(db, sender_id, text, _time(at))
+            return self._person_said(db, sender_id, text, _time(at), handoff_id)
 
     async def close(self, handoff_id: int, mediator_id: int, note: str) -> bool:
         closed = await asyncio.to_thread(self.store.close, handoff_id, mediator_id, note)
@@ -188,13 +189,11 @@ class DeskConnector(HandoffConnector):
     # -- Rasa's events ------------------------------------------------------------
 
     async def handle_events(self, batch: list[tuple[int, dict]], move_cursor: bool = True) -> None:
-        notices = await asyncio.to_thread(self._apply, batch, move_cursor)
+        notices, said = await asyncio.to_thread(self._apply, batch, move_cursor)
         for notice in notices:
-            text = notice.pop("text", None)  # not for the pages
-            sender_id = notice.pop("sender_id", None)
             await self.notify(notice)
-            if text is not None:
-                self._watch_for_danger(notice["handoff_id"], sender_id, text)
+        for handoff_id, sender_id, text in said:
+            self._watch_for_danger(handoff_id, sender_id, text)
 
     # -- emergencies during a hand-off --------------------------------------------
 
@@ -226,26 +225,32 @@ class DeskConnector(HandoffConnector):
             except DeliveryError as exc:
                 log.error("Emergency numbers not sent in hand-off %s: %s", handoff_id, exc)
 
-    def _apply(self, batch: list[tuple[int, dict]], move_cursor: bool) -> list[dict]:
+    def _apply(
+        self, batch: list[tuple[int, dict]], move_cursor: bool
+    ) -> tuple[list[dict], list[tuple[int, str, str]]]:
+        """Notices for the desk pages, and (hand-off, sender, text) of what people
+        in a hand-off said, to check for danger; texts never go to the pages."""
         notices: list[dict] = []
+        said: list[tuple[int, str, str]] = []
         with self.store.transaction() as db:
             for _, event in batch:
                 notice = self._apply_one(db, event)
-                if notice:
-                    if notice.get("message_id") and event.get("event") == "user":
-                        notice["text"] = event.get("text") or ""
-                        notice["sender_id"] = event.get("sender_id") or ""
-                    notices.append(notice)
+                if not notice:
+                    continue
+                notices.append(notice)
+                if event.get("event") == "user":
+                    said.append((notice["handoff_id"], event["sender_id"], event["text"]))
             if move_cursor:
                 self.store.move_cursor(db, CURSOR, batch[-1][0])
-        return notices
+        return notices, said
 
     def _apply_one(self, db, event: dict) -> dict | None:
         sender = event.get("sender_id") or ""
         kind = event.get("event")
         at = _time(event.get("timestamp"))
         if kind == "user":
-            return self._person_said(db, sender, event.get("text") or "", at)
+            handoff_id = self.store.open_handoff_for(db, sender)
+            return self._person_said(db, sender, event.get("text") or "", at, handoff_id)
         if kind == "bot":
             if (event.get("metadata") or {}).get("desk_message_id") or not event.get("text"):
                 return None
@@ -261,12 +266,14 @@ class DeskConnector(HandoffConnector):
             return self._apply_slot(db, sender, event.get("name"), event.get("value"), at, event)
         return None
 
-    def _person_said(self, db, sender: str, text: str, at: datetime) -> dict | None:
+    def _person_said(
+        self, db, sender: str, text: str, at: datetime, handoff_id: int | None
+    ) -> dict | None:
+        """Keep a person's message; a notice for the pages when a hand-off is open."""
         text = text.strip()
         # Button payloads and widget commands ("/greet") are not words of the person.
         if not text or text.startswith("/"):
             return None
-        handoff_id = self.store.open_handoff_for(db, sender)
         message_id = self.store.add_message(
             db, sender_id=sender, handoff_id=handoff_id, author="migrant", text=text, created_at=at
         )

@@ -19,7 +19,6 @@ the message is stored, else ``{"taken": false}`` and the bot gets it.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 
 from aiohttp import WSMsgType, web
@@ -159,10 +158,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 async def inbound(request: web.Request) -> web.Response:
-    token = request.app[desk.DESK_SETTINGS_KEY].services.rasa_token
-    if not token or not hmac.compare_digest(
-        request.headers.get("Authorization", ""), f"Bearer {token}"
-    ):
+    if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
         raise web.HTTPUnauthorized(text="Wrong or missing token.")
     body = await _json(request)
     sender_id, text, at = body.get("sender_id"), body.get("text"), body.get("at")

@@ -56,17 +56,11 @@ def cmd_build(args) -> int:
     return 0
 
 
-def _emergencies(retriever):
-    from knowledge.emergency import EXAMPLES_FILE, EmergencyDetector, ordinary_questions
+def _emergencies(settings, retriever):
+    from knowledge.emergency import EmergencyDetector
 
-    return EmergencyDetector.load(
-        EXAMPLES_FILE,
-        retriever.embedder,
-        0.0,
-        0.0,
-        ordinary_questions(retriever.kit),
-        get_settings().index_dir,
-    )
+    # Only the evidence is used, which does not depend on the margins.
+    return EmergencyDetector.open(settings, retriever.kit, retriever.embedder)
 
 
 def cmd_calibrate(args) -> int:
@@ -89,7 +83,7 @@ def cmd_calibrate(args) -> int:
     print(f"confidence_threshold = {threshold:.4f} written to {settings.config_file}")
     print(format_table(evaluate(scored, threshold)))
 
-    evidence, emergency = _emergencies(retriever).own_evidence()
+    evidence, emergency = _emergencies(settings, retriever).own_evidence()
     margin, keyword_margin = calibrate_emergencies(evidence, emergency)
     write_setting(settings.config_file, "emergency_margin", margin)
     write_setting(settings.config_file, "keyword_margin", keyword_margin)
@@ -118,7 +112,7 @@ def cmd_eval(args) -> int:
     print(format_table(evaluate(scored, retriever.threshold)))
 
     messages = load_labelled(EMERGENCY_TEST)
-    evidence = _emergencies(retriever).evidence([m.text for m in messages])
+    evidence = _emergencies(settings, retriever).evidence([m.text for m in messages])
     print(
         f"\nEmergencies: {len(messages)} held-out messages ({EMERGENCY_TEST.name}), "
         f"margin {settings.safety.emergency_margin:.4f}, keyword margin "

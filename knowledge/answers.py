@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from knowledge.embedding import load_embedder
-from knowledge.emergency import EXAMPLES_FILE, Alarm, EmergencyDetector, ordinary_questions
+from knowledge.emergency import Alarm, EmergencyDetector
 from knowledge.entries import Entry, Kit, Source, load_kit
 from knowledge.index import SearchIndex, is_current
 from knowledge.language import LanguageDetector, language_command
@@ -112,14 +112,7 @@ class KnowledgeBase:
         )
         translator = Translator.from_settings(settings)
         detector = LanguageDetector(settings.languages.supported, settings.languages.default)
-        emergencies = EmergencyDetector.load(
-            EXAMPLES_FILE,
-            embedder,
-            settings.safety.emergency_margin,
-            settings.safety.keyword_margin,
-            ordinary_questions(kit),
-            settings.index_dir,
-        )
+        emergencies = EmergencyDetector.open(settings, kit, embedder)
         return cls(settings, kit, retriever, translator, detector, emergencies)
 
     def detect_language(self, text: str, current: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """Emergencies first: tell a message about immediate danger from everything else.
 
-    detector = EmergencyDetector.load(EXAMPLES_FILE, embedder, margin=0.03, keyword_margin=-0.02)
+    detector = EmergencyDetector.open(settings, kit, embedder)
     alarm = detector.check("زوجي يضربني الآن")    # Alarm(kind="violence", ...) or None
 
 (the margins come from ``safety`` in helpdesk.yml).
@@ -36,6 +36,7 @@ import yaml
 
 from knowledge.embedding import Embedder
 from knowledge.entries import Kit
+from knowledge.settings import Settings
 
 EXAMPLES_FILE = Path(__file__).with_name("emergencies.yml")
 # Topics whose questions may themselves describe danger ("my husband hits me,
@@ -137,6 +138,19 @@ class EmergencyDetector:
             keyword_margin,
             ordinary,
             cache_dir,
+        )
+
+    @classmethod
+    def open(cls, settings: Settings, kit: Kit, embedder: Embedder) -> EmergencyDetector:
+        """The detector of this deployment: the examples file, the kit's ordinary
+        questions, the calibrated margins, vectors kept in the index folder."""
+        return cls.load(
+            EXAMPLES_FILE,
+            embedder,
+            settings.safety.emergency_margin,
+            settings.safety.keyword_margin,
+            ordinary_questions(kit),
+            settings.index_dir,
         )
 
     def check(self, text: str, vector: np.ndarray | None = None) -> Alarm | None:

@@ -90,7 +90,7 @@ def built_index(settings, kit, embedder):
 @pytest.fixture(scope="session")
 def kb(settings, kit, embedder, built_index, tiny_argos_package):
     from knowledge.answers import KnowledgeBase
-    from knowledge.emergency import EXAMPLES_FILE, EmergencyDetector, ordinary_questions
+    from knowledge.emergency import EmergencyDetector
     from knowledge.index import SearchIndex
     from knowledge.language import LanguageDetector
     from knowledge.retrieval import Retriever
@@ -105,14 +105,7 @@ def kb(settings, kit, embedder, built_index, tiny_argos_package):
         retriever,
         Translator.from_settings(settings),
         LanguageDetector(settings.languages.supported, settings.languages.default),
-        EmergencyDetector.load(
-            EXAMPLES_FILE,
-            embedder,
-            settings.safety.emergency_margin,
-            settings.safety.keyword_margin,
-            ordinary_questions(kit),
-            settings.index_dir,
-        ),
+        EmergencyDetector.open(settings, kit, embedder),
     )
 
 

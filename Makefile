@@ -95,6 +95,7 @@ calibrate: $(VENV_APP)/.installed  ## recompute the confidence threshold and eme
 
 bench: install train  ## latency and memory figures (not a test)
 	$(PY) -m tests.bench
+	$(PY) -m tests.bench_faults
 
 clean:
 	rm -rf .venv models data

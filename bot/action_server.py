@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import sys
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +40,12 @@ from sanic.request import Request
 
 from bot.actions import knowledge_base
 from knowledge.api import BadRequest, SuggestRequest, suggestions
+from knowledge.embedding import ModelUnavailable
+from knowledge.entries import ContentError
+from knowledge.index import IndexMissing
+from knowledge.settings import SettingsError
+
+STARTUP_ERRORS = (ModelUnavailable, IndexMissing, ContentError, SettingsError)
 
 
 class Batcher:
@@ -145,6 +154,53 @@ async def emergency(request: Request) -> response.HTTPResponse:
     return response.json({"emergency": await _EMERGENCIES.ask(text[:1000])})
 
 
+# Shapes of Rasa's action call that the actions rely on; anything else is refused.
+_CALL_SHAPE = {"next_action": str, "tracker": dict}
+_TRACKER_SHAPE = {"sender_id": str, "slots": dict, "latest_message": dict, "events": list}
+_MESSAGE_SHAPE = {"text": str, "metadata": dict, "intent": dict, "entities": list}
+
+
+def action_call_problem(body: Any) -> str | None:
+    """Why a /webhook body is not an action call Rasa would send, or None."""
+    if not isinstance(body, dict):
+        return "The body must be a JSON object."
+    problem = _shape_problem("", body, _CALL_SHAPE, ("next_action", "tracker"))
+    if problem:
+        return problem
+    if body.get("domain") is not None and not isinstance(body["domain"], dict):
+        return "'domain' must be a JSON object."
+    tracker = body["tracker"]
+    problem = _shape_problem("tracker.", tracker, _TRACKER_SHAPE, ("sender_id",))
+    if problem or tracker.get("latest_message") is None:
+        return problem
+    return _shape_problem("tracker.latest_message.", tracker["latest_message"], _MESSAGE_SHAPE, ())
+
+
+def _shape_problem(where: str, value: dict, shape: dict, required: tuple[str, ...]) -> str | None:
+    for name, kind in shape.items():
+        if value.get(name) is None and name not in required:
+            continue
+        if not isinstance(value.get(name), kind):
+            return f"'{where}{name}' must be a JSON {kind.__name__}."
+    return None
+
+
+async def refuse_malformed_action_calls(request: Request) -> response.HTTPResponse | None:
+    """Rasa-sdk answers 500 to bodies Rasa never sends; say 400 and why instead."""
+    if request.path != "/webhook" or request.method != "POST":
+        return None
+    try:
+        body = json.loads(
+            zlib.decompress(request.body)
+            if request.headers.get("Content-Encoding") == "deflate"
+            else request.body
+        )
+    except (ValueError, zlib.error):
+        return response.json({"error": "The body is not JSON."}, status=400)
+    problem = action_call_problem(body)
+    return response.json({"error": problem}, status=400) if problem else None
+
+
 def add_knowledge_routes(app: Sanic) -> None:
     app.add_route(suggest, "/knowledge/suggest", methods=["POST"])
     app.add_route(translate, "/knowledge/translate", methods=["POST"])
@@ -162,8 +218,13 @@ def main(argv: list[str] | None = None) -> None:
     executor = ActionExecutor()
     executor.register_package(args.actions)
     # Load entries, index and model now, so that /health means "ready to answer".
-    knowledge_base()
+    try:
+        knowledge_base()
+    except STARTUP_ERRORS as exc:
+        # These messages name the setting and the fix; a traceback would bury them.
+        sys.exit(f"The action server cannot start: {exc}")
     app = create_app(executor)
+    app.register_middleware(refuse_malformed_action_calls, "request")
     add_knowledge_routes(app)
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 

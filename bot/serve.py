@@ -56,6 +56,10 @@ def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, st
         # The widget's channel relays hand-offs to and from the desk (credentials.yml).
         "HELPDESK_DESK_URL": f"http://localhost:{settings.services.web_port}",
         "HELPDESK_RASA_TOKEN": settings.services.rasa_token,
+        # Size and rate limits of every channel (credentials.yml).
+        "HELPDESK_MAX_MESSAGE_CHARS": str(settings.safety.max_message_chars),
+        "HELPDESK_MESSAGES_PER_WINDOW": str(settings.safety.messages_per_window),
+        "HELPDESK_RATE_WINDOW_SECONDS": str(settings.safety.window_seconds),
     }
 
 
@@ -81,7 +85,10 @@ def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL
         Part(
             "Rasa",
             [
-                str(rasa_bin),
+                # Rasa's own command line, plus an apology when the action server is down.
+                str(rasa_bin.parent / "python"),
+                "-m",
+                "bot.rasa_run",
                 "run",
                 "--model",
                 str(model),

@@ -4,8 +4,11 @@
     connectors.rest.TolerantRestInput:
 
 Same URL and payload as Rasa's own ``rest`` channel
-(POST /webhooks/rest/webhook). Rasa's channel answers 400 to a body with
-bytes that are not UTF-8, so the person gets no reply and the message is lost.
+(POST /webhooks/rest/webhook), with the size and rate limits of
+``connectors.limits`` (set in its credentials.yml block).
+
+Rasa's channel answers 400 to a body with bytes that are not UTF-8, so the
+person gets no reply and the message is lost.
 Here such bytes become U+FFFD, and the assistant answers that it could not
 read the message. This module runs inside Rasa (Python 3.10): it imports
 nothing from the knowledge side.
@@ -14,10 +17,15 @@ nothing from the knowledge side.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
 from sanic.request import Request
+
+from connectors.limits import MessageLimits, limits_from
 
 
 def request_body(request: Request) -> dict[str, Any]:
@@ -32,9 +40,20 @@ def request_body(request: Request) -> dict[str, Any]:
 
 
 class TolerantRestInput(RestInput):
+    limits = MessageLimits()
+
     @classmethod
     def name(cls) -> str:
         return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        channel = cls()
+        channel.limits = limits_from(credentials or {})
+        return channel
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        return super().blueprint(self.limits.guard(on_new_message))
 
     async def _extract_sender(self, req: Request) -> str | None:
         sender = request_body(req).get("sender")

@@ -17,6 +17,7 @@ person's turn:
   open, or cannot be reached, the message goes to Rasa as usual (a paused
   conversation records it, and the desk reads it from the event broker later,
   so a desk restart loses nothing);
+- the size and rate limits of ``connectors.limits``;
 - ``POST /webhooks/socketio/relay`` ``{"sender_id", "message"}``, with
   ``Authorization: Bearer <token>``, sends a mediator's message to the
   person's room at once. The desk keeps the hand-off's transcript.
@@ -39,6 +40,8 @@ from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.limits import MessageLimits, limits_from
+
 log = logging.getLogger(__name__)
 
 # The desk answers from memory and one small transaction; longer means it is stuck.
@@ -50,6 +53,7 @@ class HandoffSocketIOInput(SocketIOInput):
 
     desk_url = ""
     token = ""
+    limits = MessageLimits()
     _session: aiohttp.ClientSession | None = None
 
     @classmethod
@@ -58,6 +62,7 @@ class HandoffSocketIOInput(SocketIOInput):
         channel = super().from_credentials(credentials)
         channel.desk_url = str(credentials.get("desk_url") or "").rstrip("/")
         channel.token = str(credentials.get("token") or "")
+        channel.limits = limits_from(credentials)
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -65,7 +70,7 @@ class HandoffSocketIOInput(SocketIOInput):
             if not await self.taken_by_desk(message):
                 await on_new_message(message)
 
-        blueprint = super().blueprint(to_desk_or_bot)
+        blueprint = super().blueprint(self.limits.guard(to_desk_or_bot))
 
         @blueprint.route("/relay", methods=["POST"])
         async def relay(request: Request) -> response.HTTPResponse:

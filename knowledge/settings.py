@@ -66,6 +66,11 @@ class Safety:
     # than to a look-alike, or keyword_margin closer and a keyword matches.
     emergency_margin: float
     keyword_margin: float
+    # The input channels refuse longer messages, and more than
+    # messages_per_window from one sender in window_seconds (connectors/limits.py).
+    max_message_chars: int
+    messages_per_window: int
+    window_seconds: float
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,9 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("retrieval.top_k", "HELPDESK_TOP_K"),
     ("safety.emergency_margin", "HELPDESK_EMERGENCY_MARGIN"),
     ("safety.keyword_margin", "HELPDESK_EMERGENCY_KEYWORD_MARGIN"),
+    ("safety.max_message_chars", "HELPDESK_MAX_MESSAGE_CHARS"),
+    ("safety.messages_per_window", "HELPDESK_MESSAGES_PER_WINDOW"),
+    ("safety.window_seconds", "HELPDESK_RATE_WINDOW_SECONDS"),
     ("translation.packages_from", "HELPDESK_ARGOS_MODELS"),
     ("translation.download", "HELPDESK_ARGOS_DOWNLOAD"),
     ("services.rasa_url", "HELPDESK_RASA_URL"),
@@ -272,6 +280,9 @@ class _Reader:
             safety=Safety(
                 emergency_margin=self.number("safety.emergency_margin", float, -1, 1),
                 keyword_margin=self.number("safety.keyword_margin", float, -1, 1),
+                max_message_chars=self.number("safety.max_message_chars", int, 100, 1_000_000),
+                messages_per_window=self.number("safety.messages_per_window", int, 1, 10_000),
+                window_seconds=self.number("safety.window_seconds", float, 1, 86_400),
             ),
             translation=Translation(
                 packages_from=self.path("translation.packages_from", optional=True),

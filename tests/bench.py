@@ -32,7 +32,7 @@ from bot.serve import MODEL, Supervisor, parts_for
 from connectors.desk.auth import hash_password
 from connectors.desk.store import Store
 from knowledge.evaluation import load_questions
-from knowledge.settings import PROJECT_ROOT, load_settings
+from knowledge.settings import PROJECT_ROOT, Settings, load_settings
 from tests import bench_handoff
 from tests.conftest import free_port
 
@@ -140,13 +140,8 @@ def peak_memory_mib(pid: int) -> float:
     return total
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--handoffs", type=int, default=50)
-    parser.add_argument("--handoffs-only", action="store_true", help="skip the question turns")
-    args = parser.parse_args()
-
+def start_assistant() -> tuple[Settings, Supervisor]:
+    """A fresh assistant on free ports: data folder, index and a bench mediator of its own."""
     work = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
     env = dict(os.environ)
     env.update(
@@ -184,6 +179,17 @@ def main() -> None:
     started = time.perf_counter()
     supervisor.start(timeout=600)
     print(f"Start-up of all parts: {time.perf_counter() - started:.0f} s")
+    return settings, supervisor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--handoffs", type=int, default=50)
+    parser.add_argument("--handoffs-only", action="store_true", help="skip the question turns")
+    args = parser.parse_args()
+
+    settings, supervisor = start_assistant()
     try:
         rest = f"{settings.services.rasa_url}/webhooks/rest/webhook"
         api = f"http://localhost:{settings.services.web_port}/api/suggest"

@@ -18,6 +18,7 @@ with ``textContent`` only.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from urllib.parse import urlparse
 
 import aiohttp
 import jinja2
+import sqlalchemy as sa
 from aiohttp import web
 
 from connectors.desk import auth
@@ -34,6 +36,8 @@ from knowledge.entries import Kit
 from knowledge.language import LANGUAGE_NAMES
 from knowledge.settings import Settings
 from knowledge.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 WIDGET_DIR = HERE.parent / "widget"
@@ -78,7 +82,10 @@ async def login_page(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="Send the log-in form as UTF-8 text.") from None
     cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
         raise web.HTTPForbidden(text="Reload the log-in page: the form has expired (CSRF).")
@@ -131,6 +138,23 @@ async def widget_example(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html")
 
 
+@web.middleware
+async def database_trouble(request: web.Request, handler) -> web.StreamResponse:
+    """A locked or full database: 503 and nothing half-saved (each write is one transaction)."""
+    try:
+        return await handler(request)
+    except sa.exc.OperationalError as exc:
+        log.error("The desk's database refused %s %s: %s", request.method, request.path, exc.orig)
+        return web.json_response(
+            {
+                "error": "The desk cannot save right now (database busy or full). "
+                "Nothing was saved; try again in a minute."
+            },
+            status=503,
+            headers={"Retry-After": "30"},
+        )
+
+
 async def _lifecycle(app: web.Application):
     app[CLIENT_KEY] = aiohttp.ClientSession()
     await app[CONNECTOR_KEY].start()
@@ -154,6 +178,7 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
         undefined=jinja2.StrictUndefined,
     )
     app.cleanup_ctx.append(_lifecycle)
+    app.middlewares.append(database_trouble)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)

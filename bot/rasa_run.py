@@ -1,0 +1,62 @@
+"""Rasa's command line, with an apology instead of silence when the action server is down.
+
+    python -m bot.rasa_run run --model models/helpdesk.tar.gz ...   # what bot/serve.py starts
+
+Rasa 3.6 logs a failed custom action and goes on, so a person whose turn needs
+the action server (language, answers, hand-off) gets no reply at all. Here a
+custom action that cannot be reached (connection refused, timeout, 5xx) utters
+``utter_action_unavailable`` in the person's language instead: sorry, try
+again in a few minutes or go to the desk, and 112 in danger. The turn then
+ends, so one turn gets one apology however many actions would have followed.
+The person's message stays in the tracker like any other.
+
+Rasa has no hook for this, so ``RemoteAction.run`` is wrapped once, here,
+before Rasa's own ``main``. This module runs in Rasa's Python 3.10 environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from rasa.core.actions.action import RemoteAction, create_bot_utterance
+from rasa.shared.core.events import Event, FollowupAction
+from rasa.shared.exceptions import RasaException
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "utter_action_unavailable"
+
+
+def apologise_when_unreachable() -> None:
+    """Wrap RemoteAction.run so an unreachable action server gets an apology (idempotent)."""
+    if getattr(RemoteAction.run, "helpdesk_apology", False):
+        return
+    run = RemoteAction.run
+
+    @functools.wraps(run)
+    async def run_or_apologise(self, output_channel, nlg, tracker, domain) -> list[Event]:
+        try:
+            return await run(self, output_channel, nlg, tracker, domain)
+        except RasaException as exc:
+            if not str(exc).startswith("Failed to execute custom action"):
+                raise
+            log.error("Action %s failed (%s); the person gets an apology", self.name(), exc)
+            message = await nlg.generate(APOLOGY, tracker, output_channel.name()) or {}
+            apology = create_bot_utterance({**message, "utter_action": APOLOGY})
+            # Rasa sends an action's BotUttered events itself; listening next ends the turn.
+            return [apology, FollowupAction("action_listen")]
+
+    run_or_apologise.helpdesk_apology = True
+    RemoteAction.run = run_or_apologise
+
+
+def main() -> None:
+    from rasa.__main__ import main as rasa_main
+
+    apologise_when_unreachable()
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Robustness: size and rate limits, the action server down, a missing model,
+a locked or full database."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.desk.store import Store
+from connectors.limits import RATE_LIMITED, TOO_LONG, MessageLimits
+from knowledge.settings import PROJECT_ROOT
+from tests.conftest import wait_for
+
+
+def new_sender() -> str:
+    return f"robust-{uuid.uuid4().hex[:8]}"
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(reply.get("text") or "" for reply in replies)
+
+
+# -- limits ---------------------------------------------------------------------
+
+
+def test_limits_count_each_sender_in_a_sliding_window():
+    limits = MessageLimits(max_chars=10, per_window=3, window_seconds=30)
+    assert [limits.check("a", "hi", now=t) for t in (0, 1, 2)] == [None, None, None]
+    assert limits.check("b", "hi", now=2) is None  # another sender is not held up
+    assert limits.check("a", "hi", now=3) == RATE_LIMITED  # told once...
+    assert limits.check("a", "hi", now=4) == ""  # ...then refused quietly
+    assert limits.check("a", "hi", now=40) is None  # the window has passed
+    assert limits.check("c", "x" * 11, now=0) == TOO_LONG
+
+
+def test_a_huge_message_gets_a_clear_reply_and_its_start_is_kept(assistant):
+    sender = new_sender()
+    assistant.say(sender, "/lang it")
+    huge = "dove si fa la residenza? " * 1000  # 25,000 characters
+    replies = assistant.say(sender, huge)
+    assert "molto lungo" in texts(replies)
+    said = assistant._events(sender, "user")[-1]
+    assert said["text"] == "/message_too_long"
+    # Rasa strips the message's ends before the channel sees it.
+    kept = huge.strip()
+    assert said["metadata"]["refused"] == {"chars": len(kept), "excerpt": kept[:500]}
+    # The limit is on size, not on the person: the next question is answered.
+    assert any("custom" in r for r in assistant.say(sender, "dove si fa la residenza?"))
+
+
+def test_a_flood_from_one_sender_gets_one_clear_reply_and_others_are_served(assistant):
+    per_window = assistant.settings.safety.messages_per_window
+    sender = new_sender()
+    for i in range(per_window):
+        assert assistant.say(sender, "ciao"), f"message {i} had no reply"
+    assert "molto in fretta" in texts(assistant.say(sender, "ciao di nuovo"))
+    assert assistant.say(sender, "and again") == []  # already told in this window
+    assert assistant.user_texts(sender)[-1] == RATE_LIMITED
+    assert any("custom" in r for r in assistant.say(new_sender(), "dove si fa la residenza?"))
+
+
+# -- the action server down -----------------------------------------------------
+
+
+def test_with_the_action_server_down_rasa_apologises_and_keeps_the_message(assistant):
+    part = assistant.supervisor.part("action server")
+    sender = new_sender()
+    assistant.say(sender, "/lang fr")
+    assistant.supervisor.stop_part(part)
+    try:
+        replies = assistant.say(sender, "où faire la résidence ?")
+    finally:
+        assistant.supervisor.start_part(part)
+    assert len(replies) == 1  # one apology for the turn, however many actions failed
+    assert "problème technique" in replies[0]["text"] and "112" in replies[0]["text"]
+    assert assistant.user_texts(sender)[-1] == "où faire la résidence ?"
+    # Back up: the same conversation is answered again.
+    assert any("custom" in r for r in assistant.say(sender, "dove si fa la residenza?"))
+
+
+# -- start-up errors ------------------------------------------------------------
+
+
+def test_a_missing_model_stops_the_action_server_with_the_setting_to_fix(session_env, tmp_path):
+    env = {
+        **session_env,
+        "HELPDESK_MODELS_DIR": str(tmp_path),
+        "HELPDESK_EMBEDDING_MODEL": "nobody/absent-model",
+        "HELPDESK_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "bot.action_server", "--port", "1"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode != 0
+    reason = finished.stderr[finished.stderr.index("The action server cannot start") :]
+    assert "HELPDESK_MODELS_DIR" in reason and "absent-model" in reason
+    assert "Traceback" not in finished.stderr
+
+
+# -- a locked or full database --------------------------------------------------
+
+
+def test_a_locked_desk_database_delays_but_loses_nothing(assistant, desk_as, settings):
+    sender = f"fr-{uuid.uuid4().hex[:8]}"
+    amal = desk_as("amal")
+    assistant.say(sender, "je veux parler a une personne")
+    handoff = wait_for(
+        lambda: next(
+            (h for h in amal.get("/desk/api/queue")[1]["handoffs"] if h["sender_id"] == sender),
+            None,
+        )
+    )
+    assert amal.post(f"/desk/api/handoffs/{handoff['id']}/claim")[0] == 200
+
+    lock = sqlite3.connect(settings.data_dir / "desk.db", isolation_level=None, timeout=30)
+    lock.execute("BEGIN EXCLUSIVE")
+    reply_status: list[int] = []
+    try:
+        # Said while no one else can write to the desk's database.
+        assert assistant.say(sender, "vous êtes là ?") == []
+        writer = threading.Thread(
+            target=lambda: reply_status.append(
+                amal.post(f"/desk/api/handoffs/{handoff['id']}/reply", {"text": "Oui."})[0]
+            )
+        )
+        writer.start()
+        time.sleep(3)
+        assert reply_status == []  # the reply waits for the lock; it is not acknowledged yet
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    writer.join(timeout=60)
+    assert reply_status == [201]
+
+    def transcript() -> list[tuple[str, str]]:
+        _, shown = amal.get(f"/desk/api/handoffs/{handoff['id']}")
+        return [(m["author"], m["text"]) for m in shown.get("transcript", [])]
+
+    wait_for(lambda: ("migrant", "vous êtes là ?") in transcript(), timeout=60)
+    assert ("mediator", "Oui.") in transcript()
+
+
+def test_a_full_disk_refuses_the_write_and_keeps_every_acknowledged_one(tmp_path):
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    store = Store.open(url)
+    with store.transaction() as db:
+        handoff_id = store.open_handoff(
+            db, sender_id="p", channel="rest", language="it", topic=None, reason="request"
+        )
+    with sqlite3.connect(tmp_path / "desk.db") as db:
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+    # SQLite's own "database or disk is full", from a cap on the file's size.
+    store.engine.dispose()
+    sa.event.listen(
+        store.engine,
+        "connect",
+        lambda connection, _: connection.execute(f"PRAGMA max_page_count = {pages + 3}"),
+    )
+    acknowledged = []
+    with pytest.raises(sa.exc.OperationalError, match="full"):
+        for i in range(10_000):
+            with store.transaction() as db:
+                store.add_message(
+                    db, sender_id="p", handoff_id=handoff_id, author="migrant", text=f"m{i} " * 50
+                )
+            acknowledged.append(f"m{i} " * 50)
+    assert acknowledged  # some writes fitted before the disk was full
+    store.engine.dispose()
+    reopened = Store.open(url)
+    assert [m["text"] for m in reopened.transcript("p", limit=10_000)] == acknowledged
+    with sqlite3.connect(tmp_path / "desk.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

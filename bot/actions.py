@@ -115,7 +115,9 @@ class ActionDetectLanguage(Action):
             return danger
         hint = metadata.get("language_hint")
         fallback = current or (hint if hint in supported else None)
-        detected = kb.detect_language(question, fallback)
+        # A button's payload or a channel's "/non_text" has no words of the
+        # person's language ("/non_text" reads as French): keep what is known.
+        detected = kb.detect_language("" if text.startswith("/") else question, fallback)
         return danger if detected == current else [SlotSet("language", detected), *danger]
 
 

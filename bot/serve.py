@@ -30,12 +30,30 @@ RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
 MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
 
 
+# The messaging channels' settings in credentials.yml (README "Telegram and
+# WhatsApp"). Rasa refuses to start when a ${VAR} there is unset, so unset
+# ones are passed empty: the channel stays off.
+CHANNEL_VARIABLES = (
+    "HELPDESK_TELEGRAM_TOKEN",
+    "HELPDESK_TELEGRAM_SECRET_TOKEN",
+    "HELPDESK_TELEGRAM_WEBHOOK_URL",
+    "HELPDESK_TELEGRAM_API_URL",
+    "HELPDESK_TWILIO_ACCOUNT_SID",
+    "HELPDESK_TWILIO_AUTH_TOKEN",
+    "HELPDESK_TWILIO_NUMBER",
+    "HELPDESK_TWILIO_WEBHOOK_URL",
+    "HELPDESK_TWILIO_API_URL",
+)
+
+
 @dataclass
 class Part:
     name: str
     command: list[str]
     health_url: str
     env: dict[str, str] = field(default_factory=dict)
+    # Used when the environment does not set them.
+    env_defaults: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
 
 
@@ -107,6 +125,7 @@ def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL
             ],
             f"{rasa_url}/",
             env=rasa_environment(settings, actions_url),
+            env_defaults=dict.fromkeys(CHANNEL_VARIABLES, ""),
         ),
         Part(
             "web app",
@@ -166,7 +185,7 @@ class Supervisor:
         part.process = subprocess.Popen(
             part.command,
             cwd=PROJECT_ROOT,
-            env={**self.environ, **part.env},
+            env={**part.env_defaults, **self.environ, **part.env},
             stdout=output,
             stderr=output,
         )

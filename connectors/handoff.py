@@ -85,6 +85,10 @@ class HandoffConnector(abc.ABC):
         """The mediator is done; the bot takes the conversation back."""
 
 
+# Channels with a /relay route for the desk's messages (connectors/relay.py).
+RELAYED_CHANNELS = ("socketio", "telegram", "twilio")
+
+
 class DeliveryError(RuntimeError):
     """Rasa did not accept a message for the person; try again later."""
 
@@ -100,12 +104,14 @@ class RasaConversations:
     async def send(self, sender_id: str, message: dict, tag: dict, channel: str = "") -> None:
         """Send a mediator's message; `tag` goes into the event's metadata.
 
-        On the widget's channel (connectors/socketio.py) it goes straight to the
-        person's socket; elsewhere it is added to the conversation and sent
-        over the channel the person used last.
+        On our own channels (the widget's socket.io, Telegram, WhatsApp through
+        Twilio; connectors/relay.py) it goes straight to the person, the
+        platform's API retried a few times; elsewhere it is added to the
+        conversation and sent over the channel the person used last. A message
+        the platform did not take raises ``DeliveryError``.
         """
-        if channel == "socketio":
-            url = f"{self.rasa_url}/webhooks/socketio/relay"
+        if channel in RELAYED_CHANNELS:
+            url = f"{self.rasa_url}/webhooks/{channel}/relay"
             body = {"sender_id": sender_id, "message": message}
             headers = {"Authorization": f"Bearer {self.token}"}
             await self._request(url, body, headers=headers)

@@ -7,9 +7,11 @@ fresh data folder and no translation packages, so no turn is machine
 translated. It sends every development question as one turn, first one at a
 time, then from 20 conversations at once; then asks the operator API
 (``POST /api/suggest``) the same questions, one at a time and 20 at once.
-Last, 50 people hand off to a mediator at once (``tests/bench_handoff.py``).
-It prints medians and p95, the peak memory (VmHWM) of each process and the
-machine it ran on.
+Then 50 people hand off to a mediator at once (``tests/bench_handoff.py``).
+Last, the questions go through Telegram's and Twilio's webhooks too, against
+loopback stand-ins of both platforms (``tests/bench_channels.py``), to measure
+what the messaging channels add to each message. It prints medians and p95,
+the peak memory (VmHWM) of each process and the machine it ran on.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from connectors.desk.auth import hash_password
 from connectors.desk.store import Store
 from knowledge.evaluation import load_questions
 from knowledge.settings import PROJECT_ROOT, Settings, load_settings
-from tests import bench_handoff
+from tests import bench_channels, bench_handoff
 from tests.conftest import free_port
+from tests.fake_platforms import FakePlatforms, platform_env
 
 BENCH_PASSWORD = "bench-password-long"
 
@@ -140,7 +143,7 @@ def peak_memory_mib(pid: int) -> float:
     return total
 
 
-def start_assistant() -> tuple[Settings, Supervisor]:
+def start_assistant(extra_env: dict[str, str] | None = None) -> tuple[Settings, Supervisor]:
     """A fresh assistant on free ports: data folder, index and a bench mediator of its own."""
     work = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
     env = dict(os.environ)
@@ -154,6 +157,7 @@ def start_assistant() -> tuple[Settings, Supervisor]:
             "HELPDESK_API_TOKEN": "bench",
             "HELPDESK_RASA_TOKEN": "bench-rasa",
             "HELPDESK_DESK_HOURS": "always",
+            **(extra_env or {}),
         }
     )
     settings = load_settings(environ=env)
@@ -187,9 +191,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--handoffs", type=int, default=50)
     parser.add_argument("--handoffs-only", action="store_true", help="skip the question turns")
+    parser.add_argument(
+        "--channels-only", action="store_true", help="only the Telegram and WhatsApp overhead"
+    )
+    parser.add_argument("--questions", type=int, default=0, help="ask only the first N questions")
     args = parser.parse_args()
-
-    settings, supervisor = start_assistant()
+    platforms = FakePlatforms().start()
+    rasa_url = f"http://localhost:{free_port()}"
+    settings, supervisor = start_assistant(
+        {"HELPDESK_RASA_URL": rasa_url, **platform_env(platforms.url, rasa_url)}
+    )
     try:
         rest = f"{settings.services.rasa_url}/webhooks/rest/webhook"
         api = f"http://localhost:{settings.services.web_port}/api/suggest"
@@ -202,7 +213,7 @@ def main() -> None:
             return timed_post(api, {"text": text}, auth)
 
         questions = load_questions(QUESTIONS)
-        texts = [q.text for q in questions]
+        texts = [q.text for q in questions][: args.questions or None]
         languages = sorted({q.language for q in questions})
         for text in texts[:5]:
             chat_turn("bench-warm-up", text)
@@ -211,7 +222,7 @@ def main() -> None:
 
         for name, ask in (
             (("REST turn", chat_turn), ("POST /api/suggest", suggest))
-            if not args.handoffs_only
+            if not (args.handoffs_only or args.channels_only)
             else ()
         ):
             print(summary(f"{name}, one at a time", *one_at_a_time(ask, texts)))
@@ -222,31 +233,55 @@ def main() -> None:
                 )
             )
 
-        relay = asyncio.run(
-            bench_handoff.run(
-                settings.services.rasa_url,
-                f"http://localhost:{settings.services.web_port}",
-                BENCH_PASSWORD,
-                args.handoffs,
+        if not args.channels_only:
+            relay = asyncio.run(
+                bench_handoff.run(
+                    settings.services.rasa_url,
+                    f"http://localhost:{settings.services.web_port}",
+                    BENCH_PASSWORD,
+                    args.handoffs,
+                )
             )
-        )
-        print(
-            summary(
-                f"Hand-off, person -> desk ({args.handoffs})", relay["to_desk"], relay["seconds"]
+            print(
+                summary(
+                    f"Hand-off, person -> desk ({args.handoffs})",
+                    relay["to_desk"],
+                    relay["seconds"],
+                )
             )
-        )
-        print(
-            summary(
-                f"Hand-off, desk -> person ({args.handoffs})", relay["to_person"], relay["seconds"]
+            print(
+                summary(
+                    f"Hand-off, desk -> person ({args.handoffs})",
+                    relay["to_person"],
+                    relay["seconds"],
+                )
             )
-        )
-        print(f"Hand-off messages lost: {relay['lost']}")
+            print(f"Hand-off messages lost: {relay['lost']}")
+
+        if not args.handoffs_only:
+            channels = bench_channels.run(settings.services.rasa_url, platforms, texts)
+            for name, key in (
+                ("REST turn (paired)", "rest"),
+                ("Telegram turn", "telegram"),
+                ("WhatsApp (Twilio) turn", "whatsapp"),
+            ):
+                print(summary(name, channels[key], sum(channels[key])))
+            for name, key in (
+                ("Telegram overhead per message", "telegram_overhead"),
+                ("WhatsApp overhead per message", "whatsapp_overhead"),
+            ):
+                ms = [value * 1000 for value in channels[key]]
+                print(
+                    f"{name:<40} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms  "
+                    f"p95={percentile(ms, 0.95):7.1f} ms"
+                )
 
         print("Peak memory (VmHWM):")
         for part in supervisor.parts:
             print(f"  {part.name:<14} {peak_memory_mib(part.process.pid):7.0f} MiB")
     finally:
         supervisor.stop()
+        platforms.stop()
 
 
 if __name__ == "__main__":

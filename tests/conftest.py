@@ -18,6 +18,7 @@ import pytest
 
 from knowledge.settings import PROJECT_ROOT, Settings, load_settings
 from tests.argos_tiny import build_tiny_package
+from tests.fake_platforms import FakePlatforms, platform_env
 
 RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
 MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
@@ -34,14 +35,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def session_env(tmp_path_factory) -> dict[str, str]:
+def platforms():
+    """Telegram's and Twilio's APIs on loopback (tests/fake_platforms.py), up before Rasa."""
+    server = FakePlatforms().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_env(tmp_path_factory, platforms) -> dict[str, str]:
     """Environment of this session: its own data folder and ports."""
     data = tmp_path_factory.mktemp("data")
+    rasa_url = f"http://localhost:{free_port()}"
     env = dict(os.environ)
     env.update(
         {
             "HELPDESK_DATA_DIR": str(data),
-            "HELPDESK_RASA_URL": f"http://localhost:{free_port()}",
+            "HELPDESK_RASA_URL": rasa_url,
             "HELPDESK_ACTION_SERVER_URL": f"http://localhost:{free_port()}",
             "HELPDESK_WEB_PORT": str(free_port()),
             # Translation packages come from the tiny package this session builds.
@@ -50,6 +60,8 @@ def session_env(tmp_path_factory) -> dict[str, str]:
             "HELPDESK_RASA_TOKEN": RASA_TOKEN,
             # Mediators are always at work in tests; opening hours have their own tests.
             "HELPDESK_DESK_HOURS": "always",
+            # Telegram and WhatsApp talk to the loopback platforms.
+            **platform_env(platforms.url, rasa_url),
         }
     )
     return env

@@ -39,3 +39,40 @@ def test_a_part_that_dies_at_start_stops_the_others(tmp_path):
     with pytest.raises(RuntimeError, match="bad exited with code 3"):
         supervisor.start(timeout=30)
     assert good.process.poll() is not None
+
+
+def test_rasa_gets_every_variable_of_credentials_yml_even_when_unset():
+    # Rasa refuses to start on an unset ${VAR} in credentials.yml; a channel
+    # whose secrets are not set must stay off instead.
+    import re
+
+    from bot.serve import CHANNEL_VARIABLES, parts_for
+    from knowledge.settings import PROJECT_ROOT, load_settings
+
+    named = set(re.findall(r"\$\{(\w+)\}", (PROJECT_ROOT / "credentials.yml").read_text()))
+    rasa = next(p for p in parts_for(load_settings(environ={})) if p.name == "Rasa")
+    assert named <= set(rasa.env) | set(rasa.env_defaults)
+    assert {name: rasa.env_defaults[name] for name in CHANNEL_VARIABLES} == dict.fromkeys(
+        CHANNEL_VARIABLES, ""
+    )
+
+
+def test_defaults_fill_only_what_the_environment_leaves_unset(tmp_path):
+    port = free_port()
+    seen = tmp_path / "seen.txt"
+    script = (
+        "import http.server, os, sys; "
+        "open(sys.argv[1], 'w').write(repr((os.environ['SET'], os.environ['UNSET']))); "
+        "http.server.test(http.server.SimpleHTTPRequestHandler, port=int(sys.argv[2]), "
+        "bind='127.0.0.1')"
+    )
+    part = Part(
+        "env",
+        [sys.executable, "-c", script, str(seen), str(port)],
+        f"http://127.0.0.1:{port}/",
+        env_defaults={"SET": "", "UNSET": ""},
+    )
+    supervisor = Supervisor([part], environ={"SET": "from the environment"})
+    supervisor.start(timeout=30)
+    supervisor.stop()
+    assert seen.read_text() == repr(("from the environment", ""))

@@ -19,6 +19,11 @@ from typing import Any
 from rasa.core.channels.rest import RestInput
 from sanic.request import Request
 
+from connectors.desk.redact import install_log_redaction
+
+# Rasa logs in this process too: no phone number or e-mail reaches its log.
+install_log_redaction()
+
 
 def request_body(request: Request) -> dict[str, Any]:
     """The JSON body as a dict; undecodable bytes replaced, anything unreadable as {}."""

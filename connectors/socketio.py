@@ -39,6 +39,11 @@ from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.desk.redact import install_log_redaction
+
+# Rasa logs in this process too: no phone number or e-mail reaches its log.
+install_log_redaction()
+
 log = logging.getLogger(__name__)
 
 # The desk answers from memory and one small transaction; longer means it is stuck.

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from connectors.desk.store import Store, now
 from connectors.handoff import events_database_url, tracker_database_url
@@ -47,7 +48,8 @@ DECLINED = "declined"
 
 
 class RasaEventsTable:
-    """Rasa's `events` table (tracker store or event broker), by sender."""
+    """Rasa's `events` table, by sender: the tracker store's (`timed`: it has
+    timestamps) or the event broker's (read in order by the desk)."""
 
     def __init__(self, url: str, timed: bool) -> None:
         options: dict[str, Any] = {}
@@ -55,6 +57,7 @@ class RasaEventsTable:
             # Rasa writes to the same file; wait for its lock rather than fail.
             options["connect_args"] = {"timeout": 30}
         self.engine = sa.create_engine(url, **options)
+        self.timed = timed
         columns = [
             sa.Column("id", sa.Integer, primary_key=True),
             sa.Column("sender_id", sa.String(255)),
@@ -65,13 +68,32 @@ class RasaEventsTable:
         self.table = sa.Table("events", sa.MetaData(), *columns)
 
     def delete(self, sender_id: str) -> int:
+        """Delete a sender's rows; how many there were."""
         try:
             with self.engine.begin() as db:
-                return db.execute(
-                    self.table.delete().where(self.table.c.sender_id == sender_id)
-                ).rowcount
+                if self.timed:
+                    return db.execute(
+                        self.table.delete().where(self.table.c.sender_id == sender_id)
+                    ).rowcount
+                return self._blank(db, sender_id)
         except (sa.exc.OperationalError, sa.exc.ProgrammingError):
             return 0  # Rasa has not created the table yet: nothing to delete
+
+    def _blank(self, db: Connection, sender_id: str) -> int:
+        """The event broker's rows: emptied, and deleted except the newest.
+
+        The desk follows this table by id. SQLite gives a new row the highest
+        id plus one, so deleting the newest rows would hand their ids out
+        again, and the desk, already past them, would never read those events.
+        An empty newest row keeps the ids moving forward.
+        """
+        table = self.table
+        blanked = db.execute(
+            table.update().where(table.c.sender_id == sender_id).values(sender_id=None, data="{}")
+        ).rowcount
+        newest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
+        db.execute(table.delete().where(table.c.sender_id.is_(None), table.c.id < newest))
+        return blanked
 
     def last_activity(self) -> dict[str, datetime]:
         """Each sender's latest event (tracker store only: it has timestamps)."""

@@ -7,6 +7,8 @@
 SQLAlchemy Core over SQLite by default, PostgreSQL for larger deployments. Each
 public method is one transaction; call them from a thread (``asyncio.to_thread``)
 in async code. Question texts are stored redacted (``connectors.desk.redact``).
+``forget(sender_id)`` deletes one person's hand-offs, messages and questions
+(``connectors.privacy`` does the same in Rasa's tables).
 """
 
 from __future__ import annotations

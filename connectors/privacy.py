@@ -223,9 +223,10 @@ async def keep_private(
             if time.monotonic() >= next_retention:
                 next_retention = time.monotonic() + retention_every
                 changed = await asyncio.to_thread(privacy.apply_retention) > 0
-            passes = await asyncio.to_thread(privacy.follow_requests)
-            if changed or any(p.get("handoffs") for p in passes):
-                await notify({"type": "queue"})  # a deleted hand-off leaves the desk's queue
+            # While requests are pending (10 s each) the desk's pages reload their
+            # queue: a hand-off may have gone, also one the admin command deleted.
+            if await asyncio.to_thread(privacy.follow_requests) or changed:
+                await notify({"type": "queue"})
         except Exception:  # a locked database: try again next time
             log.exception("Deleting conversations failed; retrying")
         await asyncio.sleep(interval)

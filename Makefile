@@ -22,7 +22,7 @@ POSTGRESQL := /usr/bin/pg_ctlcluster
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: user run test install lint lint-content export format index train bench eval calibrate clean
+.PHONY: user forget retention run test install lint lint-content export format index train bench eval calibrate clean
 
 run: install train index  ## start Rasa (:5005), the action server (:5055) and the web app (:8080)
 	$(PY) -m bot.serve
@@ -72,6 +72,13 @@ user: $(VENV_APP)/.installed  ## add a desk log-in (mediator, operator or admin)
 	@read -p "Username: " name; read -p "Role (mediator/operator/admin): " role; \
 	  read -p "Languages they speak (e.g. ar fr it): " langs; \
 	  $(PY) -m connectors.desk users add "$$name" --role "$$role" --languages "$$langs"
+
+forget: $(VENV_APP)/.installed  ## delete one person's conversation everywhere: make forget SENDER=<sender id>
+	@test -n "$(SENDER)" || { echo "Name the conversation: make forget SENDER=<sender id>"; exit 2; }
+	$(PY) -m connectors.desk forget "$(SENDER)"
+
+retention: $(VENV_APP)/.installed  ## delete conversations older than privacy.retention_days now
+	$(PY) -m connectors.desk retention
 
 lint: $(VENV_APP)/.installed
 	$(VENV_APP)/bin/ruff check .

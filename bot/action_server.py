@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import zlib
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.actions import knowledge_base
+from connectors.desk.redact import configure_logging
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 from knowledge.embedding import ModelUnavailable
 from knowledge.entries import ContentError
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--actions", default="bot.actions")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     executor = ActionExecutor()
     executor.register_package(args.actions)
     # Load entries, index and model now, so that /health means "ready to answer".

@@ -14,6 +14,10 @@
   long the wait is (or when mediators are back) and pauses the bot until the
   mediator hands the conversation back (``connectors.handoff``).
 - ``action_store_rating`` keeps the 1-10 satisfaction rating asked after a hand-off.
+- The first reply of a conversation carries the privacy notice (sent by
+  ``action_detect_language``); ``action_privacy_choice`` keeps the person's
+  choice in the ``privacy`` slot, and ``action_forget_me`` deletes the
+  conversation everywhere once they confirmed "delete my data".
 
 The knowledge base (entries, index, embedding model) is loaded once, when the
 action server starts (``knowledge_base()``).
@@ -34,6 +38,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from connectors.desk.hours import OpeningHours
 from connectors.handoff import HandoffConnector, load_connector
+from connectors.privacy import DECLINED, Privacy
 from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
 from knowledge.emergency import KINDS
 from knowledge.language import LANGUAGE_NAMES, language_command
@@ -110,15 +115,50 @@ class ActionDetectLanguage(Action):
                 log.warning("Emergency (%s) in conversation %s", alarm.kind, tracker.sender_id)
                 danger = [SlotSet("emergency", alarm.kind), FollowupAction("action_emergency")]
         if chosen:
-            return [SlotSet("language", chosen), SlotSet("language_chosen", True), *danger]
-        if tracker.get_slot("language_chosen") and current:
-            return danger
-        hint = metadata.get("language_hint")
-        fallback = current or (hint if hint in supported else None)
-        # A button's payload or a channel's "/non_text" has no words of the
-        # person's language ("/non_text" reads as French): keep what is known.
-        detected = kb.detect_language("" if text.startswith("/") else question, fallback)
-        return danger if detected == current else [SlotSet("language", detected), *danger]
+            language = chosen
+            events = [SlotSet("language", chosen), SlotSet("language_chosen", True)]
+        elif tracker.get_slot("language_chosen") and current:
+            events, language = [], current
+        else:
+            hint = metadata.get("language_hint")
+            fallback = current or (hint if hint in supported else None)
+            # A button's payload or a channel's "/non_text" has no words of the
+            # person's language ("/non_text" reads as French): keep what is known.
+            language = kb.detect_language("" if text.startswith("/") else question, fallback)
+            events = [] if language == current else [SlotSet("language", language)]
+        # Emergency numbers come first, alone; the notice waits for a later turn.
+        if not danger:
+            events += privacy_notice(dispatcher, tracker, domain, language)
+        return [*events, *danger]
+
+
+def privacy_notice(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], language: str
+) -> list[EventType]:
+    """The privacy notice, once per conversation, with the first reply.
+
+    The person need not click: OK / don't keep are buttons they may ignore.
+    Sent as text because Rasa would choose a response's language from the
+    slots as they were before this action set `language`.
+    """
+    notice = response_variation(domain, "utter_privacy_notice", language)
+    if tracker.get_slot("privacy") is not None or notice is None:
+        return []
+    days = str(get_settings().privacy.retention_days)
+    dispatcher.utter_message(
+        text=notice["text"].replace("{retention_days}", days), buttons=notice.get("buttons", [])
+    )
+    return [SlotSet("privacy", "notified")]
+
+
+def response_variation(domain: dict[str, Any], name: str, language: str) -> dict[str, Any] | None:
+    """The variation of a response for `language`, else the one without a condition."""
+    variations = (domain.get("responses") or {}).get(name) or []
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
+            return variation
+    return next((v for v in variations if not v.get("condition")), None)
 
 
 # The question's vector, computed once per message for the emergency check
@@ -220,6 +260,55 @@ class ActionStoreRating(Action):
         return [SlotSet("rating", float(rating))]
 
 
+class ActionPrivacyChoice(Action):
+    """Keep the person's answer to the privacy notice: OK, or don't keep my data."""
+
+    def name(self) -> str:
+        return "action_privacy_choice"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "privacy_decline":
+            hours = get_settings().privacy.declined_retention_hours
+            dispatcher.utter_message(response="utter_privacy_declined", declined_hours=hours)
+            return [SlotSet("privacy", DECLINED)]
+        dispatcher.utter_message(response="utter_privacy_accepted")
+        return [SlotSet("privacy", "accepted")]
+
+
+_PRIVACY: Privacy | None = None
+
+
+class ActionForgetMe(Action):
+    """The person confirmed "delete my data": forget them everywhere.
+
+    Rasa writes this turn after the action has run, so the deletion is a
+    request that the web app repeats until nothing is left (connectors.privacy).
+    """
+
+    def name(self) -> str:
+        return "action_forget_me"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        global _PRIVACY
+        try:
+            if _PRIVACY is None:
+                _PRIVACY = Privacy.open(get_settings())
+            _PRIVACY.request_forget(tracker.sender_id)
+        except Exception:  # the person must not be told it is done when it is not
+            log.exception("Could not delete a conversation")
+            dispatcher.utter_message(response="utter_forget_failed")
+            return []
+        for key in [key for key in _VECTORS if key[0] == tracker.sender_id]:
+            del _VECTORS[key]
+        dispatcher.utter_message(response="utter_forgotten")
+        return []
+
+
 def rating_was_asked(tracker: Tracker) -> bool:
     """Whether the bot's last message asked for a 1-10 rating."""
     for event in reversed(tracker.events):
@@ -284,9 +373,11 @@ class ActionAnswerQuestion(Action):
                 "score": round(best.score, 4) if best else None,
             },
         )
+        # A person who declined the privacy notice is not counted in the figures.
+        counted = [] if tracker.get_slot("privacy") == DECLINED else [record]
         if result.confident:
-            return [record, *utter_answer(dispatcher, result.answers[0])]
-        events = [record, *utter_not_sure(dispatcher, result.answers, tracker)]
+            return [*counted, *utter_answer(dispatcher, result.answers[0])]
+        events = [*counted, *utter_not_sure(dispatcher, result.answers, tracker)]
         if float(tracker.get_slot("unsure_count") or 0) + 1 >= 2:
             dispatcher.utter_message(response="utter_handoff_unsure_twice")
             events += open_handoff(dispatcher, tracker, reason="unsure")

@@ -11,7 +11,9 @@ ends, so one turn gets one apology however many actions would have followed.
 The person's message stays in the tracker like any other.
 
 Rasa has no hook for this, so ``RemoteAction.run`` is wrapped once, here,
-before Rasa's own ``main``. This module runs in Rasa's Python 3.10 environment.
+before Rasa's own ``main``. Every log line of the Rasa process is redacted
+too (``connectors.desk.redact``: phone numbers, e-mails, IBANs, tax codes,
+document numbers). This module runs in Rasa's Python 3.10 environment.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def apologise_when_unreachable() -> None:
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
+    from connectors.desk.redact import install_log_redaction
+
+    install_log_redaction()
     apologise_when_unreachable()
     rasa_main()
 

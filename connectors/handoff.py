@@ -204,12 +204,32 @@ def events_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
             f"event_broker in {endpoints.name} must be of type SQL: the hand-off reads "
             "the person's messages from it"
         )
-    dialect, db = broker.get("dialect", "sqlite"), broker.get("db") or str(default_db)
+    return _sql_url(broker, default_db)
+
+
+def tracker_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
+    """Rasa's SQL tracker store database (endpoints.yml), for deleting conversations.
+
+    `default_db` stands in for an unset ``${HELPDESK_TRACKER_DB}``.
+    """
+    store = _read_endpoints(endpoints).get("tracker_store") or {}
+    if str(store.get("type", "")).lower() != "sql":
+        raise SettingsError(
+            f"tracker_store in {endpoints.name} must be of type SQL: conversations are "
+            "deleted from it on request and after privacy.retention_days"
+        )
+    return _sql_url(store, default_db)
+
+
+def _sql_url(config: dict, default_db: Path) -> str:
+    dialect, db = config.get("dialect", "sqlite"), config.get("db") or str(default_db)
     if dialect == "sqlite":
         return f"sqlite:///{db}"
-    credentials = f"{broker.get('username', '')}:{broker.get('password', '')}@"
-    port = f":{broker['port']}" if broker.get("port") else ""
-    return f"{dialect}://{credentials}{broker.get('url', 'localhost')}{port}/{db}"
+    credentials = f"{config.get('username', '')}:{config.get('password', '')}@"
+    port = f":{config['port']}" if config.get("port") else ""
+    # Rasa reads the host from `url` (or `host`).
+    host = config.get("url") or config.get("host") or "localhost"
+    return f"{dialect}://{credentials}{host}{port}/{db}"
 
 
 def load_connector(settings: Settings, endpoints: Path = ENDPOINTS) -> HandoffConnector:

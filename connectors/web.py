@@ -25,6 +25,7 @@ from aiohttp import web
 
 from connectors.desk.app import add_desk
 from connectors.desk.auth import bearer_ok
+from connectors.desk.redact import configure_logging
 from knowledge.api import BadRequest, SuggestRequest, topic_coverage
 from knowledge.entries import load_kit
 from knowledge.settings import Settings, get_settings
@@ -125,7 +126,7 @@ async def home(request: web.Request) -> web.Response:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     settings = get_settings()
     web.run_app(create_app(settings), port=settings.services.web_port, print=None)
 

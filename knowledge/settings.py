@@ -104,6 +104,14 @@ class Desk:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    # Conversations with no message for this long are deleted everywhere.
+    retention_days: int
+    # ... and this soon when the person chose "don't keep" in the privacy notice.
+    declined_retention_hours: int
+
+
+@dataclass(frozen=True)
 class Settings:
     config_file: Path
     models: Models
@@ -116,6 +124,7 @@ class Settings:
     services: Services
     api: Api
     desk: Desk
+    privacy: Privacy
 
     @property
     def index_dir(self) -> Path:
@@ -157,6 +166,8 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("desk.timezone", "HELPDESK_DESK_TIMEZONE"),
     ("desk.default_wait_minutes", "HELPDESK_DEFAULT_WAIT_MINUTES"),
     ("desk.session_hours", "HELPDESK_SESSION_HOURS"),
+    ("privacy.retention_days", "HELPDESK_RETENTION_DAYS"),
+    ("privacy.declined_retention_hours", "HELPDESK_DECLINED_RETENTION_HOURS"),
 )
 ENV_NAMES = dict(ENV_OVERRIDES)
 
@@ -296,6 +307,12 @@ class _Reader:
             ),
             api=Api(token=self.optional_text("api.token")),
             desk=self.desk(data_dir),
+            privacy=Privacy(
+                retention_days=self.number("privacy.retention_days", int, 1, 3650),
+                declined_retention_hours=self.number(
+                    "privacy.declined_retention_hours", int, 1, 24 * 90
+                ),
+            ),
         )
 
     def optional_text(self, dotted: str) -> str:

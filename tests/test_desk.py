@@ -183,16 +183,13 @@ def _claim(store, handoff_id, user_id, start, results) -> None:
 class FakeRasaEvents:
     """Rasa's SQL event broker table, written as Rasa writes it."""
 
+    SCHEMA = "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), data TEXT)"
+
     def __init__(self, path):
         self.url = f"sqlite:///{path}"
         self.engine = sa.create_engine(self.url)
         with self.engine.begin() as db:
-            db.execute(
-                sa.text(
-                    "CREATE TABLE events "
-                    "(id INTEGER PRIMARY KEY, sender_id VARCHAR(255), data TEXT)"
-                )
-            )
+            db.execute(sa.text(self.SCHEMA))
 
     def publish(self, sender: str, event: dict) -> None:
         event = {"sender_id": sender, "timestamp": datetime.now(UTC).timestamp(), **event}

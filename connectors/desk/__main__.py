@@ -1,8 +1,10 @@
-"""Manage desk log-ins.
+"""Manage desk log-ins, and forget people (the privacy commands).
 
     python -m connectors.desk users add amal --role mediator --languages "ar fr it"
     python -m connectors.desk users reset-password amal
     python -m connectors.desk users list
+    python -m connectors.desk forget <sender id>   # delete one person's conversation everywhere
+    python -m connectors.desk retention            # delete conversations past the retention days
 
 Passwords are asked for twice (or read from standard input with
 --password-stdin) and stored as scrypt hashes. Roles: mediator (the desk),
@@ -17,6 +19,7 @@ import sys
 
 from connectors.desk.auth import hash_password
 from connectors.desk.store import ROLES, Store
+from connectors.privacy import Privacy
 from knowledge.settings import SettingsError, get_settings
 
 MIN_PASSWORD = 10
@@ -51,10 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true")
     users.add_parser("list", help="who can log in")
+    forget = commands.add_parser("forget", help="delete one person's conversation everywhere")
+    forget.add_argument("sender_id", help="the conversation's sender id (shown on the desk)")
+    commands.add_parser("retention", help="delete conversations past privacy.retention_days")
     args = parser.parse_args(argv)
 
     try:
-        store = Store.open(get_settings().desk.database_url)
+        settings = get_settings()
+        store = Store.open(settings.desk.database_url)
+        if args.what != "users":
+            return privacy_command(args, Privacy.open(settings, store))
     except SettingsError as exc:
         raise SystemExit(str(exc)) from None
     if args.action == "list":
@@ -75,6 +84,22 @@ def main(argv: list[str] | None = None) -> int:
     if not store.set_password(args.username, hash_password(read_password(args.password_stdin))):
         raise SystemExit(f"No user {args.username}; add them with `users add`.")
     print(f"New password set for {args.username}; their sessions have ended.")
+    return 0
+
+
+def privacy_command(args: argparse.Namespace, privacy: Privacy) -> int:
+    if args.what == "retention":
+        print(f"Deleted {privacy.apply_retention()} conversations past the retention period.")
+        return 0
+    # Through the request queue: a running web app deletes again whatever Rasa
+    # was still writing for this person.
+    deleted = privacy.request_forget(args.sender_id)
+    if not any(deleted.values()):
+        print(f"Nothing was kept about {args.sender_id}.")
+        return 0
+    print(f"Deleted everything about {args.sender_id}:")
+    for place, count in deleted.items():
+        print(f"  {place}: {count}")
     return 0
 
 

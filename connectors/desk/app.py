@@ -11,6 +11,9 @@
   (``connectors.desk.dashboard``).
 - ``/widget/``: the chat widget and an example host page.
 
+In the background it deletes conversations people asked to be forgotten, and
+runs the retention job at start-up and every hour (``connectors.privacy``).
+
 Pages are Jinja templates with autoescaping; scripts insert people's words
 with ``textContent`` only.
 """
@@ -18,6 +21,7 @@ with ``textContent`` only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from pathlib import Path
@@ -32,6 +36,7 @@ from aiohttp import web
 from connectors.desk import auth
 from connectors.desk.connector import DeskConnector
 from connectors.handoff import load_connector
+from connectors.privacy import Privacy, keep_private
 from knowledge.entries import Kit
 from knowledge.language import LANGUAGE_NAMES
 from knowledge.settings import Settings
@@ -157,9 +162,16 @@ async def database_trouble(request: web.Request, handler) -> web.StreamResponse:
 
 async def _lifecycle(app: web.Application):
     app[CLIENT_KEY] = aiohttp.ClientSession()
-    await app[CONNECTOR_KEY].start()
+    connector = app[CONNECTOR_KEY]
+    await connector.start()
+    # Requests to be forgotten, and the retention job (connectors.privacy).
+    privacy = Privacy.open(app[DESK_SETTINGS_KEY], connector.store)
+    forgetting = asyncio.create_task(keep_private(privacy, connector.notify))
     yield
-    await app[CONNECTOR_KEY].stop()
+    forgetting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await forgetting
+    await connector.stop()
     await app[CLIENT_KEY].close()
 
 

@@ -6,7 +6,8 @@ transaction per batch together with its position in the event stream:
 - opens a hand-off when the bot sets ``handoff_request``;
 - keeps the transcript, and relays the person's messages to the mediators'
   desk pages while a hand-off is open;
-- records each answered question (``answer_record``) and rating for the dashboard.
+- records each answered question (``answer_record``) and rating for the dashboard,
+  and takes a person's questions out again when they decline the privacy notice.
 
 A desk restart resumes from the saved position, so nothing said is lost or
 counted twice. Mediators' replies are stored first, then delivered through
@@ -309,6 +310,9 @@ class DeskConnector(HandoffConnector):
                 score=value.get("score"),
                 text=str(value["question"]),
             )
+        elif name == "privacy" and value == "declined":
+            # "Don't keep": what they asked before choosing leaves the figures too.
+            self.store.forget_questions(db, sender)
         elif name == "rating" and value is not None:
             with contextlib.suppress(TypeError, ValueError):
                 self.store.rate_latest(db, sender, int(float(value)))

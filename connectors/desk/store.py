@@ -7,6 +7,8 @@
 SQLAlchemy Core over SQLite by default, PostgreSQL for larger deployments. Each
 public method is one transaction; call them from a thread (``asyncio.to_thread``)
 in async code. Question texts are stored redacted (``connectors.desk.redact``).
+``forget(sender_id)`` deletes one person's hand-offs, messages and questions
+(``connectors.privacy`` does the same in Rasa's tables).
 """
 
 from __future__ import annotations
@@ -123,6 +125,15 @@ feedback = sa.Table(
     sa.Column("language", sa.String(8)),
     sa.Column("useful", sa.Boolean, nullable=False),
     sa.Column("question", sa.Text, nullable=False),  # redacted
+)
+
+# People who asked to be forgotten: the web app deletes their conversation
+# again until Rasa has written the last of that turn (connectors.privacy).
+forget_requests = sa.Table(
+    "forget_requests",
+    metadata,
+    sa.Column("sender_id", sa.String(255), primary_key=True),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
 )
 
 cursors = sa.Table(
@@ -490,6 +501,64 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 feedback.insert().values(question=redact(question), given_at=now(), **fields)
+            )
+
+    # -- forgetting a person (connectors.privacy) ----------------------------------
+
+    def forget(self, sender_id: str) -> dict[str, int]:
+        """Delete everything kept about one person; rows deleted per table."""
+        with self.transaction() as db:
+            open_handoffs = self.open_handoff_for(db, sender_id)
+            deleted = {
+                table.name: db.execute(
+                    table.delete().where(table.c.sender_id == sender_id)
+                ).rowcount
+                # Messages before the hand-offs they point to.
+                for table in (messages, questions, handoffs)
+            }
+        deleted["open handoffs"] = 1 if open_handoffs else 0
+        return deleted
+
+    def forget_questions(self, db: Connection, sender_id: str) -> None:
+        """Take a person's questions out of the figures."""
+        db.execute(questions.delete().where(questions.c.sender_id == sender_id))
+
+    def last_activity(self) -> dict[str, datetime]:
+        """Each person's latest message, question or hand-off in this store."""
+        latest: dict[str, datetime] = {}
+        with self.engine.connect() as db:
+            for column in (messages.c.created_at, questions.c.asked_at, handoffs.c.created_at):
+                rows = db.execute(
+                    sa.select(column.table.c.sender_id, sa.func.max(column)).group_by(
+                        column.table.c.sender_id
+                    )
+                )
+                for sender, at in rows:
+                    if at and (sender not in latest or at > latest[sender]):
+                        latest[sender] = at
+        return latest
+
+    def request_forget(self, sender_id: str) -> None:
+        with self.transaction() as db:
+            if not db.execute(
+                forget_requests.update()
+                .where(forget_requests.c.sender_id == sender_id)
+                .values(requested_at=now())
+            ).rowcount:
+                db.execute(forget_requests.insert().values(sender_id=sender_id, requested_at=now()))
+
+    def forget_requests(self) -> list[tuple[str, datetime]]:
+        with self.engine.connect() as db:
+            return [tuple(row) for row in db.execute(sa.select(forget_requests))]
+
+    def drop_forget_request(self, sender_id: str, requested_at: datetime) -> None:
+        """Done with a request, unless the person asked again meanwhile."""
+        with self.transaction() as db:
+            db.execute(
+                forget_requests.delete().where(
+                    forget_requests.c.sender_id == sender_id,
+                    forget_requests.c.requested_at == requested_at,
+                )
             )
 
     # -- the event cursor --------------------------------------------------------

@@ -128,15 +128,17 @@ class ActionDetectLanguage(Action):
             events = [] if language == current else [SlotSet("language", language)]
         # Emergency numbers come first, alone; the notice waits for a later turn.
         if not danger:
-            events += privacy_notice(dispatcher, tracker, domain, language)
+            events += first_reply_notice(dispatcher, tracker, domain, language)
         return [*events, *danger]
 
 
-def privacy_notice(
+def first_reply_notice(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], language: str
 ) -> list[EventType]:
-    """The privacy notice, once per conversation, with the first reply.
+    """Once per conversation, with the first reply: who is answering and the privacy notice.
 
+    Who: an automated assistant, not legal advice, how to reach a person (the
+    greeting's text, unless the person greeted and gets the greeting anyway).
     The person need not click: OK / don't keep are buttons they may ignore.
     Sent as text because Rasa would choose a response's language from the
     slots as they were before this action set `language`.
@@ -145,9 +147,14 @@ def privacy_notice(
     if tracker.get_slot("privacy") is not None or notice is None:
         return []
     days = str(get_settings().privacy.retention_days)
-    dispatcher.utter_message(
-        text=notice["text"].replace("{retention_days}", days), buttons=notice.get("buttons", [])
-    )
+    text = notice["text"].replace("{retention_days}", days)
+    buttons = list(notice.get("buttons", []))
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    intro = None if intent == "greet" else response_variation(domain, "utter_greet", language)
+    if intro:
+        text = f"{intro['text']}\n\n{text}"
+        buttons += [b for b in intro.get("buttons", []) if b.get("payload") == "/ask_human"]
+    dispatcher.utter_message(text=text, buttons=buttons)
     return [SlotSet("privacy", "notified")]
 
 

@@ -190,3 +190,31 @@ def test_healthz_is_ready_when_every_part_is(assistant):
         payload = json.loads(response.read())
     assert response.status == 200
     assert payload["parts"] == {"rasa": "ready", "action_server": "ready", "web": "ready"}
+
+
+def greeting_text(language: str) -> str:
+    """utter_greet in `language`: automated, not legal advice, how to reach a person."""
+    import yaml
+
+    from knowledge.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return next(
+        v["text"]
+        for v in domain["responses"]["utter_greet"]
+        if any(c.get("value") == language for c in v.get("condition", []))
+    )
+
+
+def test_the_first_reply_says_who_answers_in_the_persons_language(assistant):
+    sender = new_sender()
+    replies = assistant.say(sender, "كيف أسجل عند طبيب العائلة؟")
+    first = next(r for r in replies if r not in without_privacy_notice(replies))
+    intro = greeting_text("ar")
+    assert first["text"].startswith(intro)  # automated, not legal advice, a person any time
+    assert "/ask_human" in [b["payload"] for b in first["buttons"]]
+    assert "custom" in replies[-1]  # the answer still comes in the same turn
+    # Once per conversation; and a greeting is not said twice.
+    assert intro not in texts(assistant.say(sender, "وأين أجد مكتب البريد؟"))
+    greeted = texts(assistant.say(new_sender(), "ciao"))
+    assert greeted.count(greeting_text("it")) == 1

@@ -18,8 +18,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from knowledge.entries import ContentError, read_entry
+from knowledge.entries import REQUIRED_FIELDS, ContentError, read_entry
 from tests.conftest import API_TOKEN, RASA_TOKEN
+from tests.fake_platforms import TELEGRAM_SECRET
 
 FUZZ = settings(
     max_examples=25,
@@ -111,6 +112,11 @@ def targets(settings_) -> list[tuple[str, dict]]:
         (f"{rasa}/webhooks/rest/webhook", {}),
         (f"{rasa}/webhooks/socketio/relay", rasa_token),
         (f"{rasa}/webhooks/socketio/relay", {}),
+        (f"{rasa}/webhooks/telegram/webhook", {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}),
+        (f"{rasa}/webhooks/telegram/webhook", {}),
+        (f"{rasa}/webhooks/telegram/relay", rasa_token),
+        (f"{rasa}/webhooks/twilio/webhook", {"X-Twilio-Signature": "forged"}),
+        (f"{rasa}/webhooks/twilio/relay", rasa_token),
         (f"{actions}/webhook", {}),
         (f"{actions}/knowledge/suggest", {}),
         (f"{actions}/knowledge/translate", {}),
@@ -124,7 +130,7 @@ def targets(settings_) -> list[tuple[str, dict]]:
     ]
 
 
-@pytest.mark.parametrize("number", range(13))
+@pytest.mark.parametrize("number", range(18))
 def test_no_endpoint_fails_on_any_body(assistant, number):
     url, headers = targets(assistant.settings)[number]
 
@@ -187,20 +193,7 @@ header_value = st.one_of(
 )
 entry_header = st.fixed_dictionaries(
     {},
-    optional={
-        name: header_value
-        for name in (
-            "id",
-            "topic",
-            "language",
-            "title",
-            "sources",
-            "last_reviewed",
-            "jurisdiction",
-            "translation",
-            "also_asked",
-        )
-    },
+    optional={name: header_value for name in (*REQUIRED_FIELDS, "translation", "also_asked")},
 )
 
 

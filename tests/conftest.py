@@ -156,7 +156,7 @@ def assistant(settings, session_env, rasa_model, built_index, tiny_argos_package
         log_dir=tmp_path_factory.mktemp("logs"),
         environ=session_env,
     )
-    supervisor.start(timeout=420)
+    supervisor.start(timeout=900)
     yield Assistant(settings, supervisor)
     supervisor.stop()
 

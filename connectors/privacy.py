@@ -168,9 +168,14 @@ class Privacy:
         return deleted
 
     def request_forget(self, sender_id: str) -> dict[str, int]:
-        """Forget now, and have the web app forget again until nothing is left."""
+        """Forget now, and have the web app forget again until nothing is left.
+
+        Forgetting comes first, so the counts returned are this pass's: once
+        the request is stored, the web app's loop may delete at the same time.
+        """
+        deleted = self.forget(sender_id)
         self.store.request_forget(sender_id)
-        return self.forget(sender_id)
+        return deleted
 
     def follow_requests(self, at: datetime | None = None) -> list[dict[str, int]]:
         """One pass over pending requests; what each deleted."""

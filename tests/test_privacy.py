@@ -294,7 +294,13 @@ def test_the_notice_is_in_the_persons_language_once(kb, monkeypatch):
     assert slots == {"language": "ar", "privacy": "notified"}
     (notice,) = shown
     assert "احذف بياناتي" in notice["text"] and "90" in notice["text"]
-    assert [b["payload"] for b in notice["buttons"]] == ["/privacy_ok", "/privacy_decline"]
+    # With who is answering (not a greeting), and a person one tap away.
+    assert notice["text"].startswith("مرحبًا! أنا مساعد آلي")
+    assert [b["payload"] for b in notice["buttons"]] == [
+        "/privacy_ok",
+        "/privacy_decline",
+        "/ask_human",
+    ]
     assert first_turn({"language": "ar", "privacy": "notified"}) == ([], {})
 
 
@@ -503,7 +509,8 @@ def test_retention_command_runs_on_the_real_stores(assistant, settings):
     assert "Deleted" in result.stdout
     assert nothing_left(settings, sender)
     with store.engine.connect() as db:
-        assert db.execute(sa.select(forget_requests)).all() == []
+        pending = db.execute(sa.select(forget_requests.c.sender_id)).scalars().all()
+        assert sender not in pending
 
 
 @pytest.mark.integration

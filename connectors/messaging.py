@@ -315,7 +315,8 @@ async def post_with_retry(
                         break
                 elif answer.status < 500:
                     break
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        # asyncio.TimeoutError: on Rasa's Python 3.10 it is not the built-in one.
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:  # noqa: UP041
             problem = f"no answer ({type(exc).__name__})"
         if attempt + 1 < attempts:
             await asyncio.sleep(wait)

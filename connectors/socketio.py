@@ -16,6 +16,12 @@ hand-off what they write goes straight to the desk, and
 room at once. The relay also applies the size and rate limits
 (connectors/limits.py).
 
+Rasa 3.6's socket.io output passes a custom JSON message to ``emit`` as
+keyword arguments, so every answer card (``{"entry": ...}``) raised a
+TypeError after its text was sent: the rest of the turn, and the turn's
+events in the tracker, were lost. ``CustomJsonSocketIOOutput`` sends it as
+the event's data, ``{"custom": ...}``.
+
 This module runs inside Rasa (Python 3.10): it imports nothing from the
 knowledge side.
 """
@@ -25,11 +31,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from connectors.relay import DeskRelay
+
+
+class CustomJsonSocketIOOutput(SocketIOOutput):
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self.sio.emit(self.bot_message_evt, {"custom": json_message}, room=recipient_id)
 
 
 class HandoffSocketIOInput(DeskRelay, SocketIOInput):
@@ -42,8 +55,17 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
         channel.read_relay_credentials(credentials)
         return channel
 
+    def get_output_channel(self) -> OutputChannel | None:
+        if self.sio is None:
+            return super().get_output_channel()
+        return CustomJsonSocketIOOutput(self.sio, self.bot_message_evt)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(self.desk_or_bot(on_new_message))
+        async def with_custom_json(message: UserMessage) -> None:
+            message.output_channel = self.get_output_channel() or message.output_channel
+            await on_new_message(message)
+
+        blueprint = super().blueprint(self.desk_or_bot(with_custom_json))
 
         async def to_room(sender_id: str, message: dict) -> None:
             await self.sio.emit(self.bot_message_evt, message, room=sender_id)

@@ -3,6 +3,7 @@ a locked or full database."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -183,3 +184,66 @@ def test_a_full_disk_refuses_the_write_and_keeps_every_acknowledged_one(tmp_path
     assert [m["text"] for m in reopened.transcript("p", limit=10_000)] == acknowledged
     with sqlite3.connect(tmp_path / "desk.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_desk_too_slow_to_answer_loses_no_widget_message(assistant, desk_as, settings):
+    """The widget's relay gives the desk 3 s; past that Rasa records the message.
+
+    On Rasa's Python 3.10 the timeout is asyncio.TimeoutError, not the built-in
+    TimeoutError: caught as the latter, the message vanished (found by the
+    load-and-fault benchmark).
+    """
+    from tests.socketio_client import SocketIOClient
+
+    amal = desk_as("amal")
+
+    def queued(sender: str):
+        handoffs = amal.get("/desk/api/queue")[1]["handoffs"]
+        return next((h for h in handoffs if h["sender_id"] == sender), None)
+
+    async def story() -> None:
+        async with SocketIOClient(settings.services.rasa_url) as person:
+            sender = person.session_id
+            await person.say("I want to talk to a person", {"language": "en"})
+            handoff = await asyncio.to_thread(wait_for, lambda: queued(sender))
+            assert amal.post(f"/desk/api/handoffs/{handoff['id']}/claim")[0] == 200
+            lock = sqlite3.connect(settings.data_dir / "desk.db", isolation_level=None, timeout=30)
+            lock.execute("BEGIN EXCLUSIVE")  # the desk's inbound write now waits
+            try:
+                await person.say("are you still there?")
+                await asyncio.to_thread(
+                    wait_for, lambda: "are you still there?" in assistant.user_texts(sender), 30
+                )
+            finally:
+                lock.execute("ROLLBACK")
+                lock.close()
+
+            def transcript() -> list[str]:
+                _, shown = amal.get(f"/desk/api/handoffs/{handoff['id']}")
+                return [m["text"] for m in shown["transcript"] if m["author"] == "migrant"]
+
+            await asyncio.to_thread(wait_for, lambda: "are you still there?" in transcript(), 60)
+
+    asyncio.run(story())
+
+
+def test_an_answer_over_the_widget_keeps_the_turn(assistant, settings):
+    """Rasa 3.6's socket.io output crashed on an answer card after its text,
+    and the turn, the person's message included, never reached the tracker."""
+    from tests.socketio_client import SocketIOClient
+
+    async def story() -> None:
+        async with SocketIOClient(settings.services.rasa_url) as person:
+            await person.say("dove si fa la residenza?")
+            while "custom" not in (message := await person.next_message(60)):
+                pass
+            assert message["custom"]["entry"]["sources"]
+            # The feedback question after the card means the turn went on.
+            while "quick_replies" not in (await person.next_message(30)):
+                pass
+            await asyncio.to_thread(
+                wait_for,
+                lambda: "dove si fa la residenza?" in assistant.user_texts(person.session_id),
+            )
+
+    asyncio.run(story())

@@ -76,6 +76,11 @@ def clean_question(text: str) -> str:
     return " ".join(text.split())
 
 
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent Rasa read in the person's latest message."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
 def has_words(text: str) -> bool:
     return sum(char.isalpha() for char in text) >= 2
 
@@ -149,7 +154,7 @@ def first_reply_notice(
     days = str(get_settings().privacy.retention_days)
     text = notice["text"].replace("{retention_days}", days)
     buttons = list(notice.get("buttons", []))
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    intent = latest_intent(tracker)
     intro = None if intent == "greet" else response_variation(domain, "utter_greet", language)
     if intro:
         text = f"{intro['text']}\n\n{text}"
@@ -276,7 +281,7 @@ class ActionPrivacyChoice(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         if intent == "privacy_decline":
             hours = get_settings().privacy.declined_retention_hours
             dispatcher.utter_message(response="utter_privacy_declined", declined_hours=hours)
@@ -346,7 +351,7 @@ class ActionAnswerQuestion(Action):
         kb = knowledge_base()
         language = tracker.get_slot("language") or kb.settings.languages.default
         message = tracker.latest_message or {}
-        intent = (message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         if intent == "choose_topic":
             topic = next(tracker.get_latest_entity_values("topic"), None)
             entry_id = kb.entry_for_topic(topic) if topic else None

@@ -97,7 +97,7 @@ format: $(VENV_APP)/.installed
 eval: $(VENV_APP)/.installed  ## retrieval quality, and emergency recall and false alarms
 	$(PY) -m knowledge eval
 
-calibrate: $(VENV_APP)/.installed  ## recompute the confidence threshold and emergency margins in helpdesk.yml
+calibrate: $(VENV_APP)/.installed  ## recompute the confidence threshold and emergency thresholds in helpdesk.yml
 	$(PY) -m knowledge calibrate
 
 bench: install train  ## latency and memory figures (not a test)

@@ -5,7 +5,8 @@ telegram.py, twilio.py):
 
 - ``read_relay_credentials(credentials)``: ``desk_url``, ``token`` and the
   size and rate limits (``connectors.limits``) from credentials.yml;
-- ``desk_or_bot(on_new_message)``: the limits first; then, while a person is
+- ``desk_or_bot(on_new_message)``: the limits first, then one message of a
+  sender at a time (``connectors.turns``); then, while a person is
   in a hand-off, what they write goes straight to the desk
   (``POST {desk_url}/desk/api/inbound``); when
   the desk says no hand-off is open, or cannot be reached, the message goes to
@@ -41,11 +42,13 @@ from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.lock_store import LockError
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from connectors.limits import MessageLimits, limits_from
 from connectors.messaging import Incoming, PlatformError, mediator_text
+from connectors.turns import TurnQueue
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ class DeskRelay:
     desk_url = ""
     token = ""
     limits = MessageLimits()
+    turns = TurnQueue(retry_on=(LockError,))
     _desk_session: aiohttp.ClientSession | None = None
 
     def read_relay_credentials(self, credentials: dict[str, Any]) -> None:
@@ -75,7 +79,7 @@ class DeskRelay:
             if not await self.taken_by_desk(message):
                 await on_new_message(message)
 
-        return self.limits.guard(to_desk_or_bot)
+        return self.limits.guard(self.turns.in_order(to_desk_or_bot))
 
     def has_token(self, request: Request) -> bool:
         """The request carries the bearer token shared with the desk."""

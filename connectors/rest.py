@@ -5,7 +5,8 @@
 
 Same URL and payload as Rasa's own ``rest`` channel
 (POST /webhooks/rest/webhook), with the size and rate limits of
-``connectors.limits`` (set in its credentials.yml block).
+``connectors.limits`` (set in its credentials.yml block), and one message of
+a sender at a time (``connectors.turns``).
 
 Rasa's channel answers 400 to a body with bytes that are not UTF-8, so the
 person gets no reply and the message is lost.
@@ -22,10 +23,12 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.lock_store import LockError
 from sanic import Blueprint
 from sanic.request import Request
 
 from connectors.limits import MessageLimits, limits_from
+from connectors.turns import TurnQueue
 
 
 def request_body(request: Request) -> dict[str, Any]:
@@ -41,6 +44,7 @@ def request_body(request: Request) -> dict[str, Any]:
 
 class TolerantRestInput(RestInput):
     limits = MessageLimits()
+    turns = TurnQueue(retry_on=(LockError,))
 
     @classmethod
     def name(cls) -> str:
@@ -53,7 +57,7 @@ class TolerantRestInput(RestInput):
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        return super().blueprint(self.limits.guard(on_new_message))
+        return super().blueprint(self.limits.guard(self.turns.in_order(on_new_message)))
 
     async def _extract_sender(self, req: Request) -> str | None:
         sender = request_body(req).get("sender")

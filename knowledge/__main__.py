@@ -2,7 +2,7 @@
 
 python -m knowledge build [--force]     build the search index (skipped if content unchanged)
 python -m knowledge calibrate           recompute the confidence threshold and the
-                                        emergency margins into helpdesk.yml
+                                        emergency thresholds into helpdesk.yml
 python -m knowledge eval                retrieval quality on the development questions, and
                                         emergency detection on its held-out test set
 python -m knowledge lint                check the content files (exit 1 when there are errors)
@@ -59,7 +59,7 @@ def cmd_build(args) -> int:
 def _emergencies(settings, retriever):
     from knowledge.emergency import EmergencyDetector
 
-    # Only the evidence is used, which does not depend on the margins.
+    # Only the evidence is used, which does not depend on the thresholds.
     return EmergencyDetector.open(settings, retriever.kit, retriever.embedder)
 
 
@@ -84,14 +84,14 @@ def cmd_calibrate(args) -> int:
     print(format_table(evaluate(scored, threshold)))
 
     evidence, emergency = _emergencies(settings, retriever).own_evidence()
-    margin, keyword_margin = calibrate_emergencies(evidence, emergency)
-    write_setting(settings.config_file, "emergency_margin", margin)
-    write_setting(settings.config_file, "keyword_margin", keyword_margin)
-    recall, false = rates(evidence, emergency, margin, keyword_margin)
+    threshold, keyword_threshold = calibrate_emergencies(evidence, emergency)
+    write_setting(settings.config_file, "emergency_threshold", threshold)
+    write_setting(settings.config_file, "keyword_threshold", keyword_threshold)
+    recall, false = rates(evidence, emergency, threshold, keyword_threshold)
     print(
-        f"emergency_margin = {margin:.4f}, keyword_margin = {keyword_margin:.4f} written; "
-        f"each of the {len(evidence)} examples judged by the others: "
-        f"recall {recall:.3f}, false alarms {false:.3f}"
+        f"emergency_threshold = {threshold:.4f}, keyword_threshold = {keyword_threshold:.4f} "
+        f"written; each of the {len(evidence)} examples, look-alikes and ordinary questions "
+        f"scored by a model that did not see it: recall {recall:.3f}, false alarms {false:.3f}"
     )
     return 0
 
@@ -115,26 +115,36 @@ def cmd_eval(args) -> int:
     evidence = _emergencies(settings, retriever).evidence([m.text for m in messages])
     print(
         f"\nEmergencies: {len(messages)} held-out messages ({EMERGENCY_TEST.name}), "
-        f"margin {settings.safety.emergency_margin:.4f}, keyword margin "
-        f"{settings.safety.keyword_margin:.4f}; targets recall >= 0.95, false alarms <= 0.05"
+        f"threshold {settings.safety.emergency_threshold:.4f}, keyword threshold "
+        f"{settings.safety.keyword_threshold:.4f}; targets recall >= 0.95, false alarms <= 0.05"
     )
     print(format_emergency_table(evidence, messages, settings.safety))
     return 0
 
 
 def format_emergency_table(evidence, messages, safety) -> str:
+    """Recall and false alarms for all messages, per language, then per kind
+    (a kind holds emergencies or look-alikes, so it has one of the two)."""
     from knowledge.emergency import rates
 
-    lines = [f"{'':8}{'recall':>8}{'false alarms':>14}{'messages':>10}"]
-    for language in ["ALL", *sorted({m.language for m in messages})]:
-        rows = [(e, m) for e, m in zip(evidence, messages) if language in ("ALL", m.language)]
+    def row(label: str, rows: list) -> str:
         recall, false = rates(
             [e for e, _ in rows],
             [m.emergency for _, m in rows],
-            safety.emergency_margin,
-            safety.keyword_margin,
+            safety.emergency_threshold,
+            safety.keyword_threshold,
         )
-        lines.append(f"{language:8}{recall:8.3f}{false:14.3f}{len(rows):10}")
+        shown = [f"{recall:8.3f}" if any(m.emergency for _, m in rows) else f"{'':8}"]
+        shown.append(f"{false:14.3f}" if not all(m.emergency for _, m in rows) else f"{'':14}")
+        return f"{label:34}{''.join(shown)}{len(rows):10}"
+
+    pairs = list(zip(evidence, messages))
+    lines = [f"{'':34}{'recall':>8}{'false alarms':>14}{'messages':>10}", row("ALL", pairs)]
+    for language in sorted({m.language for m in messages}):
+        lines.append(row(language, [(e, m) for e, m in pairs if m.language == language]))
+    # Kinds of emergencies first, then kinds of look-alikes.
+    for _, kind in sorted({(not m.emergency, m.kind) for m in messages}):
+        lines.append(row(kind, [(e, m) for e, m in pairs if m.kind == kind]))
     return "\n".join(lines)
 
 

@@ -3,25 +3,27 @@
     detector = EmergencyDetector.open(settings, kit, embedder)
     alarm = detector.check("زوجي يضربني الآن")    # Alarm(kind="violence", ...) or None
 
-(the margins come from ``safety`` in helpdesk.yml).
+(the thresholds come from ``safety`` in helpdesk.yml).
 
 Two kinds of evidence, so that neither a missing keyword nor a look-alike
 question decides alone:
 
-- meaning: how much closer the message is to example emergencies
-  (``knowledge/emergencies.yml``) than to look-alikes that are not emergencies
-  ("what is the emergency number?", "I was fired", "this paperwork is killing
-  me") and to the ordinary questions of the kit (each entry's ``also_asked``),
-  with the same multilingual model as retrieval, so it works across languages
-  and code-mixed text;
+- meaning: a logistic regression on the multilingual embeddings of retrieval,
+  trained on example emergencies (``knowledge/emergencies.yml``) against
+  look-alikes that are not emergencies ("what is the emergency number?", "I
+  was fired", "this paperwork is killing me"), the ordinary questions of the
+  kit (each entry's ``also_asked``) and the bot's own training examples. It
+  gives a score from 0 to 1 and works across languages and code-mixed text;
+  the kind of emergency is that of the closest example;
 - keywords: phrases per kind and language, matched on text without accents,
   diacritics or case.
 
-A message is an emergency when that margin reaches ``safety.emergency_margin``,
-or when a keyword matches and it reaches the lower ``safety.keyword_margin``.
-``make calibrate`` sets both by judging each example by all the others (leave
-one out), allowing 1% false alarms; ``make eval`` measures recall and false
-alarms on the held-out ``tests/data/emergency_messages.yml``.
+A message is an emergency when its score reaches ``safety.emergency_threshold``,
+or when a keyword matches and it reaches the lower
+``safety.keyword_threshold``. ``make calibrate`` sets both from scores each
+example gets from a model that did not see it (10-fold cross-validation),
+allowing 2% false alarms; ``make eval`` measures recall and false alarms on
+the held-out ``tests/data/emergency_messages.yml``.
 """
 
 from __future__ import annotations
@@ -33,28 +35,37 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 from knowledge.embedding import Embedder
 from knowledge.entries import Kit
 from knowledge.settings import Settings
 
 EXAMPLES_FILE = Path(__file__).with_name("emergencies.yml")
+# Rasa's training data: what people say to the bot besides questions.
+NLU_DIR = Path(__file__).resolve().parent.parent / "bot" / "data"
 # Topics whose questions may themselves describe danger ("my husband hits me,
 # what can I do"): they are not used as ordinary questions.
 SAFETY_TOPICS = frozenset({"gender-based-violence", "mental-health", "emergency-care"})
-# Each side scores the mean of its two closest examples: one odd example does not decide.
-_NEAREST = 2
+# Weak regularisation and balanced classes: about 500 emergencies against 3,000
+# other texts, in 384 dimensions. Chosen by cross-validated recall at 2% false alarms.
+_REGULARISATION = 64.0
+_FOLDS = 10
 KINDS = ("violence", "self_harm", "medical", "fire", "child_danger", "trafficking")
 # Arabic-script letters written two ways (Arabic and Persian/Urdu keyboards).
-# The zero-width non-joiner of Persian ("می‌خواهم") is often left out.
-_SAME_LETTER = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "\u200c": None})
+# The zero-width non-joiner of Persian ("می‌خواهم") is often left out. Phone
+# keyboards type a typographic apostrophe ("б’є"), others the plain one ("б'є").
+_SAME_LETTER = str.maketrans(
+    {"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "\u200c": None, "\u2019": "'", "\u02bc": "'"}
+)
 
 
 @dataclass(frozen=True)
 class Alarm:
     kind: str
-    # Similarity to the closest emergency minus that to the closest look-alike.
-    margin: float
+    # How sure the model is that this is an emergency, from 0 to 1.
+    score: float
     keyword: str | None
 
 
@@ -63,7 +74,7 @@ class Evidence:
     """What the detector saw in one message, before thresholds."""
 
     kind: str
-    margin: float
+    score: float
     keyword: str | None
     keyword_kind: str | None
 
@@ -82,23 +93,29 @@ class EmergencyDetector:
         look_alikes: list[str],
         keywords: dict[str, dict[str, list[str]]],
         embedder: Embedder,
-        margin: float,
-        keyword_margin: float,
+        threshold: float,
+        keyword_threshold: float,
         ordinary: Sequence[str] = (),
         cache_dir: Path | None = None,
     ) -> None:
         self.embedder = embedder
-        self.margin = margin
-        self.keyword_margin = keyword_margin
+        self.threshold = threshold
+        self.keyword_threshold = keyword_threshold
         self._kinds = [kind for kind, texts in examples.items() for _ in texts]
-        self._texts = [t for texts in examples.values() for t in texts] + list(look_alikes)
-        # Look-alikes first, then ordinary questions (how people ask for each
-        # entry of the kit): a question about a permit must not look like danger
-        # just because no look-alike is like it. About 2,300 texts: kept in
-        # `cache_dir` (the index folder), not encoded again at each start.
-        vectors = embedder.queries_kept([*self._texts, *ordinary], cache_dir, "emergency")
+        self._texts = [
+            *(t for texts in examples.values() for t in texts),
+            *look_alikes,
+            *ordinary,
+        ]
+        # Ordinary messages (questions of the kit, greetings, chat) count against,
+        # so that a question about a permit does not look like danger just
+        # because no look-alike is like it. About 3,600 texts: their vectors
+        # are kept in `cache_dir` (the index folder), not encoded at each start.
+        vectors = embedder.queries_kept(self._texts, cache_dir, "emergency")
         self._examples = vectors[: len(self._kinds)]
-        self._look_alikes = vectors[len(self._kinds) :]
+        self._vectors = vectors
+        self._labels = np.arange(len(vectors)) < len(self._kinds)
+        self._model = _fit(vectors, self._labels)
         self._keywords = sorted(
             (
                 (plain(phrase), kind)
@@ -115,8 +132,8 @@ class EmergencyDetector:
         cls,
         path: Path,
         embedder: Embedder,
-        margin: float,
-        keyword_margin: float,
+        threshold: float,
+        keyword_threshold: float,
         ordinary: Sequence[str] = (),
         cache_dir: Path | None = None,
     ) -> EmergencyDetector:
@@ -134,8 +151,8 @@ class EmergencyDetector:
             [str(t) for t in data["not_emergencies"]],
             data.get("keywords") or {},
             embedder,
-            margin,
-            keyword_margin,
+            threshold,
+            keyword_threshold,
             ordinary,
             cache_dir,
         )
@@ -143,12 +160,12 @@ class EmergencyDetector:
     @classmethod
     def open(cls, settings: Settings, kit: Kit, embedder: Embedder) -> EmergencyDetector:
         """The detector of this deployment: the examples file, the kit's ordinary
-        questions, the calibrated margins, vectors kept in the index folder."""
+        questions, the calibrated thresholds, vectors kept in the index folder."""
         return cls.load(
             EXAMPLES_FILE,
             embedder,
-            settings.safety.emergency_margin,
-            settings.safety.keyword_margin,
+            settings.safety.emergency_threshold,
+            settings.safety.keyword_threshold,
             ordinary_questions(kit),
             settings.index_dir,
         )
@@ -161,7 +178,7 @@ class EmergencyDetector:
         self, texts: Sequence[str], vectors: np.ndarray | None = None
     ) -> list[Alarm | None]:
         return [
-            self.decide(evidence, self.margin, self.keyword_margin)
+            self.decide(evidence, self.threshold, self.keyword_threshold)
             for evidence in self.evidence(texts, vectors)
         ]
 
@@ -170,28 +187,29 @@ class EmergencyDetector:
             return []
         if vectors is None:
             vectors = self.embedder.queries(texts)
-        return self._weigh(texts, vectors @ self._examples.T, vectors @ self._look_alikes.T)
+        scores = self._model.predict_proba(vectors)[:, 1]
+        return self._weigh(texts, scores, vectors @ self._examples.T)
 
     def own_evidence(self) -> tuple[list[Evidence], list[bool]]:
-        """Each example and look-alike judged by all the others (leave one out),
-        and whether it is an emergency: what `calibrate` needs. Ordinary
-        questions count against, but are not judged: each is there in five
-        languages, so the others would always find it."""
-        count, look_alikes = len(self._kinds), len(self._texts) - len(self._kinds)
-        judged = np.vstack([self._examples, self._look_alikes[:look_alikes]])
-        to_examples, to_look_alikes = judged @ self._examples.T, judged @ self._look_alikes.T
-        to_examples[np.arange(count), np.arange(count)] = -np.inf
-        others = np.arange(look_alikes)
-        to_look_alikes[count + others, others] = -np.inf
-        labels = [True] * count + [False] * look_alikes
-        return self._weigh(self._texts, to_examples, to_look_alikes), labels
+        """Every example, look-alike and ordinary question scored by a model
+        trained without it (cross-validation), and whether it is an emergency:
+        what `calibrate` needs."""
+        scores = np.zeros(len(self._vectors))
+        smaller_class = min(self._labels.sum(), (~self._labels).sum())
+        folds = StratifiedKFold(min(_FOLDS, smaller_class), shuffle=True, random_state=0)
+        for trained, held_out in folds.split(self._vectors, self._labels):
+            model = _fit(self._vectors[trained], self._labels[trained])
+            scores[held_out] = model.predict_proba(self._vectors[held_out])[:, 1]
+        to_examples = self._vectors @ self._examples.T
+        count = len(self._kinds)
+        to_examples[np.arange(count), np.arange(count)] = -np.inf  # the closest other example
+        return self._weigh(self._texts, scores, to_examples), self._labels.tolist()
 
     def _weigh(
-        self, texts: Sequence[str], to_examples: np.ndarray, to_look_alikes: np.ndarray
+        self, texts: Sequence[str], scores: np.ndarray, to_examples: np.ndarray
     ) -> list[Evidence]:
-        margins = _nearest_mean(to_examples) - _nearest_mean(to_look_alikes)
         found = []
-        for text, row, margin in zip(texts, to_examples, margins):
+        for text, score, row in zip(texts, scores, to_examples):
             words = f" {plain(text)} "
             keyword = next(
                 ((phrase, kind) for phrase, kind in self._keywords if phrase in words), None
@@ -199,7 +217,7 @@ class EmergencyDetector:
             found.append(
                 Evidence(
                     kind=self._kinds[int(row.argmax())],
-                    margin=float(margin),
+                    score=float(score),
                     keyword=keyword[0] if keyword else None,
                     keyword_kind=keyword[1] if keyword else None,
                 )
@@ -207,24 +225,32 @@ class EmergencyDetector:
         return found
 
     @staticmethod
-    def decide(evidence: Evidence, margin: float, keyword_margin: float) -> Alarm | None:
-        if evidence.margin >= margin:
-            return Alarm(evidence.kind, round(evidence.margin, 4), evidence.keyword)
-        if evidence.keyword and evidence.margin >= keyword_margin:
-            return Alarm(evidence.keyword_kind, round(evidence.margin, 4), evidence.keyword)
+    def decide(evidence: Evidence, threshold: float, keyword_threshold: float) -> Alarm | None:
+        if evidence.score >= threshold:
+            return Alarm(evidence.kind, round(evidence.score, 4), evidence.keyword)
+        if evidence.keyword and evidence.score >= keyword_threshold:
+            return Alarm(evidence.keyword_kind, round(evidence.score, 4), evidence.keyword)
         return None
 
 
-def ordinary_questions(kit: Kit) -> list[str]:
-    """How people ask for each entry, outside the safety topics."""
-    return [
+def _fit(vectors: np.ndarray, emergency: np.ndarray) -> LogisticRegression:
+    model = LogisticRegression(C=_REGULARISATION, class_weight="balanced", max_iter=5000)
+    return model.fit(vectors, emergency)
+
+
+def ordinary_questions(kit: Kit, nlu_dir: Path = NLU_DIR) -> list[str]:
+    """What people write that is not about danger: how they ask for each entry
+    outside the safety topics, and the bot's training examples (greetings,
+    thanks, off-topic chat, asking for a person, ...)."""
+    asked = [
         q for entry in kit.entries if entry.topic not in SAFETY_TOPICS for q in entry.also_asked
     ]
-
-
-def _nearest_mean(similarities: np.ndarray) -> np.ndarray:
-    """Per row, the mean of the _NEAREST highest similarities."""
-    return np.sort(similarities, axis=1)[:, -_NEAREST:].mean(axis=1)
+    said = []
+    for path in sorted(Path(nlu_dir).glob("nlu*.yml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            lines = str(item.get("examples") or "").splitlines() if "intent" in item else []
+            said += [line[2:].strip() for line in lines if line.startswith("- ")]
+    return asked + said
 
 
 @dataclass(frozen=True)
@@ -241,38 +267,49 @@ def load_labelled(path: Path) -> list[Labelled]:
 
 
 def rates(
-    evidence: Sequence[Evidence], emergency: Sequence[bool], margin: float, keyword_margin: float
+    evidence: Sequence[Evidence],
+    emergency: Sequence[bool],
+    threshold: float,
+    keyword_threshold: float,
 ) -> tuple[float, float]:
     """(recall on emergencies, false-alarm rate on the others)."""
-    alarms, truth = _alarms(evidence, margin, keyword_margin), np.array(emergency, dtype=bool)
+    alarms = _alarms(evidence, threshold, keyword_threshold)
+    truth = np.array(emergency, dtype=bool)
     return float(alarms[truth].mean()) if truth.any() else 0.0, (
         float(alarms[~truth].mean()) if (~truth).any() else 0.0
     )
 
 
-def _alarms(evidence: Sequence[Evidence], margin: float, keyword_margin: float) -> np.ndarray:
-    margins = np.array([e.margin for e in evidence])
+def _alarms(evidence: Sequence[Evidence], threshold: float, keyword_threshold: float) -> np.ndarray:
+    scores = np.array([e.score for e in evidence])
     keyword = np.array([e.keyword is not None for e in evidence], dtype=bool)
-    return (margins >= margin) | (keyword & (margins >= keyword_margin))
+    return (scores >= threshold) | (keyword & (scores >= keyword_threshold))
 
 
 def calibrate(
-    evidence: Sequence[Evidence], emergency: Sequence[bool], max_false_alarms: float = 0.01
+    evidence: Sequence[Evidence], emergency: Sequence[bool], max_false_alarms: float = 0.02
 ) -> tuple[float, float]:
-    """The (margin, keyword margin) with the best recall whose false alarms stay
-    within `max_false_alarms`; on ties the higher margins, which raise fewer
-    alarms on messages unlike any seen."""
-    # Margins at 200 quantiles are fine enough, and keep the search to seconds.
-    margins = np.array([e.margin for e in evidence])
-    candidates = sorted({round(float(q), 4) for q in np.quantile(margins, np.linspace(0, 1, 200))})
-    best: tuple[float, float, float] | None = None
-    for margin in candidates:
-        for keyword_margin in [c for c in candidates if c <= margin]:
-            recall, false = rates(evidence, emergency, margin, keyword_margin)
-            if false <= max_false_alarms and (
-                best is None or (recall, margin, keyword_margin) > best
-            ):
-                best = (recall, margin, keyword_margin)
-    if best is None:
-        raise ValueError("No margins keep false alarms that low on the examples")
-    return best[1], best[2]
+    """The (threshold, keyword threshold) with the best recall whose false
+    alarms stay within `max_false_alarms`. Many pairs tie: then the highest
+    keyword threshold (a keyword should need strong meaning too), and the
+    threshold in the middle of the tied ones, as far as can be from a change of
+    recall or false alarms either way, so that a small shift of scores on new
+    messages changes the fewest verdicts."""
+    # Recall only changes at an emergency's score: 200 quantiles of those are
+    # fine enough, and keep the search to seconds.
+    scores = np.array([e.score for e, truth in zip(evidence, emergency) if truth])
+    candidates = sorted({round(float(q), 4) for q in np.quantile(scores, np.linspace(0, 1, 200))})
+    allowed = [
+        (recall, threshold, keyword_threshold)
+        for threshold in candidates
+        for keyword_threshold in candidates
+        if keyword_threshold <= threshold
+        for recall, false in [rates(evidence, emergency, threshold, keyword_threshold)]
+        if false <= max_false_alarms
+    ]
+    if not allowed:
+        raise ValueError("No thresholds keep false alarms that low on the examples")
+    best = max(recall for recall, _, _ in allowed)
+    keyword_threshold = max(k for recall, _, k in allowed if recall == best)
+    tied = sorted(t for recall, t, k in allowed if recall == best and k == keyword_threshold)
+    return tied[len(tied) // 2], keyword_threshold

@@ -62,10 +62,10 @@ class Retrieval:
 
 @dataclass(frozen=True)
 class Safety:
-    # Emergency when a message is this much closer to an example emergency
-    # than to a look-alike, or keyword_margin closer and a keyword matches.
-    emergency_margin: float
-    keyword_margin: float
+    # Emergency when the detector's score (0 to 1) reaches emergency_threshold,
+    # or keyword_threshold and a keyword matches (knowledge/emergency.py).
+    emergency_threshold: float
+    keyword_threshold: float
     # The input channels refuse longer messages, and more than
     # messages_per_window from one sender in window_seconds (connectors/limits.py).
     max_message_chars: int
@@ -149,8 +149,8 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("languages.fallback_answer", "HELPDESK_FALLBACK_LANGUAGE"),
     ("retrieval.confidence_threshold", "HELPDESK_CONFIDENCE_THRESHOLD"),
     ("retrieval.top_k", "HELPDESK_TOP_K"),
-    ("safety.emergency_margin", "HELPDESK_EMERGENCY_MARGIN"),
-    ("safety.keyword_margin", "HELPDESK_EMERGENCY_KEYWORD_MARGIN"),
+    ("safety.emergency_threshold", "HELPDESK_EMERGENCY_THRESHOLD"),
+    ("safety.keyword_threshold", "HELPDESK_EMERGENCY_KEYWORD_THRESHOLD"),
     ("safety.max_message_chars", "HELPDESK_MAX_MESSAGE_CHARS"),
     ("safety.messages_per_window", "HELPDESK_MESSAGES_PER_WINDOW"),
     ("safety.window_seconds", "HELPDESK_RATE_WINDOW_SECONDS"),
@@ -289,8 +289,8 @@ class _Reader:
                 top_k=self.number("retrieval.top_k", int, 1, 10),
             ),
             safety=Safety(
-                emergency_margin=self.number("safety.emergency_margin", float, -1, 1),
-                keyword_margin=self.number("safety.keyword_margin", float, -1, 1),
+                emergency_threshold=self.number("safety.emergency_threshold", float, 0, 1),
+                keyword_threshold=self.number("safety.keyword_threshold", float, 0, 1),
                 max_message_chars=self.number("safety.max_message_chars", int, 100, 1_000_000),
                 messages_per_window=self.number("safety.messages_per_window", int, 1, 10_000),
                 window_seconds=self.number("safety.window_seconds", float, 1, 86_400),

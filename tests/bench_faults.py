@@ -12,7 +12,8 @@ It prints, for the phases before, during (from the kill until the action
 server is healthy) and after the fault: turns completed, p50 and p95 of the
 time to the first reply, apologies (``utter_action_unavailable``) and errors
 (HTTP failures, timeouts, no reply). Last, it counts messages lost: every
-message sent must be in Rasa's tracker store, in order.
+message sent must be in Rasa's tracker store, in order, once the messages
+still waiting their turn at the end have been answered.
 """
 
 from __future__ import annotations
@@ -111,9 +112,10 @@ async def fault(run: Run, supervisor, at: float) -> None:
     run.fault = (killed, time.monotonic())
 
 
-def lost_messages(run: Run, tracker_db) -> int:
-    """Messages sent that the tracker store does not hold, in order, per conversation."""
-    lost = 0
+def lost_messages(run: Run, tracker_db) -> list[str]:
+    """Messages sent that the tracker store does not hold, in order, per
+    conversation, as "<sender> #<position>: <text>"."""
+    lost = []
     with sqlite3.connect(tracker_db) as db:
         for sender, texts in run.sent.items():
             stored = [
@@ -126,7 +128,11 @@ def lost_messages(run: Run, tracker_db) -> int:
             ]
             kept = iter(stored)
             # Sent texts must appear in the store in the same order.
-            lost += sum(1 for text in texts if not any(text == other for other in kept))
+            lost += [
+                f"{sender} #{position}: {text}"
+                for position, text in enumerate(texts, 1)
+                if not any(text == other for other in kept)
+            ]
     return lost
 
 
@@ -173,9 +179,26 @@ async def drive(settings, supervisor, conversations: int, seconds: float) -> Run
     await asyncio.gather(*tasks)
     ended = time.monotonic()
     report(run, started, ended)
-    await asyncio.sleep(2)  # the event broker commits in the background
-    print(f"  messages lost: {lost_messages(run, settings.data_dir / 'tracker.db')}")
+    tracker_db = settings.data_dir / "tracker.db"
+    print(f"  messages not yet stored when the run ended: {len(lost_messages(run, tracker_db))}")
+    lost = await settled_losses(run, tracker_db)
+    print(f"  messages lost: {len(lost)}")
+    for message in lost:
+        print(f"    {message}")
     return run
+
+
+async def settled_losses(run: Run, tracker_db, quiet_seconds: float = 60) -> list[str]:
+    """Messages never stored. A person's messages wait their turn in order, so
+    at the end some are still waiting: lost means still missing once nothing
+    has been stored for `quiet_seconds`."""
+    lost, last_change = lost_messages(run, tracker_db), time.monotonic()
+    while lost and time.monotonic() - last_change < quiet_seconds:
+        await asyncio.sleep(5)
+        now_lost = lost_messages(run, tracker_db)
+        if now_lost != lost:
+            lost, last_change = now_lost, time.monotonic()
+    return lost
 
 
 async def confident_questions(rest: str, wanted: int = 40) -> list[str]:

@@ -29,23 +29,46 @@ def test_plain_text_ignores_case_accents_and_arabic_diacritics():
     assert plain("يك") == plain("یک")
 
 
-def evidence(margin: float, keyword: bool = False, kind: str = "fire") -> Evidence:
-    return Evidence(kind, margin, "on fire" if keyword else None, kind if keyword else None)
+def evidence(score: float, keyword: bool = False, kind: str = "fire") -> Evidence:
+    return Evidence(kind, score, "on fire" if keyword else None, kind if keyword else None)
 
 
-def test_a_keyword_lowers_the_margin_needed_but_never_decides_alone():
-    assert EmergencyDetector.decide(evidence(0.05), 0.03, -0.02).kind == "fire"
-    assert EmergencyDetector.decide(evidence(0.0), 0.03, -0.02) is None
-    assert EmergencyDetector.decide(evidence(0.0, keyword=True), 0.03, -0.02).keyword == "on fire"
-    assert EmergencyDetector.decide(evidence(-0.05, keyword=True), 0.03, -0.02) is None
+def test_a_keyword_lowers_the_score_needed_but_never_decides_alone():
+    assert EmergencyDetector.decide(evidence(0.7), 0.6, 0.1).kind == "fire"
+    assert EmergencyDetector.decide(evidence(0.3), 0.6, 0.1) is None
+    assert EmergencyDetector.decide(evidence(0.3, keyword=True), 0.6, 0.1).keyword == "on fire"
+    assert EmergencyDetector.decide(evidence(0.05, keyword=True), 0.6, 0.1) is None
 
 
 def test_calibration_keeps_false_alarms_within_the_limit():
-    seen = [evidence(0.10), evidence(0.01, True), evidence(0.02), evidence(-0.01), evidence(0.0)]
+    seen = [evidence(0.9), evidence(0.3, True), evidence(0.5), evidence(0.2), evidence(0.01)]
     emergency = [True, True, False, False, False]
-    margin, keyword_margin = calibrate(seen, emergency, max_false_alarms=0.0)
-    assert rates(seen, emergency, margin, keyword_margin) == (1.0, 0.0)
-    assert margin > 0.02 and keyword_margin <= 0.01
+    threshold, keyword_threshold = calibrate(seen, emergency, max_false_alarms=0.0)
+    assert rates(seen, emergency, threshold, keyword_threshold) == (1.0, 0.0)
+    assert keyword_threshold == 0.3  # as high as the emergency with a keyword allows
+    assert 0.6 < threshold < 0.8  # the middle of the tied thresholds (0.5, 0.9]
+
+
+@pytest.mark.integration
+def test_the_model_scores_by_meaning_and_judges_each_example_unseen(embedder):
+    """Calibration must see each text scored by a model trained without it:
+    scored by the full model, every example would look certain."""
+    detector = EmergencyDetector(
+        {"fire": ["fire fire", "smoke fire", "flames fire", "burning fire"]},
+        ["number for fire brigade", "fire safety course", "fire drill at school", "fire exit"],
+        {"fire": {"en": ["fire"]}},
+        embedder,
+        0.5,
+        0.2,
+        ordinary=["residence permit renewal", "family doctor", "school enrolment", "tax code"],
+    )
+    seen, emergency = detector.own_evidence()
+    assert emergency == [True] * 4 + [False] * 8
+    assert all(0.0 <= e.score <= 1.0 for e in seen)
+    assert [e.keyword for e in seen[:4]] == ["fire"] * 4
+    # Scored unseen, examples are less sure than when the model knows them.
+    known = detector.evidence(detector._texts[:4])
+    assert sum(e.score for e in seen[:4]) < sum(e.score for e in known)
 
 
 def test_examples_file_names_every_kind_and_languages():
@@ -71,16 +94,18 @@ def test_test_set_is_large_and_multilingual_and_apart_from_the_examples():
 
 
 @pytest.mark.integration
-def test_detection_on_the_held_out_messages_does_not_fall_back(kb):
-    # The issue's target is recall >= 0.95; this guards what is reached today
-    # (0.916 and 0.020, README "Emergencies first") against getting worse.
+def test_detection_on_the_held_out_messages_meets_the_targets(kb):
+    # The issue's targets: recall >= 0.95, false alarms <= 0.05 (`make eval`).
     messages = load_labelled(DATA / "emergency_messages.yml")
     seen = kb.emergencies.evidence([m.text for m in messages])
     safety = kb.settings.safety
     recall, false_alarms = rates(
-        seen, [m.emergency for m in messages], safety.emergency_margin, safety.keyword_margin
+        seen,
+        [m.emergency for m in messages],
+        safety.emergency_threshold,
+        safety.keyword_threshold,
     )
-    assert recall >= 0.90 and false_alarms <= 0.05, (recall, false_alarms)
+    assert recall >= 0.95 and false_alarms <= 0.05, (recall, false_alarms)
 
 
 @pytest.mark.integration

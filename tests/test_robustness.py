@@ -247,3 +247,23 @@ def test_an_answer_over_the_widget_keeps_the_turn(assistant, settings):
             )
 
     asyncio.run(story())
+
+
+def test_messages_written_while_the_widget_still_answers_all_get_their_turn(assistant, settings):
+    """The widget shows the first reply before the turn ends, so people write
+    again at once. Rasa dropped a message that waited longer than its 60 s
+    lock ticket (found by the load-and-fault benchmark, 124 lost); now each
+    waits its turn (connectors/turns.py)."""
+    from tests.socketio_client import SocketIOClient
+
+    texts = ["dove si fa la residenza?", "e la tessera sanitaria?", "grazie", "ciao"]
+
+    async def story() -> None:
+        async with SocketIOClient(settings.services.rasa_url) as person:
+            for text in texts:
+                await person.say(text)
+            await asyncio.to_thread(
+                wait_for, lambda: assistant.user_texts(person.session_id)[-4:] == texts, 120
+            )
+
+    asyncio.run(story())

@@ -273,17 +273,24 @@ def rates(
     keyword_threshold: float,
 ) -> tuple[float, float]:
     """(recall on emergencies, false-alarm rate on the others)."""
-    alarms = _alarms(evidence, threshold, keyword_threshold)
-    truth = np.array(emergency, dtype=bool)
-    return float(alarms[truth].mean()) if truth.any() else 0.0, (
-        float(alarms[~truth].mean()) if (~truth).any() else 0.0
-    )
+    return _Judged(evidence, emergency).rates(threshold, keyword_threshold)
 
 
-def _alarms(evidence: Sequence[Evidence], threshold: float, keyword_threshold: float) -> np.ndarray:
-    scores = np.array([e.score for e in evidence])
-    keyword = np.array([e.keyword is not None for e in evidence], dtype=bool)
-    return (scores >= threshold) | (keyword & (scores >= keyword_threshold))
+class _Judged:
+    """Many messages' scores, keyword matches and truth, as arrays made once:
+    calibration tries some 20,000 pairs of thresholds on them."""
+
+    def __init__(self, evidence: Sequence[Evidence], emergency: Sequence[bool]) -> None:
+        self.scores = np.array([e.score for e in evidence])
+        self.keyword = np.array([e.keyword is not None for e in evidence], dtype=bool)
+        self.truth = np.array(emergency, dtype=bool)
+
+    def rates(self, threshold: float, keyword_threshold: float) -> tuple[float, float]:
+        alarms = (self.scores >= threshold) | (self.keyword & (self.scores >= keyword_threshold))
+        truth = self.truth
+        return float(alarms[truth].mean()) if truth.any() else 0.0, (
+            float(alarms[~truth].mean()) if (~truth).any() else 0.0
+        )
 
 
 def calibrate(
@@ -297,16 +304,17 @@ def calibrate(
     messages changes the fewest verdicts."""
     # Recall only changes at an emergency's score: 200 quantiles of those are
     # fine enough, and keep the search to seconds.
-    scores = np.array([e.score for e, truth in zip(evidence, emergency) if truth])
-    candidates = sorted({round(float(q), 4) for q in np.quantile(scores, np.linspace(0, 1, 200))})
-    allowed = [
-        (recall, threshold, keyword_threshold)
-        for threshold in candidates
-        for keyword_threshold in candidates
-        if keyword_threshold <= threshold
-        for recall, false in [rates(evidence, emergency, threshold, keyword_threshold)]
-        if false <= max_false_alarms
-    ]
+    judged = _Judged(evidence, emergency)
+    quantiles = np.quantile(judged.scores[judged.truth], np.linspace(0, 1, 200))
+    candidates = sorted({round(float(q), 4) for q in quantiles})
+    allowed = []
+    for threshold in candidates:
+        for keyword_threshold in candidates:
+            if keyword_threshold > threshold:
+                break
+            recall, false = judged.rates(threshold, keyword_threshold)
+            if false <= max_false_alarms:
+                allowed.append((recall, threshold, keyword_threshold))
     if not allowed:
         raise ValueError("No thresholds keep false alarms that low on the examples")
     best = max(recall for recall, _, _ in allowed)

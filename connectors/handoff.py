@@ -124,9 +124,22 @@ class RasaConversations:
             execute_side_effects="true",
         )
 
-    async def utter(self, sender_id: str, response: str) -> None:
-        """Send one of the bot's responses (domain.yml), also while the bot is paused."""
-        await self._post(sender_id, "execute", {"name": response})
+    async def utter(
+        self, sender_id: str, response: str, attempts: int = 1, pause_seconds: float = 2.0
+    ) -> None:
+        """Send one of the bot's responses (domain.yml), also while the bot is paused.
+
+        Rasa refuses or keeps it waiting while the person's turn holds the
+        conversation's lock, so it is tried `attempts` times, the pause doubling.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._post(sender_id, "execute", {"name": response})
+                return
+            except DeliveryError:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(pause_seconds * 2 ** (attempt - 1))
 
     async def hand_back(self, sender_id: str) -> None:
         """Resume the bot and let it ask for a rating (intent handoff_closed)."""
@@ -213,7 +226,9 @@ def tracker_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
     `default_db` stands in for an unset ``${HELPDESK_TRACKER_DB}``.
     """
     store = _read_endpoints(endpoints).get("tracker_store") or {}
-    if str(store.get("type", "")).lower() != "sql":
+    kind = str(store.get("type", ""))
+    # Rasa's own ("SQL") or a subclass of its SQLTrackerStore (connectors.rasa_tracker).
+    if kind.lower() != "sql" and not kind.endswith("SQLTrackerStore"):
         raise SettingsError(
             f"tracker_store in {endpoints.name} must be of type SQL: conversations are "
             "deleted from it on request and after privacy.retention_days"

@@ -11,7 +11,8 @@ Then 50 people hand off to a mediator at once (``tests/bench_handoff.py``).
 Last, the questions go through Telegram's and Twilio's webhooks too, against
 loopback stand-ins of both platforms (``tests/bench_channels.py``), to measure
 what the messaging channels add to each message. It prints medians and p95,
-the peak memory (VmHWM) of each process and the machine it ran on.
+the peak memory (VmHWM) of each process and the machine it ran on. Its data
+folder is removed at the end, unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -186,6 +188,16 @@ def start_assistant(extra_env: dict[str, str] | None = None) -> tuple[Settings, 
     return settings, supervisor
 
 
+def stop_assistant(settings: Settings, supervisor: Supervisor, keep: bool = False) -> None:
+    """Stop every part; remove the run's folder unless `keep` (its logs show what went wrong)."""
+    supervisor.stop()
+    work = settings.data_dir.parent
+    if keep:
+        print(f"Data and logs of this run kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=20)
@@ -195,6 +207,7 @@ def main() -> None:
         "--channels-only", action="store_true", help="only the Telegram and WhatsApp overhead"
     )
     parser.add_argument("--questions", type=int, default=0, help="ask only the first N questions")
+    parser.add_argument("--keep", action="store_true", help="keep the run's data and logs")
     args = parser.parse_args()
     platforms = FakePlatforms().start()
     rasa_url = f"http://localhost:{free_port()}"
@@ -280,7 +293,7 @@ def main() -> None:
         for part in supervisor.parts:
             print(f"  {part.name:<14} {peak_memory_mib(part.process.pid):7.0f} MiB")
     finally:
-        supervisor.stop()
+        stop_assistant(settings, supervisor, args.keep)
         platforms.stop()
 
 

@@ -13,7 +13,8 @@ server is healthy) and after the fault: turns completed, p50 and p95 of the
 time to the first reply, apologies (``utter_action_unavailable``) and errors
 (HTTP failures, timeouts, no reply). Last, it counts messages lost: every
 message sent must be in Rasa's tracker store, in order, once the messages
-still waiting their turn at the end have been answered.
+still waiting their turn at the end have been answered. The run's data and
+logs are removed at the end, unless ``--keep`` or a message was lost.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import yaml
 
 from knowledge.evaluation import load_questions
 from knowledge.settings import PROJECT_ROOT
-from tests.bench import QUESTIONS, percentile, start_assistant
+from tests.bench import QUESTIONS, percentile, start_assistant, stop_assistant
 from tests.socketio_client import SocketIOClient
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -162,7 +163,8 @@ def report(run: Run, started: float, ended: float) -> None:
     print(f"  errors: {sum(1 for t in run.turns if t.error)} {errors if errors else ''}")
 
 
-async def drive(settings, supervisor, conversations: int, seconds: float) -> Run:
+async def drive(settings, supervisor, conversations: int, seconds: float) -> list[str]:
+    """The run; the messages lost."""
     rasa = settings.services.rasa_url
     rest = f"{rasa}/webhooks/rest/webhook"
     questions = await confident_questions(rest)
@@ -185,7 +187,7 @@ async def drive(settings, supervisor, conversations: int, seconds: float) -> Run
     print(f"  messages lost: {len(lost)}")
     for message in lost:
         print(f"    {message}")
-    return run
+    return lost
 
 
 async def settled_losses(run: Run, tracker_db, quiet_seconds: float = 60) -> list[str]:
@@ -221,12 +223,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=150)
+    parser.add_argument("--keep", action="store_true", help="keep the run's data and logs")
     args = parser.parse_args()
     settings, supervisor = start_assistant()
+    lost: list[str] = []
     try:
-        asyncio.run(drive(settings, supervisor, args.conversations, args.seconds))
+        lost = asyncio.run(drive(settings, supervisor, args.conversations, args.seconds))
     finally:
-        supervisor.stop()
+        # Kept when a message was lost: Rasa's log tells why.
+        stop_assistant(settings, supervisor, keep=args.keep or bool(lost))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from connectors.desk import __main__ as cli
 from connectors.desk.auth import hash_password, verify_password
@@ -18,6 +21,8 @@ from connectors.desk.figures import Figures
 from connectors.desk.hours import OpeningHours
 from connectors.desk.redact import redact
 from connectors.desk.store import Store
+from connectors.handoff import DeliveryError, RasaConversations
+from connectors.limits import TOO_LONG
 from knowledge.settings import SettingsError, load_settings
 
 
@@ -264,3 +269,74 @@ async def test_relay_resumes_after_a_desk_restart_without_loss_or_double(desk_se
         second.store, datetime(2000, 1, 1), datetime.now() + timedelta(days=1)
     )
     assert figures.questions == 1 and figures.unanswered == [("mail me at [email]", 1)]
+
+
+# -- what the desk sends the person through Rasa ---------------------------------
+
+
+class FakeRasaApi:
+    """Rasa's /conversations/<id>/execute, refusing the first `busy` calls (a held lock)."""
+
+    def __init__(self, busy: int = 0) -> None:
+        self.busy = busy
+        self.executed: list[tuple[str, str]] = []
+        self.app = web.Application()
+        self.app.router.add_post("/conversations/{sender}/execute", self.execute)
+
+    async def execute(self, request: web.Request) -> web.Response:
+        if self.busy:
+            self.busy -= 1
+            return web.json_response({"error": "conversation locked"}, status=500)
+        body = await request.json()
+        self.executed.append((request.match_info["sender"], body["name"]))
+        return web.json_response({})
+
+
+async def test_a_response_for_the_person_is_tried_again_while_rasa_is_busy():
+    rasa = FakeRasaApi(busy=2)
+    async with TestServer(rasa.app) as server, aiohttp.ClientSession() as session:
+        conversations = RasaConversations(str(server.make_url("")).rstrip("/"), "t", session)
+        await conversations.utter("p-1", "utter_emergency_violence", attempts=3, pause_seconds=0)
+        assert rasa.executed == [("p-1", "utter_emergency_violence")]
+
+        rasa.busy = 2
+        with pytest.raises(DeliveryError, match="500"):
+            await conversations.utter("p-2", "utter_emergency_fire", attempts=2, pause_seconds=0)
+        assert rasa.executed == [("p-1", "utter_emergency_violence")]
+
+
+async def test_a_too_long_message_in_a_handoff_shows_its_start_and_the_person_is_told(tmp_path):
+    rasa = FakeRasaApi()
+    events = FakeRasaEvents(tmp_path / "events.db")
+    sender = "person-long"
+    events.publish(sender, {"event": "user", "text": "voglio parlare con una persona"})
+    events.publish(
+        sender,
+        {"event": "slot", "name": "handoff_request", "value": {"reason": "request"}},
+    )
+    excerpt = "Buongiorno, vi scrivo la mia storia. " * 13
+    events.publish(
+        sender,
+        {
+            "event": "user",
+            "text": TOO_LONG,
+            "metadata": {"refused": {"chars": 9000, "excerpt": excerpt}},
+        },
+    )
+    async with TestServer(rasa.app) as server:
+        settings = load_settings(
+            environ={
+                "HELPDESK_DATA_DIR": str(tmp_path),
+                "HELPDESK_DESK_HOURS": "always",
+                "HELPDESK_RASA_URL": str(server.make_url("")).rstrip("/"),
+            }
+        )
+        desk = DeskConnector(settings, events_url=events.url)
+        await _run_until(
+            desk,
+            lambda: len(desk.store.transcript(sender)) == 2 and rasa.executed,
+        )
+    said = desk.store.transcript(sender)[-1]
+    assert said["author"] == "migrant" and said["handoff_id"] is not None
+    assert said["text"].startswith(excerpt.strip()) and "9000 characters" in said["text"]
+    assert rasa.executed == [(sender, "utter_message_too_long")]

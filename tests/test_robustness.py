@@ -154,6 +154,28 @@ def test_a_locked_desk_database_delays_but_loses_nothing(assistant, desk_as, set
     assert ("mediator", "Oui.") in transcript()
 
 
+def test_a_locked_conversation_database_delays_the_turn_and_forgets_nothing(assistant, settings):
+    """Past SQLite's 5 s busy timeout, Rasa's fail-safe store would start the
+    conversation afresh and keep the turn in memory only (connectors/rasa_tracker.py)."""
+    sender = new_sender()
+    first, second = "buongiorno", "dove si fa la carta d'identità?"
+    assistant.say(sender, first, {"language": "it"})
+    replies: list[list[dict]] = []
+    lock = sqlite3.connect(settings.data_dir / "tracker.db", isolation_level=None, timeout=30)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        talker = threading.Thread(target=lambda: replies.append(assistant.say(sender, second)))
+        talker.start()
+        time.sleep(8)
+        assert replies == []  # the turn waits for the database
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    talker.join(timeout=120)
+    assert replies and replies[0]
+    assert assistant.user_texts(sender) == [first, second]
+
+
 def test_a_full_disk_refuses_the_write_and_keeps_every_acknowledged_one(tmp_path):
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     store = Store.open(url)

@@ -5,9 +5,14 @@ transaction per batch together with its position in the event stream:
 
 - opens a hand-off when the bot sets ``handoff_request``;
 - keeps the transcript, and relays the person's messages to the mediators'
-  desk pages while a hand-off is open;
+  desk pages while a hand-off is open (of a message too long for the bot, its
+  start and length, and the person gets the bot's "too long" reply, since the
+  bot is paused);
 - records each answered question (``answer_record``) and rating for the dashboard,
   and takes a person's questions out again when they decline the privacy notice.
+
+Then it checks each message of a person in a hand-off for danger: the
+hand-off becomes urgent, and the person gets the emergency numbers at once.
 
 A desk restart resumes from the saved position, so nothing said is lost or
 counted twice. Mediators' replies are stored first, then delivered through
@@ -34,6 +39,7 @@ from connectors.handoff import (
     RasaEvents,
     events_database_url,
 )
+from connectors.limits import TOO_LONG
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,18 @@ log = logging.getLogger(__name__)
 CURSOR = "rasa-events"
 
 Listener = Callable[[dict], Awaitable[None]]
+
+
+def _words_of(event: dict) -> str:
+    """What the person wrote; of a message refused for its size, the start Rasa kept."""
+    text = (event.get("text") or "").strip()
+    refused = (event.get("metadata") or {}).get("refused")
+    if text == TOO_LONG and isinstance(refused, dict):
+        return (
+            f"{refused.get('excerpt', '')} […]\n"
+            f"(too long: {refused.get('chars')} characters; only the start is kept)"
+        )
+    return text
 
 
 def _time(at: float | None) -> datetime:
@@ -58,7 +76,7 @@ class DeskConnector(HandoffConnector):
         self.tasks: list[asyncio.Task] = []
         self.session: aiohttp.ClientSession | None = None
         self.rasa: RasaConversations | None = None
-        self.checks: set[asyncio.Task] = set()
+        self.background: set[asyncio.Task] = set()
 
     # -- HandoffConnector ------------------------------------------------------
 
@@ -80,7 +98,7 @@ class DeskConnector(HandoffConnector):
         ]
 
     async def stop(self) -> None:
-        for task in [*self.tasks, *self.checks]:
+        for task in [*self.tasks, *self.background]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -97,7 +115,7 @@ class DeskConnector(HandoffConnector):
         notice = await asyncio.to_thread(self._take, sender_id, text, at)
         if notice:
             await self.notify(notice)
-            self._watch_for_danger(notice["handoff_id"], sender_id, text)
+            self._in_background(self._flag_if_danger(notice["handoff_id"], sender_id, text))
         return notice is not None
 
     def _take(self, sender_id: str, text: str, at: float | None) -> dict | None:
@@ -193,19 +211,29 @@ class DeskConnector(HandoffConnector):
         notices, said = await asyncio.to_thread(self._apply, batch, move_cursor)
         for notice in notices:
             await self.notify(notice)
-        for handoff_id, sender_id, text in said:
-            self._watch_for_danger(handoff_id, sender_id, text)
+        for handoff_id, sender_id, text, too_long in said:
+            self._in_background(self._flag_if_danger(handoff_id, sender_id, text))
+            if too_long:  # the bot is paused, so the person would hear nothing
+                self._in_background(self._tell(sender_id, "utter_message_too_long"))
 
-    # -- emergencies during a hand-off --------------------------------------------
+    # -- what people in a hand-off write -----------------------------------------
 
-    def _watch_for_danger(self, handoff_id: int, sender_id: str, text: str) -> None:
-        """The bot is silent during a hand-off, so the desk checks each message."""
-        task = asyncio.create_task(self._flag_if_danger(handoff_id, sender_id, text))
-        self.checks.add(task)
-        task.add_done_callback(self.checks.discard)
+    def _in_background(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _tell(self, sender_id: str, response: str) -> None:
+        assert self.rasa is not None
+        try:
+            await self.rasa.utter(sender_id, response, attempts=3)
+        except DeliveryError as exc:
+            log.warning("%s not sent to %s: %s", response, sender_id, exc)
 
     async def _flag_if_danger(self, handoff_id: int, sender_id: str, text: str) -> None:
-        """Danger: the hand-off goes to the top of the queue, and the person gets
+        """The bot is silent during a hand-off, so the desk checks each message.
+
+        Danger: the hand-off goes to the top of the queue, and the person gets
         the emergency numbers at once (once per hand-off), not only when a
         mediator reads it."""
         assert self.session is not None and self.rasa is not None
@@ -222,17 +250,18 @@ class DeskConnector(HandoffConnector):
             log.warning("Hand-off %s is now urgent (%s)", handoff_id, kind)
             await self.notify({"type": "queue"})
             try:
-                await self.rasa.utter(sender_id, f"utter_emergency_{kind}")
+                await self.rasa.utter(sender_id, f"utter_emergency_{kind}", attempts=5)
             except DeliveryError as exc:
                 log.error("Emergency numbers not sent in hand-off %s: %s", handoff_id, exc)
 
     def _apply(
         self, batch: list[tuple[int, dict]], move_cursor: bool
-    ) -> tuple[list[dict], list[tuple[int, str, str]]]:
-        """Notices for the desk pages, and (hand-off, sender, text) of what people
-        in a hand-off said, to check for danger; texts never go to the pages."""
+    ) -> tuple[list[dict], list[tuple[int, str, str, bool]]]:
+        """Notices for the desk pages, and (hand-off, sender, text, too long) of
+        what people in a hand-off said, to check for danger; texts never go to
+        the pages."""
         notices: list[dict] = []
-        said: list[tuple[int, str, str]] = []
+        said: list[tuple[int, str, str, bool]] = []
         with self.store.transaction() as db:
             for _, event in batch:
                 notice = self._apply_one(db, event)
@@ -240,7 +269,10 @@ class DeskConnector(HandoffConnector):
                     continue
                 notices.append(notice)
                 if event.get("event") == "user":
-                    said.append((notice["handoff_id"], event["sender_id"], event["text"]))
+                    too_long = (event.get("text") or "").strip() == TOO_LONG
+                    said.append(
+                        (notice["handoff_id"], event["sender_id"], _words_of(event), too_long)
+                    )
             if move_cursor:
                 self.store.move_cursor(db, CURSOR, batch[-1][0])
         return notices, said
@@ -251,7 +283,7 @@ class DeskConnector(HandoffConnector):
         at = _time(event.get("timestamp"))
         if kind == "user":
             handoff_id = self.store.open_handoff_for(db, sender)
-            return self._person_said(db, sender, event.get("text") or "", at, handoff_id)
+            return self._person_said(db, sender, _words_of(event), at, handoff_id)
         if kind == "bot":
             if (event.get("metadata") or {}).get("desk_message_id") or not event.get("text"):
                 return None

@@ -1,0 +1,85 @@
+"""Rasa's SQL tracker store, waiting out a locked database (runs inside Rasa, Python 3.10).
+
+    tracker_store:                                  # endpoints.yml
+      type: connectors.rasa_tracker.PatientSQLTrackerStore
+      dialect: sqlite
+      db: ${HELPDESK_TRACKER_DB}
+      patience_seconds: 30
+
+Rasa wraps every tracker store in a ``FailSafeTrackerStore``. When the
+database cannot be read (SQLite locked by a deletion, the retention job or a
+backup for longer than its 5 s busy timeout), it starts the conversation
+afresh, forgetting its language and a hand-off's pause; when it cannot be
+written, it keeps the turn in memory only: the person has had the answer, but
+the message never reaches the database and is gone at the next restart. This
+store tries again, with growing pauses, for up to ``patience_seconds``, so a
+locked database delays a turn instead; keep it well under the 60 s that
+Rasa's conversation lock tickets live, or the person's next message could be
+taken while this turn still waits. A write still failing after that (a full
+disk) goes to Rasa's fallback as before; the event broker
+(connectors/rasa_broker.py) keeps its own copy of the events and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class PatientSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, patience_seconds: float = 30, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patience_seconds = float(patience_seconds)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        return await self._patiently(super().retrieve, sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        return await self._patiently(super().retrieve_full_tracker, conversation_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        # Streamed once: trying Rasa's whole save() again would publish the turn twice.
+        await self.stream_events(tracker)
+        await self._patiently(self._write, tracker)
+
+    async def _write(self, tracker: DialogueStateTracker) -> None:
+        """The events the database does not hold yet, as Rasa's SQLTrackerStore writes them."""
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+
+    async def _patiently(self, attempt: Callable[..., Awaitable[T]], *args: Any) -> T:
+        give_up = time.monotonic() + self.patience_seconds
+        pause = 0.5
+        while True:
+            try:
+                return await attempt(*args)
+            except sa.exc.OperationalError as exc:
+                if time.monotonic() + pause > give_up:
+                    raise
+                log.warning("The tracker store is busy (%s); trying again", exc.orig)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 8.0)

@@ -164,7 +164,7 @@ def report(run: Run, started: float, ended: float) -> None:
 
 
 async def drive(settings, supervisor, conversations: int, seconds: float) -> list[str]:
-    """The run; the messages lost."""
+    """Drive the conversations and print the figures; return the messages lost."""
     rasa = settings.services.rasa_url
     rest = f"{rasa}/webhooks/rest/webhook"
     questions = await confident_questions(rest)

@@ -93,7 +93,12 @@ def test_migrant_and_mediator_full_story(browser, web_url, desk_store):
     expect(migrant.locator(".hd-msg.hd-mediator", has_text="سأساعدك")).to_be_visible(timeout=10_000)
     print(f"mediator reply shown in the widget after {time.monotonic() - sent:.2f} s")
 
+    # Straight on to the closing note: the desk, refreshing the conversation
+    # after the reply, once moved the focus back to the reply box mid-typing.
     mediator.fill("#close-note", "Explained how to renew the permit.")
+    expect(mediator.locator("#transcript")).to_contain_text("سأساعدك")
+    expect(mediator.locator("#close-note")).to_have_value("Explained how to renew the permit.")
+    expect(mediator.locator("#reply-text")).to_have_value("")
     mediator.once("dialog", lambda dialog: dialog.accept())  # "Close this conversation?"
     mediator.click("#close-handoff")
     rating_nine = migrant.locator(".hd-quick-reply", has_text=re.compile(r"^9$"))

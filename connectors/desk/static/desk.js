@@ -322,7 +322,10 @@
     if (openId === id) {
       replyText.value = '';
       await loadConversation(id);
-      replyText.focus();
+      // Back to the reply box, unless the mediator has moved on (to the closing
+      // note, say): their typing would land in the wrong box.
+      const focused = document.activeElement;
+      if (!focused || focused === document.body || focused === replySend) replyText.focus();
     }
   });
 

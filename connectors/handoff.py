@@ -209,14 +209,12 @@ def events_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
 
     `default_db` stands in for an unset ``${HELPDESK_EVENTS_DB}`` (``bot.serve`` sets it).
     """
-    broker = _read_endpoints(endpoints).get("event_broker") or {}
-    kind = str(broker.get("type", ""))
-    # Rasa's own ("SQL") or a subclass of its SQLEventBroker (connectors.rasa_broker).
-    if kind.lower() != "sql" and not kind.endswith("SQLEventBroker"):
-        raise SettingsError(
-            f"event_broker in {endpoints.name} must be of type SQL: the hand-off reads "
-            "the person's messages from it"
-        )
+    broker = _sql_section(
+        endpoints,
+        "event_broker",
+        "SQLEventBroker",
+        "the hand-off reads the person's messages from it",
+    )
     return _sql_url(broker, default_db)
 
 
@@ -225,15 +223,23 @@ def tracker_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
 
     `default_db` stands in for an unset ``${HELPDESK_TRACKER_DB}``.
     """
-    store = _read_endpoints(endpoints).get("tracker_store") or {}
-    kind = str(store.get("type", ""))
-    # Rasa's own ("SQL") or a subclass of its SQLTrackerStore (connectors.rasa_tracker).
-    if kind.lower() != "sql" and not kind.endswith("SQLTrackerStore"):
-        raise SettingsError(
-            f"tracker_store in {endpoints.name} must be of type SQL: conversations are "
-            "deleted from it on request and after privacy.retention_days"
-        )
+    store = _sql_section(
+        endpoints,
+        "tracker_store",
+        "SQLTrackerStore",
+        "conversations are deleted from it on request and after privacy.retention_days",
+    )
     return _sql_url(store, default_db)
+
+
+def _sql_section(endpoints: Path, key: str, rasa_class: str, why: str) -> dict:
+    """endpoints.yml's `key`, which must be Rasa's SQL kind or a subclass of its
+    `rasa_class` (ours: connectors.rasa_broker, connectors.rasa_tracker)."""
+    section = _read_endpoints(endpoints).get(key) or {}
+    kind = str(section.get("type", ""))
+    if kind.lower() != "sql" and not kind.endswith(rasa_class):
+        raise SettingsError(f"{key} in {endpoints.name} must be of type SQL: {why}")
+    return section
 
 
 def _sql_url(config: dict, default_db: Path) -> str:

@@ -49,16 +49,22 @@ CURSOR = "rasa-events"
 Listener = Callable[[dict], Awaitable[None]]
 
 
+def _refused_for_size(event: dict) -> dict | None:
+    """What Rasa kept of a message too long for the bot (connectors/limits.py), else None."""
+    refused = (event.get("metadata") or {}).get("refused")
+    too_long = (event.get("text") or "").strip() == TOO_LONG
+    return refused if too_long and isinstance(refused, dict) else None
+
+
 def _words_of(event: dict) -> str:
     """What the person wrote; of a message refused for its size, the start Rasa kept."""
-    text = (event.get("text") or "").strip()
-    refused = (event.get("metadata") or {}).get("refused")
-    if text == TOO_LONG and isinstance(refused, dict):
-        return (
-            f"{refused.get('excerpt', '')} […]\n"
-            f"(too long: {refused.get('chars')} characters; only the start is kept)"
-        )
-    return text
+    refused = _refused_for_size(event)
+    if refused is None:
+        return (event.get("text") or "").strip()
+    return (
+        f"{refused.get('excerpt', '')} […]\n"
+        f"(too long: {refused.get('chars')} characters; only the start is kept)"
+    )
 
 
 def _time(at: float | None) -> datetime:
@@ -269,7 +275,7 @@ class DeskConnector(HandoffConnector):
                     continue
                 notices.append(notice)
                 if event.get("event") == "user":
-                    too_long = (event.get("text") or "").strip() == TOO_LONG
+                    too_long = _refused_for_size(event) is not None
                     said.append(
                         (notice["handoff_id"], event["sender_id"], _words_of(event), too_long)
                     )

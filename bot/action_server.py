@@ -19,7 +19,14 @@ Because this process holds the knowledge base, it also serves the web app:
   the desk, which checks what a person writes during a hand-off.
 
 Like ``/webhook``, these are meant for the other parts of the assistant only,
-not for the public.
+not for the public: every route but ``/health`` answers 403 unless the
+request carries ``X-Helpdesk-Action-Token`` with ``services.action_token``
+(HELPDESK_ACTION_TOKEN; compared in constant time; Rasa sends it from
+endpoints.yml, the web app with every knowledge call). No CORS: browsers
+never call it. Bodies are capped at ``MAX_BODY`` bytes, before and after
+deflate (a small "deflate bomb" gets 413 without being inflated), and the
+text to translate at ``safety.max_message_chars``. It listens on
+``services.bind_host`` (127.0.0.1 unless opened).
 """
 
 from __future__ import annotations
@@ -39,12 +46,15 @@ from sanic.request import Request
 
 from bot.actions import knowledge_base
 from connectors.desk.redact import configure_logging
+from connectors.identity import same_secret
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 from knowledge.embedding import ModelUnavailable
 from knowledge.entries import ContentError
 from knowledge.index import IndexMissing
-from knowledge.settings import SettingsError
+from knowledge.settings import ACTION_TOKEN_HEADER, SettingsError, get_settings
 
+# Largest body, compressed or not: Rasa's action calls carry the tracker, well under it.
+MAX_BODY = 1024 * 1024
 STARTUP_ERRORS = (ModelUnavailable, IndexMissing, ContentError, SettingsError)
 
 
@@ -127,6 +137,12 @@ async def translate(request: Request) -> response.HTTPResponse:
     text, source, target = body.get("text"), body.get("source"), body.get("target")
     if not all(isinstance(value, str) and value for value in (text, source, target)):
         return response.json({"error": "Send text, source and target."}, status=400)
+    longest = knowledge_base().settings.safety.max_message_chars
+    if len(text) > longest:
+        return response.json(
+            {"error": f"The text is longer than {longest} characters.", "field": "text"},
+            status=413,
+        )
     translator = knowledge_base().translator
     if source == target or not translator.can_translate(source, target):
         return response.json({"error": f"No translation pair {source}->{target}."}, status=404)
@@ -185,17 +201,60 @@ def _shape_problem(where: str, value: dict, shape: dict, required: tuple[str, ..
     return None
 
 
+class BodyTooLarge(ValueError):
+    """A body, or what it inflates to, is larger than MAX_BODY."""
+
+
+def inflate(body: bytes, limit: int = MAX_BODY) -> bytes:
+    """A deflate (zlib) body inflated to at most `limit` bytes; BodyTooLarge beyond,
+    without ever holding more than that in memory."""
+    inflater = zlib.decompressobj()
+    inflated = inflater.decompress(body, limit + 1)
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise BodyTooLarge(f"The body inflates to more than {limit} bytes.")
+    inflated += inflater.flush()
+    if len(inflated) > limit:
+        raise BodyTooLarge(f"The body inflates to more than {limit} bytes.")
+    return inflated
+
+
+def caller_is_trusted(request: Request, token: str) -> bool:
+    """The request shows the shared secret of the assistant's parts (constant time)."""
+    return same_secret(request.headers.get(ACTION_TOKEN_HEADER), token)
+
+
+def refuse_strangers(token: str) -> Callable:
+    """Middleware: 403 for every route but /health without the shared secret."""
+
+    async def refuse(request: Request) -> response.HTTPResponse | None:
+        if request.path == "/health" or caller_is_trusted(request, token):
+            return None
+        return response.json({"error": f"Send {ACTION_TOKEN_HEADER}."}, status=403)
+
+    return refuse
+
+
+async def inflate_bounded(request: Request) -> response.HTTPResponse | None:
+    """Inflate a deflate body here, within MAX_BODY, so rasa-sdk never inflates it."""
+    if request.headers.get("Content-Encoding") != "deflate":
+        return None
+    try:
+        request.body = inflate(request.body)
+    except BodyTooLarge as exc:
+        return response.json({"error": str(exc)}, status=413)
+    except zlib.error:
+        return response.json({"error": "The body is not valid deflate data."}, status=400)
+    del request.headers["Content-Encoding"]
+    return None
+
+
 async def refuse_malformed_action_calls(request: Request) -> response.HTTPResponse | None:
     """Rasa-sdk answers 500 to bodies Rasa never sends; say 400 and why instead."""
     if request.path != "/webhook" or request.method != "POST":
         return None
     try:
-        body = json.loads(
-            zlib.decompress(request.body)
-            if request.headers.get("Content-Encoding") == "deflate"
-            else request.body
-        )
-    except (ValueError, zlib.error):
+        body = json.loads(request.body)
+    except ValueError:
         return response.json({"error": "The body is not JSON."}, status=400)
     problem = action_call_problem(body)
     return response.json({"error": problem}, status=400) if problem else None
@@ -211,7 +270,7 @@ def add_knowledge_routes(app: Sanic) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5055)
-    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--host", default=None, help="default: services.bind_host")
     parser.add_argument("--actions", default="bot.actions")
     args = parser.parse_args(argv)
     configure_logging()
@@ -223,10 +282,19 @@ def main(argv: list[str] | None = None) -> None:
     except STARTUP_ERRORS as exc:
         # These messages name the setting and the fix; a traceback would bury them.
         sys.exit(f"The action server cannot start: {exc}")
-    app = create_app(executor)
-    app.register_middleware(refuse_malformed_action_calls, "request")
+    app = create_app(executor, cors_origins=None)
+    app.config.REQUEST_MAX_SIZE = MAX_BODY
+    add_guards(app, get_settings().services.action_token)
     add_knowledge_routes(app)
-    app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
+    host = args.host or get_settings().services.bind_host
+    app.run(host=host, port=args.port, single_process=True, access_log=False, motd=False)
+
+
+def add_guards(app: Sanic, token: str) -> None:
+    """The shared secret first, then bounded inflation, then the shape of action calls."""
+    app.register_middleware(refuse_strangers(token), "request")
+    app.register_middleware(inflate_bounded, "request")
+    app.register_middleware(refuse_malformed_action_calls, "request")
 
 
 if __name__ == "__main__":

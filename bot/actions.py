@@ -38,6 +38,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from connectors.desk.hours import OpeningHours
 from connectors.handoff import HandoffConnector, load_connector
+from connectors.identity import log_id
 from connectors.privacy import DECLINED, Privacy
 from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
 from knowledge.emergency import KINDS
@@ -117,7 +118,9 @@ class ActionDetectLanguage(Action):
         if not text.startswith("/") and has_words(question):
             alarm = kb.emergency(question, question_vector(kb, tracker.sender_id, question))
             if alarm:
-                log.warning("Emergency (%s) in conversation %s", alarm.kind, tracker.sender_id)
+                log.warning(
+                    "Emergency (%s) in conversation %s", alarm.kind, log_id(tracker.sender_id)
+                )
                 danger = [SlotSet("emergency", alarm.kind), FollowupAction("action_emergency")]
         if chosen:
             language = chosen
@@ -296,6 +299,9 @@ _PRIVACY: Privacy | None = None
 class ActionForgetMe(Action):
     """The person confirmed "delete my data": forget them everywhere.
 
+    Only right after the bot asked (``utter_ask_forget``) in this very
+    conversation: a ``/forget_confirm`` out of the blue (typed, replayed, or
+    sent by someone else) deletes nothing and asks the question again.
     Rasa writes this turn after the action has run, so the deletion is a
     request that the web app repeats until nothing is left (connectors.privacy).
     """
@@ -307,6 +313,9 @@ class ActionForgetMe(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         global _PRIVACY
+        if not forget_was_asked(tracker):
+            dispatcher.utter_message(response="utter_ask_forget")
+            return []
         try:
             if _PRIVACY is None:
                 _PRIVACY = Privacy.open(get_settings())
@@ -319,6 +328,19 @@ class ActionForgetMe(Action):
             del _VECTORS[key]
         dispatcher.utter_message(response="utter_forgotten")
         return []
+
+
+def last_bot_response(tracker: Tracker) -> str | None:
+    """The response (utter_*) of the bot's last message in this conversation."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def forget_was_asked(tracker: Tracker) -> bool:
+    """Whether the bot's last message asked to confirm "delete my data"."""
+    return last_bot_response(tracker) == "utter_ask_forget"
 
 
 def rating_was_asked(tracker: Tracker) -> bool:

@@ -14,12 +14,18 @@ Rasa has no hook for this, so ``RemoteAction.run`` is wrapped once, here,
 before Rasa's own ``main``. Every log line of the Rasa process is redacted
 too (``connectors.desk.redact``: phone numbers, e-mails, IBANs, tax codes,
 document numbers). This module runs in Rasa's Python 3.10 environment.
+
+The API token comes from ``HELPDESK_RASA_TOKEN`` and is added to ``sys.argv``
+here, inside the process, so it never shows in ``ps`` or /proc/<pid>/cmdline.
+Files are created for this user only (umask 077), as bot/serve.py starts it.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
 
 from rasa.core.actions.action import RemoteAction, create_bot_utterance
 from rasa.shared.core.events import Event, FollowupAction
@@ -53,11 +59,21 @@ def apologise_when_unreachable() -> None:
     RemoteAction.run = run_or_apologise
 
 
+def add_token_from_environment(argv: list[str], environ: dict[str, str]) -> list[str]:
+    """`argv` with ``--auth-token`` from HELPDESK_RASA_TOKEN for ``rasa run`` (when set)."""
+    token = environ.get("HELPDESK_RASA_TOKEN", "")
+    if not token or "run" not in argv[1:2] or "--auth-token" in argv:
+        return argv
+    return [*argv, "--auth-token", token]
+
+
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     from connectors.desk.redact import install_log_redaction
 
+    os.umask(0o077)
+    sys.argv = add_token_from_environment(sys.argv, dict(os.environ))
     install_log_redaction()
     apologise_when_unreachable()
     rasa_main()

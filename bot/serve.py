@@ -5,6 +5,11 @@
 Rasa runs from its own Python 3.10 environment, the action server and web app
 from this one. Each part is started in turn and waited for, so the console
 says what is ready; if one part dies, the others are stopped too.
+
+Every part listens on ``services.bind_host`` (127.0.0.1 unless opened), gets
+its secrets from the environment (made here at start when unset, never on a
+command line, where ``ps`` shows them) and creates its files readable by this
+user only (umask 077).
 """
 
 from __future__ import annotations
@@ -57,8 +62,38 @@ class Part:
     process: subprocess.Popen | None = None
 
 
+# Made at each start when the environment does not set them (README "Security:
+# channels and processes"). HELPDESK_REST_TOKEN is not among them: unset, the
+# REST channel stays off.
+GENERATED_SECRETS = (
+    "HELPDESK_RASA_TOKEN",
+    "HELPDESK_ACTION_TOKEN",
+    "HELPDESK_SESSION_SECRET",
+    "HELPDESK_LOG_KEY",
+)
+# Data files (conversations) are for this user only.
+UMASK = 0o077
+
+
 def port_of(url: str) -> int:
     return urlparse(url).port or 80
+
+
+def ensure_secrets(environ: dict[str, str]) -> None:
+    """Put a fresh random value in `environ` for each generated secret it lacks."""
+    for name in GENERATED_SECRETS:
+        if not environ.get(name):
+            environ[name] = secrets.token_urlsafe(32)
+
+
+def widget_origins(settings: Settings) -> list[str]:
+    """Origins allowed to open the widget's socket.io: the configured sites, or
+    the web app's own pages on this machine."""
+    port = settings.services.web_port
+    return list(settings.services.allowed_origins) or [
+        f"http://localhost:{port}",
+        f"http://127.0.0.1:{port}",
+    ]
 
 
 def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, str]:
@@ -74,10 +109,20 @@ def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, st
         # The widget's channel relays hand-offs to and from the desk (credentials.yml).
         "HELPDESK_DESK_URL": f"http://localhost:{settings.services.web_port}",
         "HELPDESK_RASA_TOKEN": settings.services.rasa_token,
+        # The action server refuses callers without it (endpoints.yml sends it).
+        "HELPDESK_ACTION_TOKEN": settings.services.action_token,
+        # Unset: the REST channel answers 403 (credentials.yml).
+        "HELPDESK_REST_TOKEN": settings.services.rest_token,
+        "HELPDESK_SESSION_SECRET": settings.services.session_secret,
+        "HELPDESK_ALLOWED_ORIGINS": " ".join(widget_origins(settings)),
         # Size and rate limits of every channel (credentials.yml).
         "HELPDESK_MAX_MESSAGE_CHARS": str(settings.safety.max_message_chars),
         "HELPDESK_MESSAGES_PER_WINDOW": str(settings.safety.messages_per_window),
         "HELPDESK_RATE_WINDOW_SECONDS": str(settings.safety.window_seconds),
+        "HELPDESK_NEW_CONVERSATIONS_PER_ADDRESS": str(
+            settings.safety.new_conversations_per_address
+        ),
+        "HELPDESK_ADDRESS_WINDOW_SECONDS": str(settings.safety.address_window_seconds),
     }
 
 
@@ -88,16 +133,32 @@ def use_wal(database: Path) -> None:
     database.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(database)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
+    # Made here, perhaps before the umask is set (tests): conversations, for us only.
+    database.chmod(0o600)
 
 
 def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL) -> list[Part]:
     python = sys.executable
     rasa_url = settings.services.rasa_url
     actions_url = settings.services.action_server_url
+    host = settings.services.bind_host
+    # Rasa's HTTP API is for the desk (server to server); browsers only for the
+    # configured sites. No --cors at all: Rasa allows no other origin.
+    cors = (
+        ["--cors", *settings.services.allowed_origins] if settings.services.allowed_origins else []
+    )
     return [
         Part(
             "action server",
-            [python, "-m", "bot.action_server", "--port", str(port_of(actions_url))],
+            [
+                python,
+                "-m",
+                "bot.action_server",
+                "--host",
+                host,
+                "--port",
+                str(port_of(actions_url)),
+            ],
             f"{actions_url}/health",
         ),
         Part(
@@ -114,14 +175,14 @@ def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL
                 "endpoints.yml",
                 "--credentials",
                 "credentials.yml",
+                "--interface",
+                host,
                 "--port",
                 str(port_of(rasa_url)),
-                "--cors",
-                "*",
-                # The desk delivers mediators' replies and hands back through the API.
+                *cors,
+                # The desk delivers mediators' replies and hands back through the API;
+                # bot/rasa_run.py adds its token from HELPDESK_RASA_TOKEN, out of `ps`.
                 "--enable-api",
-                "--auth-token",
-                settings.services.rasa_token,
             ],
             f"{rasa_url}/",
             env=rasa_environment(settings, actions_url),
@@ -188,6 +249,7 @@ class Supervisor:
             env={**part.env_defaults, **self.environ, **part.env},
             stdout=output,
             stderr=output,
+            umask=UMASK,
         )
         while not is_up(part.health_url):
             if part.process.poll() is not None:
@@ -226,12 +288,13 @@ class Supervisor:
 
 
 def main() -> int:
+    # Before any file is made: the databases hold conversations.
+    os.umask(UMASK)
+    # Rasa's API and the desk, the action server and its callers, the widget's
+    # sessions share these; a new one at each start is enough.
+    ensure_secrets(os.environ)
+    get_settings.cache_clear()
     settings = get_settings()
-    if not settings.services.rasa_token:
-        # Rasa's API and the desk share it; a new one at each start is enough.
-        os.environ["HELPDESK_RASA_TOKEN"] = secrets.token_urlsafe(24)
-        get_settings.cache_clear()
-        settings = get_settings()
     if not MODEL.exists():
         print(f"No trained Rasa model at {MODEL}: run `make train`.", file=sys.stderr)
         return 2
@@ -246,9 +309,15 @@ def main() -> int:
     try:
         supervisor.start()
         port = settings.services.web_port
+        rest_state = (
+            "Authorization: Bearer $HELPDESK_REST_TOKEN"
+            if settings.services.rest_token
+            else "off: set HELPDESK_REST_TOKEN"
+        )
         print(
             f"\nThe assistant is ready.\n"
-            f"  Chat (REST):  POST {settings.services.rasa_url}/webhooks/rest/webhook\n"
+            f"  Chat (REST):  POST {settings.services.rasa_url}/webhooks/rest/webhook"
+            f" ({rest_state})\n"
             f"  Chat widget:  http://localhost:{port}/widget/example.html\n"
             f"  Mediators:    http://localhost:{port}/desk\n"
             f"  Operators:    http://localhost:{port}/assist\n"

@@ -11,7 +11,15 @@ and answers in the person's language (``utter_message_too_long``).
 A sender who writes more than ``per_window`` messages in ``window_seconds``
 gets ``/rate_limited`` once (``utter_rate_limited``: wait a moment, then write
 again); the messages after it in the same window are refused without a turn,
-so a flood costs one turn per window. Each refusal is logged with its length.
+so a flood costs one turn per window. Each refusal is logged with its length
+and a keyed hash of the sender (``connectors.identity.log_id``), never the id.
+
+``AddressLimits`` caps the new conversations one source address starts
+(socket.io sessions, REST senders): changing the sender id for each message,
+to flood the mediators' queue with (urgent) hand-offs, stops at
+``per_window`` new conversations per ``window_seconds``. The ``limits``
+library would fit, but every release of it needs a ``packaging`` newer than
+Rasa 3.6 allows, so these are two small in-memory sliding windows.
 
 This module runs inside Rasa (Python 3.10) and imports nothing from Rasa, so
 the knowledge side's tests can use it too.
@@ -24,6 +32,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from connectors.identity import log_id
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +101,7 @@ class MessageLimits:
             log.warning(
                 "Refused a message of %d characters from %s (%s)",
                 len(text),
-                message.sender_id,
+                log_id(message.sender_id),
                 verdict or "rate limited, already told",
             )
             if not verdict:
@@ -114,3 +124,70 @@ def limits_from(credentials: dict[str, Any]) -> MessageLimits:
         per_window=int(credentials.get("messages_per_window") or 12),
         window_seconds=float(credentials.get("window_seconds") or 30),
     )
+
+
+class AddressLimits:
+    """At most `per_window` new conversations per source address in `window_seconds`.
+
+    A sender seen within the window is not new; memory stays bounded by
+    dropping what is older than the window.
+    """
+
+    MAX_KEPT = 100_000
+
+    def __init__(self, per_window: int = 30, window_seconds: float = 600.0) -> None:
+        self.per_window = per_window
+        self.window_seconds = window_seconds
+        self._addresses: dict[str, deque[float]] = {}
+        self._senders: dict[str, float] = {}
+
+    def admit(self, address: str, sender_id: str | None = None, now: float | None = None) -> bool:
+        """True when `sender_id` may write: known, or new and within its address's limit.
+
+        With no `sender_id` every call is a new conversation (a new socket.io session).
+        """
+        now = time.monotonic() if now is None else now
+        if sender_id is not None and sender_id in self._senders:
+            self._senders[sender_id] = now
+            return True
+        self._forget_old(now)
+        starts = self._addresses.setdefault(address, deque())
+        while starts and starts[0] <= now - self.window_seconds:
+            starts.popleft()
+        if len(starts) >= self.per_window:
+            log.warning(
+                "Refused a new conversation from %s: %d in %.0f s",
+                log_id(address),
+                len(starts),
+                self.window_seconds,
+            )
+            return False
+        starts.append(now)
+        if sender_id is not None:
+            self._senders[sender_id] = now
+        return True
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._senders) + len(self._addresses) < self.MAX_KEPT:
+            return
+        old = now - self.window_seconds
+        self._senders = {s: t for s, t in self._senders.items() if t > old}
+        self._addresses = {a: d for a, d in self._addresses.items() if d and d[-1] > old}
+
+
+def address_limits_from(credentials: dict[str, Any]) -> AddressLimits:
+    """From a channel's credentials.yml block:
+    new_conversations_per_address, address_window_seconds."""
+    return AddressLimits(
+        per_window=int(credentials.get("new_conversations_per_address") or 30),
+        window_seconds=float(credentials.get("address_window_seconds") or 600),
+    )
+
+
+def client_address(peer: str | None, forwarded_for: str | None) -> str:
+    """The person's address: the peer's, or the proxy's X-Forwarded-For when the
+    peer is this machine (the reverse proxy in front of Rasa)."""
+    peer = peer or ""
+    if forwarded_for and peer in ("127.0.0.1", "::1", "localhost"):
+        return forwarded_for.split(",")[-1].strip() or peer
+    return peer

@@ -13,7 +13,9 @@ Pure helpers shared by ``connectors/telegram.py`` and ``connectors/twilio.py``
 - ``mediator_text(message)``: a mediator's message (the desk's custom
   payload) as one plain text;
 - ``telegram_incoming(update)`` / ``twilio_incoming(form)``: a webhook
-  payload read into an ``Incoming`` (text or ``/non_text``, language hint);
+  payload read into an ``Incoming`` (text or ``/non_text``, language hint),
+  its sender id in the channel's namespace (``telegram:<chat>``,
+  ``whatsapp:+<number>``; connectors/identity.py);
 - ``twilio_signature(...)`` / ``same_secret(...)``: the webhook checks, and
   ``basic_auth(...)`` for Twilio's API;
 - ``post_with_retry(...)`` and ``PlatformError``: one call to a platform's
@@ -35,6 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from connectors.identity import namespaced
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +232,7 @@ def telegram_incoming(update: Mapping[str, Any]) -> Incoming | None:
         if "id" not in chat:
             return None
         return Incoming(
-            str(chat["id"]),
+            namespaced("telegram", str(chat["id"])),
             button_payload(str(query.get("data") or "")),
             language_hint((query.get("from") or {}).get("language_code")),
             str(query.get("id")),
@@ -242,17 +246,22 @@ def telegram_incoming(update: Mapping[str, Any]) -> Incoming | None:
         caption = message.get("caption")
         text = caption if isinstance(caption, str) and caption.strip() else NON_TEXT
     return Incoming(
-        str(message["chat"]["id"]),
+        namespaced("telegram", str(message["chat"]["id"])),
         text,
         language_hint((message.get("from") or {}).get("language_code")),
     )
 
 
 def twilio_incoming(form: Mapping[str, str]) -> Incoming | None:
-    """A Twilio webhook's form fields; media without a Body becomes ``/non_text``."""
+    """A Twilio webhook's form fields; media without a Body becomes ``/non_text``.
+
+    The sender id is ``whatsapp:+<number>`` as Twilio gives it, or ``sms:+<number>``.
+    """
     sender = form.get("From")
     if not sender:
         return None
+    if not sender.startswith("whatsapp:"):
+        sender = namespaced("sms", sender)
     body = form.get("Body") or ""
     if not body.strip():
         body = NON_TEXT

@@ -14,7 +14,9 @@ telegram.py, twilio.py):
   the event broker later, so a desk restart loses nothing);
 - ``add_relay_route(blueprint, deliver)``: ``POST .../relay``
   ``{"sender_id", "message"}`` with ``Authorization: Bearer <token>`` hands a
-  mediator's message to ``deliver``; when the platform does not take it
+  mediator's message to ``deliver``, with the namespaced sender id Rasa
+  knows (``telegram:<chat>``, ``socketio:<session>``: the outputs map it back
+  to the platform's id, connectors/identity.py); when the platform does not take it
   (``PlatformError``, after retrying) it answers 502 with the reason, and the
   desk keeps the message as "not delivered yet" and tries again;
 - ``take_turn(handle, incoming, output)``: a messaging platform's message
@@ -46,6 +48,7 @@ from rasa.core.lock_store import LockError
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.identity import log_id
 from connectors.limits import MessageLimits, limits_from
 from connectors.messaging import Incoming, PlatformError, mediator_text
 from connectors.turns import TurnQueue
@@ -103,7 +106,9 @@ class DeskRelay:
             try:
                 await deliver(sender_id, message)
             except PlatformError as exc:
-                log.warning("A mediator's message to %s was not delivered: %s", sender_id, exc)
+                log.warning(
+                    "A mediator's message to %s was not delivered: %s", log_id(sender_id), exc
+                )
                 return response.json({"error": str(exc)}, status=502)
             return response.json({"sent": True})
 
@@ -126,7 +131,9 @@ class DeskRelay:
         except PlatformError as exc:
             # The platform's webhook is answered all the same: it would send the
             # message again and the person would get the turn twice.
-            log.error("%s did not take the reply to %s: %s", self.name(), incoming.sender_id, exc)
+            log.error(
+                "%s did not take the reply to %s: %s", self.name(), log_id(incoming.sender_id), exc
+            )
 
     async def taken_by_desk(self, message: UserMessage) -> bool:
         """True when the desk stored the message for an open hand-off."""

@@ -22,20 +22,41 @@ TypeError after its text was sent: the rest of the turn, and the turn's
 events in the tracker, were lost. ``CustomJsonSocketIOOutput`` sends it as
 the event's data, ``{"custom": ...}``.
 
+Sessions are bound to a secret the server issued: ``session_request`` with
+no session gets a new random id and its HMAC tag (``session_confirm``
+``{"session_id", "session_tag"}``), which the widget keeps and sends back;
+one naming a session without its valid tag is refused (``session_refused``,
+no room joined), and so is ``user_uttered`` for a session this connection
+was not confirmed for. Knowing a person's session id is not enough to join
+their room. Rasa stores the conversation as ``socketio:<session id>``, which
+is also the room's name, so Rasa's replies and the relay reach it directly.
+Only pages of ``allowed_origins`` may connect (python-socketio's
+``cors_allowed_origins``), and one address gets at most
+``new_conversations_per_address`` new sessions per window.
+
 This module runs inside Rasa (Python 3.10): it imports nothing from the
 knowledge side.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from socketio import AsyncServer
 
+from connectors.identity import SessionSigner, log_id, namespaced
+from connectors.limits import AddressLimits, address_limits_from, client_address
 from connectors.relay import DeskRelay
+
+log = logging.getLogger(__name__)
 
 
 class CustomJsonSocketIOOutput(SocketIOOutput):
@@ -48,11 +69,20 @@ class CustomJsonSocketIOOutput(SocketIOOutput):
 class HandoffSocketIOInput(DeskRelay, SocketIOInput):
     """socket.io for the widget; hand-off messages bypass the dialogue engine."""
 
+    signer: SessionSigner | None = None
+    allowed_origins: list[str] = []
+    addresses = AddressLimits()
+
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         credentials = credentials or {}
         channel = super().from_credentials(credentials)
         channel.read_relay_credentials(credentials)
+        # bot/serve.py always sets one; alone, sessions last as long as this process.
+        secret = str(credentials.get("session_secret") or "") or secrets.token_urlsafe(32)
+        channel.signer = SessionSigner(secret)
+        channel.allowed_origins = str(credentials.get("allowed_origins") or "").split()
+        channel.addresses = address_limits_from(credentials)
         return channel
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -65,10 +95,89 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             message.output_channel = self.get_output_channel() or message.output_channel
             await on_new_message(message)
 
-        blueprint = super().blueprint(self.desk_or_bot(with_custom_json))
+        blueprint = self.session_blueprint(self.desk_or_bot(with_custom_json))
 
         async def to_room(sender_id: str, message: dict) -> None:
             await self.sio.emit(self.bot_message_evt, message, room=sender_id)
 
         self.add_relay_route(blueprint, to_room)
+        return blueprint
+
+    def session_blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """Rasa's socket.io blueprint, with issued and checked sessions and an origin check."""
+        if self.signer is None:
+            raise ValueError("Set session_secret for the socket.io channel (credentials.yml).")
+        signer = self.signer
+        # None would mean "the same origin only": the widget's page is on another port.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or None)
+        blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        # connection (sid) -> its confirmed session id, and its address
+        bound: dict[str, str] = {}
+        addresses: dict[str, str] = {}
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
+            request = environ.get("sanic.request")
+            peer = getattr(request, "ip", None) if request is not None else None
+            addresses[sid] = client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"))
+            return True
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            bound.pop(sid, None)
+            addresses.pop(sid, None)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id, tag = data.get("session_id"), data.get("session_tag")
+            if session_id is None:
+                if not self.addresses.admit(addresses.get(sid, "")):
+                    await sio.emit("session_refused", {"reason": "busy"}, room=sid)
+                    return
+                session_id, tag = signer.issue()
+            elif not signer.valid(session_id, tag):
+                log.warning("Refused a socket.io session without its tag (%s)", log_id(session_id))
+                await sio.emit("session_refused", {"reason": "unknown session"}, room=sid)
+                return
+            previous = bound.get(sid)
+            if previous and previous != session_id:
+                sio.leave_room(sid, namespaced(self.name(), previous))
+            bound[sid] = session_id
+            sio.enter_room(sid, namespaced(self.name(), session_id))
+            await sio.emit(
+                "session_confirm", {"session_id": session_id, "session_tag": tag}, room=sid
+            )
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = bound.get(sid)
+            named = data.get("session_id")
+            if session_id is None or (named is not None and named != session_id):
+                log.warning("Refused a socket.io message for a session not confirmed on it")
+                await sio.emit("session_refused", {"reason": "unknown session"}, room=sid)
+                return
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            message = UserMessage(
+                data.get("message", "") if isinstance(data.get("message"), str) else "",
+                SocketIOOutput(sio, self.bot_message_evt),
+                namespaced(self.name(), session_id),
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
+            await on_new_message(message)
+
         return blueprint

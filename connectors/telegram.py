@@ -42,6 +42,7 @@ from rasa.core.channels.telegram import TelegramInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.identity import platform_id
 from connectors.messaging import (
     TELEGRAM_LIMIT,
     Incoming,
@@ -86,18 +87,20 @@ class TelegramOutput(PlatformOutput):
         self.api = api
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        # Rasa's sender id is telegram:<chat>; Telegram wants the chat.
         for part in split_text(text, TELEGRAM_LIMIT):
-            await self.api.call("sendMessage", chat_id=recipient_id, text=part)
+            await self.api.call("sendMessage", chat_id=platform_id(recipient_id), text=part)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
         # The keyboard goes with the last part, under the words it answers.
         *first, last = split_text(text, TELEGRAM_LIMIT) or ["…"]
+        chat = platform_id(recipient_id)
         for part in first:
-            await self.api.call("sendMessage", chat_id=recipient_id, text=part)
+            await self.api.call("sendMessage", chat_id=chat, text=part)
         await self.api.call(
-            "sendMessage", chat_id=recipient_id, text=last, reply_markup=telegram_keyboard(buttons)
+            "sendMessage", chat_id=chat, text=last, reply_markup=telegram_keyboard(buttons)
         )
 
 

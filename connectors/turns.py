@@ -26,6 +26,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from connectors.identity import log_id
+
 log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[Any], Awaitable[Any]]
@@ -82,10 +84,12 @@ class TurnQueue:
                 if attempt == self.attempts:
                     log.error(
                         "A message of %s was not taken after %d tries: %s",
-                        message.sender_id,
+                        log_id(message.sender_id),
                         attempt,
                         exc,
                     )
                     raise
-                log.warning("Conversation %s is busy (%s); trying again", message.sender_id, exc)
+                log.warning(
+                    "Conversation %s is busy (%s); trying again", log_id(message.sender_id), exc
+                )
                 await asyncio.sleep(self.pause_seconds * attempt)

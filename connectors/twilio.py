@@ -39,6 +39,7 @@ from rasa.core.channels.twilio import TwilioInput
 from sanic import response
 from sanic.request import Request
 
+from connectors.identity import platform_id
 from connectors.messaging import (
     NON_TEXT,
     WHATSAPP_LIMIT,
@@ -73,7 +74,8 @@ class TwilioApi:
         """Create one message; ``PlatformError`` after retries."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        form = {"From": self.number, "To": to, "Body": body}
+        # whatsapp:+39… stays as it is (Twilio needs it); sms:+39… becomes +39….
+        form = {"From": self.number, "To": platform_id(to), "Body": body}
         return await post_with_retry(self._session, self.url, data=form, headers=self.headers)
 
 

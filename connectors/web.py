@@ -100,7 +100,10 @@ async def topics(request: web.Request) -> web.Response:
 
 
 async def _client(app: web.Application):
-    app[SESSION_KEY] = aiohttp.ClientSession()
+    # The action server refuses callers without the shared secret.
+    app[SESSION_KEY] = aiohttp.ClientSession(
+        headers=app[SETTINGS_KEY].services.action_server_headers()
+    )
     yield
     await app[SESSION_KEY].close()
 
@@ -128,7 +131,12 @@ async def home(request: web.Request) -> web.Response:
 def main() -> None:
     configure_logging()
     settings = get_settings()
-    web.run_app(create_app(settings), port=settings.services.web_port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.services.bind_host,
+        port=settings.services.web_port,
+        print=None,
+    )
 
 
 if __name__ == "__main__":

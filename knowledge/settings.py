@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The header every caller of the action server sends services.action_token in.
+ACTION_TOKEN_HEADER = "X-Helpdesk-Action-Token"
 DEFAULT_CONFIG = PROJECT_ROOT / "helpdesk.yml"
 
 
@@ -71,6 +73,10 @@ class Safety:
     max_message_chars: int
     messages_per_window: int
     window_seconds: float
+    # New conversations one source address may start in address_window_seconds
+    # (socket.io and REST; connectors/limits.py AddressLimits).
+    new_conversations_per_address: int
+    address_window_seconds: float
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,23 @@ class Services:
     web_port: int
     # Secret for Rasa's HTTP API; empty until the supervisor makes one.
     rasa_token: str
+    # Address every service listens on; 127.0.0.1 keeps them off the network.
+    bind_host: str
+    # Sites allowed to open the widget's socket.io and call Rasa from a browser.
+    # Empty: only the web app's own address on this machine.
+    allowed_origins: tuple[str, ...]
+    # Trusted integrations send "Authorization: Bearer <rest_token>" to the REST
+    # channel. Empty: the REST channel answers 403 to everything.
+    rest_token: str
+    # Shared secret of Rasa, the web app and the action server; empty until the
+    # supervisor makes one.
+    action_token: str
+    # Key of the socket.io session tags; empty until the supervisor makes one.
+    session_secret: str
+
+    def action_server_headers(self) -> dict[str, str]:
+        """Headers for a request to the action server (bot/action_server.py)."""
+        return {ACTION_TOKEN_HEADER: self.action_token}
 
 
 @dataclass(frozen=True)
@@ -154,12 +177,19 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("safety.max_message_chars", "HELPDESK_MAX_MESSAGE_CHARS"),
     ("safety.messages_per_window", "HELPDESK_MESSAGES_PER_WINDOW"),
     ("safety.window_seconds", "HELPDESK_RATE_WINDOW_SECONDS"),
+    ("safety.new_conversations_per_address", "HELPDESK_NEW_CONVERSATIONS_PER_ADDRESS"),
+    ("safety.address_window_seconds", "HELPDESK_ADDRESS_WINDOW_SECONDS"),
     ("translation.packages_from", "HELPDESK_ARGOS_MODELS"),
     ("translation.download", "HELPDESK_ARGOS_DOWNLOAD"),
     ("services.rasa_url", "HELPDESK_RASA_URL"),
     ("services.action_server_url", "HELPDESK_ACTION_SERVER_URL"),
     ("services.web_port", "HELPDESK_WEB_PORT"),
     ("services.rasa_token", "HELPDESK_RASA_TOKEN"),
+    ("services.bind_host", "HELPDESK_BIND_HOST"),
+    ("services.allowed_origins", "HELPDESK_ALLOWED_ORIGINS"),
+    ("services.rest_token", "HELPDESK_REST_TOKEN"),
+    ("services.action_token", "HELPDESK_ACTION_TOKEN"),
+    ("services.session_secret", "HELPDESK_SESSION_SECRET"),
     ("api.token", "HELPDESK_API_TOKEN"),
     ("desk.database_url", "HELPDESK_DATABASE_URL"),
     ("desk.hours", "HELPDESK_DESK_HOURS"),
@@ -294,6 +324,12 @@ class _Reader:
                 max_message_chars=self.number("safety.max_message_chars", int, 100, 1_000_000),
                 messages_per_window=self.number("safety.messages_per_window", int, 1, 10_000),
                 window_seconds=self.number("safety.window_seconds", float, 1, 86_400),
+                new_conversations_per_address=self.number(
+                    "safety.new_conversations_per_address", int, 1, 10_000_000
+                ),
+                address_window_seconds=self.number(
+                    "safety.address_window_seconds", float, 1, 86_400
+                ),
             ),
             translation=Translation(
                 packages_from=self.path("translation.packages_from", optional=True),
@@ -304,6 +340,11 @@ class _Reader:
                 action_server_url=self.text("services.action_server_url").rstrip("/"),
                 web_port=self.number("services.web_port", int, 1, 65535),
                 rasa_token=self.optional_text("services.rasa_token"),
+                bind_host=self.text("services.bind_host"),
+                allowed_origins=self.origins("services.allowed_origins"),
+                rest_token=self.optional_text("services.rest_token"),
+                action_token=self.optional_text("services.action_token"),
+                session_secret=self.optional_text("services.session_secret"),
             ),
             api=Api(token=self.optional_text("api.token")),
             desk=self.desk(data_dir),
@@ -317,6 +358,19 @@ class _Reader:
 
     def optional_text(self, dotted: str) -> str:
         return str(self.get(dotted) or "").strip()
+
+    def origins(self, dotted: str) -> tuple[str, ...]:
+        value = self.get(dotted) or []
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(dotted, f"is {value!r}", "give a list such as [https://comune.it]")
+        for origin in value:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise self.error(
+                    dotted, f"names {origin!r}", "give scheme and host only: https://comune.it"
+                )
+        return tuple(v.rstrip("/") for v in value)
 
     def desk(self, data_dir: Path) -> Desk:
         from connectors.desk.hours import OpeningHours

@@ -38,6 +38,7 @@ from connectors.desk.store import Store
 from knowledge.evaluation import load_questions
 from knowledge.settings import PROJECT_ROOT, Settings, load_settings
 from tests import bench_channels, bench_handoff
+from tests.bench_channels import BENCH_REST_TOKEN, REST_AUTH
 from tests.conftest import free_port
 from tests.fake_platforms import FakePlatforms, platform_env
 
@@ -158,6 +159,11 @@ def start_assistant(extra_env: dict[str, str] | None = None) -> tuple[Settings, 
             "HELPDESK_WEB_PORT": str(free_port()),
             "HELPDESK_API_TOKEN": "bench",
             "HELPDESK_RASA_TOKEN": "bench-rasa",
+            "HELPDESK_REST_TOKEN": BENCH_REST_TOKEN,
+            "HELPDESK_ACTION_TOKEN": "bench-actions",
+            "HELPDESK_SESSION_SECRET": "bench-sessions",
+            # Every simulated person writes from this machine.
+            "HELPDESK_NEW_CONVERSATIONS_PER_ADDRESS": "1000000",
             "HELPDESK_DESK_HOURS": "always",
             **(extra_env or {}),
         }
@@ -220,7 +226,7 @@ def main() -> None:
         auth = {"Authorization": "Bearer bench"}
 
         def chat_turn(sender: str, text: str) -> float:
-            return timed_post(rest, {"sender": sender, "message": text})
+            return timed_post(rest, {"sender": sender, "message": text}, REST_AUTH)
 
         def suggest(_: str, text: str) -> float:
             return timed_post(api, {"text": text}, auth)

@@ -34,7 +34,7 @@ import yaml
 
 from knowledge.evaluation import load_questions
 from knowledge.settings import PROJECT_ROOT
-from tests.bench import QUESTIONS, percentile, start_assistant, stop_assistant
+from tests.bench import QUESTIONS, REST_AUTH, percentile, start_assistant, stop_assistant
 from tests.socketio_client import SocketIOClient
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -60,8 +60,10 @@ class Run:
 
 async def rest_conversation(run: Run, url: str, questions: list[str], until: float) -> None:
     sender = f"fault-rest-{uuid.uuid4().hex[:8]}"
-    sent = run.sent.setdefault(sender, [])
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as http:
+    sent = run.sent.setdefault(f"rest:{sender}", [])
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT), headers=REST_AUTH
+    ) as http:
         while time.monotonic() < until:
             text = random.choice(questions)
             sent.append(text)
@@ -85,7 +87,7 @@ async def socketio_conversation(
     run: Run, rasa_url: str, questions: list[str], until: float
 ) -> None:
     async with SocketIOClient(rasa_url) as chat:
-        sent = run.sent.setdefault(chat.session_id, [])
+        sent = run.sent.setdefault(chat.sender_id, [])
         while time.monotonic() < until:
             while not chat.messages.empty():  # replies that came after the last turn
                 chat.messages.get_nowait()
@@ -207,7 +209,7 @@ async def confident_questions(rest: str, wanted: int = 40) -> list[str]:
     """Development questions the knowledge index answers, so no conversation is handed off
     (two unsure answers in a row call a mediator, and the bot then falls silent)."""
     found = []
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=REST_AUTH) as http:
         for question in load_questions(QUESTIONS):
             body = {"sender": f"fault-probe-{uuid.uuid4().hex[:8]}", "message": question.text}
             async with http.post(rest, json=body) as response:

@@ -76,7 +76,7 @@ async def run(rasa_url: str, web_url: str, password: str, people: int) -> dict:
         await asyncio.gather(
             *(c.say("I want to talk to a person", {"language": "en"}) for c in clients)
         )
-        ours = {client.session_id for client in clients}
+        ours = {client.sender_id for client in clients}
         by_sender: dict[str, int] = {}
         deadline = time.monotonic() + 120
         while set(by_sender) != ours:
@@ -88,7 +88,7 @@ async def run(rasa_url: str, web_url: str, password: str, people: int) -> dict:
                 h["sender_id"]: h["id"] for h in queue["handoffs"] if h["sender_id"] in ours
             }
         for client in clients:
-            await mediator.post(f"/desk/api/handoffs/{by_sender[client.session_id]}/claim", {})
+            await mediator.post(f"/desk/api/handoffs/{by_sender[client.sender_id]}/claim", {})
         for client in clients:  # what the bot said before the hand-off
             while not client.messages.empty():
                 client.messages.get_nowait()
@@ -99,11 +99,11 @@ async def run(rasa_url: str, web_url: str, password: str, people: int) -> dict:
 
         async def conversation(client: SocketIOClient) -> None:
             nonlocal lost
-            handoff_id = by_sender[client.session_id]
+            handoff_id = by_sender[client.sender_id]
             arrivals = mediator.queue_for(handoff_id)
             for round_number in range(ROUNDS):
                 sent = time.monotonic()
-                await client.say(f"question {round_number} from {client.session_id}")
+                await client.say(f"question {round_number} from {client.sender_id}")
                 try:
                     to_desk.append(await asyncio.wait_for(arrivals.get(), TIMEOUT) - sent)
                 except TimeoutError:
@@ -126,10 +126,10 @@ async def run(rasa_url: str, web_url: str, password: str, people: int) -> dict:
         seconds = time.monotonic() - started
         # Every message must also be in the desk's transcript, once.
         for client in clients:
-            shown = await mediator.get(f"/desk/api/handoffs/{by_sender[client.session_id]}")
+            shown = await mediator.get(f"/desk/api/handoffs/{by_sender[client.sender_id]}")
             said = [m["text"] for m in shown["transcript"] if m["author"] == "migrant"]
             lost += sum(
-                said.count(f"question {n} from {client.session_id}") != 1 for n in range(ROUNDS)
+                said.count(f"question {n} from {client.sender_id}") != 1 for n in range(ROUNDS)
             )
         return {"to_desk": to_desk, "to_person": to_person, "lost": lost, "seconds": seconds}
     finally:

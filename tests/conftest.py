@@ -26,6 +26,15 @@ MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
 
 API_TOKEN = "operator-token-for-tests"
 RASA_TOKEN = "rasa-token-for-tests"
+# Trusted integrations' token for the REST channel (tests are one).
+REST_TOKEN = "rest-token-for-tests"
+ACTION_TOKEN = "action-token-for-tests"
+SESSION_SECRET = "socketio-session-secret-for-tests"
+
+
+def rest_id(sender: str) -> str:
+    """The sender id Rasa stores a REST sender's conversation under."""
+    return f"rest:{sender}"
 
 
 def free_port() -> int:
@@ -58,6 +67,12 @@ def session_env(tmp_path_factory, platforms) -> dict[str, str]:
             "HELPDESK_ARGOS_MODELS": str(data / "argos-models"),
             "HELPDESK_API_TOKEN": API_TOKEN,
             "HELPDESK_RASA_TOKEN": RASA_TOKEN,
+            "HELPDESK_REST_TOKEN": REST_TOKEN,
+            "HELPDESK_ACTION_TOKEN": ACTION_TOKEN,
+            "HELPDESK_SESSION_SECRET": SESSION_SECRET,
+            "HELPDESK_LOG_KEY": "log-key-for-tests",
+            # Every test writes from this machine, as many people.
+            "HELPDESK_NEW_CONVERSATIONS_PER_ADDRESS": "1000000",
             # Mediators are always at work in tests; opening hours have their own tests.
             "HELPDESK_DESK_HOURS": "always",
             # Telegram and WhatsApp talk to the loopback platforms.
@@ -171,7 +186,9 @@ class Assistant:
 
     def post(self, body: bytes) -> tuple[int, list[dict]]:
         request = urllib.request.Request(
-            self.rest_url, data=body, headers={"Content-Type": "application/json"}
+            self.rest_url,
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {REST_TOKEN}"},
         )
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read())
@@ -184,12 +201,19 @@ class Assistant:
         assert status == 200
         return replies
 
+    @staticmethod
+    def rasa_id(sender: str) -> str:
+        """Rasa's sender id: a REST sender gets rest:, a namespaced id is kept."""
+        from connectors.identity import CHANNEL_PREFIXES
+
+        return sender if sender.partition(":")[0] in CHANNEL_PREFIXES else rest_id(sender)
+
     def _events(self, sender: str, type_name: str) -> list[dict]:
         """Events of one type that the tracker store holds for `sender`, oldest first."""
         with sqlite3.connect(self.settings.data_dir / "tracker.db") as conn:
             rows = conn.execute(
                 "SELECT data FROM events WHERE sender_id = ? AND type_name = ? ORDER BY id",
-                (sender, type_name),
+                (self.rasa_id(sender), type_name),
             ).fetchall()
         return [json.loads(data) for (data,) in rows]
 

@@ -18,26 +18,55 @@ from typing import Any
 import aiohttp
 
 
+class SessionRefused(RuntimeError):
+    """The server refused the session asked for (``session_refused``)."""
+
+
 class SocketIOClient:
-    def __init__(self, server: str, session_id: str | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        session_id: str | None = None,
+        session_tag: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.url = (
             server.replace("http", "ws", 1).rstrip("/") + "/socket.io/?EIO=4&transport=websocket"
         )
+        # The server issues both; a session named without its tag is refused.
         self.session_id = session_id
+        self.session_tag = session_tag
+        self.headers = headers or {}
+        self.refused: list[dict] = []
         self.messages: asyncio.Queue[tuple[float, dict]] = asyncio.Queue()
         self._http: aiohttp.ClientSession | None = None
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task | None = None
-        self._confirmed = asyncio.Event()
+        # Set when the server confirmed or refused the session.
+        self._settled = asyncio.Event()
 
     async def __aenter__(self) -> SocketIOClient:
         self._http = aiohttp.ClientSession()
-        self._socket = await self._http.ws_connect(self.url)
-        self._reader = asyncio.create_task(self._read())
-        await self._socket.send_str("40")
-        await self._emit("session_request", {"session_id": self.session_id})
-        await asyncio.wait_for(self._confirmed.wait(), timeout=30)
+        try:
+            self._socket = await self._http.ws_connect(self.url, headers=self.headers)
+            self._reader = asyncio.create_task(self._read())
+            await self._socket.send_str("40")
+            await self.request_session(self.session_id, self.session_tag)
+            await asyncio.wait_for(self._settled.wait(), timeout=30)
+            if self.refused:
+                raise SessionRefused(self.refused[0])
+        except BaseException:
+            await self.__aexit__()
+            raise
         return self
+
+    async def request_session(self, session_id: str | None, session_tag: str | None) -> None:
+        await self._emit("session_request", {"session_id": session_id, "session_tag": session_tag})
+
+    @property
+    def sender_id(self) -> str:
+        """The sender id Rasa stores this conversation under."""
+        return f"socketio:{self.session_id}"
 
     async def __aexit__(self, *exc: Any) -> None:
         if self._reader:
@@ -46,6 +75,7 @@ class SocketIOClient:
             await self._socket.close()
         if self._http:
             await self._http.close()
+        self._reader = self._socket = self._http = None
 
     async def say(self, text: str, metadata: dict | None = None) -> None:
         await self._emit(
@@ -73,7 +103,11 @@ class SocketIOClient:
             elif data.startswith("42"):
                 event, *args = json.loads(data[2:])
                 if event == "session_confirm":
-                    self.session_id = args[0]
-                    self._confirmed.set()
+                    self.session_id = args[0]["session_id"]
+                    self.session_tag = args[0]["session_tag"]
+                    self._settled.set()
+                elif event == "session_refused":
+                    self.refused.append(args[0] if args else {})
+                    self._settled.set()
                 elif event == "bot_uttered":
                     await self.messages.put((time.monotonic(), args[0] if args else {}))

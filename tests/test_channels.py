@@ -58,6 +58,11 @@ class Telegram:
         self.language_code = language_code
         self.update_id = random.randint(10**5, 10**6)
 
+    @property
+    def sender_id(self) -> str:
+        """Rasa's sender id for this chat: Telegram's own namespace."""
+        return f"telegram:{self.chat_id}"
+
     def _user(self) -> dict:
         return {
             "id": self.chat_id,
@@ -160,7 +165,7 @@ def test_telegram_text_message(assistant, platforms):
     sent = platforms.texts_to(person.chat_id)
     assert sent and "residen" in "\n".join(sent).lower()
     assert all(len(text) <= 4096 for text in sent)
-    assert assistant.user_texts(str(person.chat_id)) == ["dove si fa la residenza?"]
+    assert assistant.user_texts(person.sender_id) == ["dove si fa la residenza?"]
 
 
 def test_arabic_message_is_answered_in_arabic_and_kept_intact(assistant, platforms):
@@ -168,8 +173,8 @@ def test_arabic_message_is_answered_in_arabic_and_kept_intact(assistant, platfor
     assert person.say("مرحبا، أريد أن أسأل عن الإقامة") == 200
     sent = "\n".join(platforms.texts_to(person.chat_id))
     assert ARABIC_LETTERS.search(sent)
-    assert assistant.slot(str(person.chat_id), "language") == "ar"
-    assert assistant.user_texts(str(person.chat_id)) == ["مرحبا، أريد أن أسأل عن الإقامة"]
+    assert assistant.slot(person.sender_id, "language") == "ar"
+    assert assistant.user_texts(person.sender_id) == ["مرحبا، أريد أن أسأل عن الإقامة"]
 
 
 @pytest.mark.parametrize(
@@ -237,7 +242,7 @@ def test_edited_message_is_answered_as_a_new_one(assistant, platforms):
     edited = person.message("edited_message", text="thank you", edit_date=1764585700)
     assert person.send(edited) == 200
     assert len(platforms.texts_to(person.chat_id)) > before
-    assert assistant.user_texts(str(person.chat_id)) == ["hello", "thank you"]
+    assert assistant.user_texts(person.sender_id) == ["hello", "thank you"]
 
 
 def test_quick_replies_are_inline_buttons_and_a_press_is_acknowledged(assistant, platforms):
@@ -256,7 +261,7 @@ def test_quick_replies_are_inline_buttons_and_a_press_is_acknowledged(assistant,
     assert person.send(person.press(french["callback_data"], "4382bfdwdsb323b2d9")) == 200
     assert platforms.calls("answerCallbackQuery", callback_query_id="4382bfdwdsb323b2d9")
     assert platforms.texts_to(person.chat_id)[-1] == response_text("utter_language_changed", "fr")
-    assert assistant.slot(str(person.chat_id), "language") == "fr"
+    assert assistant.slot(person.sender_id, "language") == "fr"
 
 
 @pytest.mark.parametrize("secret", [None, "", "guessed-secret", TELEGRAM_SECRET + "x"])
@@ -266,7 +271,7 @@ def test_telegram_request_without_the_secret_gets_403_and_changes_nothing(
     person = Telegram(assistant, "it")
     assert person.send(person.message(text="ciao"), secret=secret) == 403
     assert platforms.calls("sendMessage", chat_id=person.chat_id) == []
-    assert assistant.user_texts(str(person.chat_id)) == []
+    assert assistant.user_texts(person.sender_id) == []
 
 
 def test_whatsapp_text_numbered_options_and_the_number_as_the_button(assistant, platforms):
@@ -341,7 +346,7 @@ def test_full_handoff_through_telegram(assistant, platforms, desk_as, desk_store
 
     assert person.say("أريد التحدث مع شخص") == 200
     assert "وسيط" in "\n".join(platforms.texts_to(chat))
-    handoff = claimed_handoff(amal, chat)
+    handoff = claimed_handoff(amal, person.sender_id)
     assert handoff["channel"] == "telegram" and handoff["language"] == "ar"
 
     # While the mediator holds it, the person's words reach the desk and the bot is silent.
@@ -394,7 +399,7 @@ def test_platform_failure_shows_not_delivered_then_delivers(
     chat = str(person.chat_id)
     amal = desk_as("amal")
     assert person.say("voglio parlare con una persona") == 200
-    handoff = claimed_handoff(amal, chat)
+    handoff = claimed_handoff(amal, person.sender_id)
 
     # Telegram is down for longer than our quick retries.
     platforms.fail("sendMessage", *[500] * 6)

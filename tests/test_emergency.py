@@ -17,7 +17,7 @@ from knowledge.emergency import (
     rates,
 )
 from knowledge.settings import PROJECT_ROOT
-from tests.conftest import wait_for
+from tests.conftest import rest_id, wait_for
 
 DATA = PROJECT_ROOT / "tests" / "data"
 
@@ -139,7 +139,7 @@ def test_look_alikes_are_not_emergencies(kb, text):
 
 def queued(desk, sender: str) -> dict | None:
     _, body = desk.get("/desk/api/queue")
-    return next((h for h in body["handoffs"] if h["sender_id"] == sender), None)
+    return next((h for h in body["handoffs"] if h["sender_id"] == rest_id(sender)), None)
 
 
 @pytest.mark.integration
@@ -159,7 +159,7 @@ def test_an_emergency_gets_numbers_first_and_an_urgent_handoff(assistant, desk_a
     assert handoff["urgent"] and handoff["reason"] == "emergency"
     _, body = amal.get("/desk/api/queue")
     order = [h["sender_id"] for h in body["handoffs"]]
-    assert order.index(sender) < order.index(calm)
+    assert order.index(rest_id(sender)) < order.index(rest_id(calm))
     # The bot stays silent: a person has the conversation.
     assert assistant.say(sender, "هل أنتم هنا؟") == []
 

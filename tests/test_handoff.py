@@ -15,15 +15,17 @@ import uuid
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import Assistant, wait_for
 from tests.socketio_client import SocketIOClient
 
 pytestmark = pytest.mark.integration
 
 
 def queued(desk, sender: str) -> dict | None:
+    """`sender`'s open hand-off: a REST sender, or a namespaced sender id."""
     _, body = desk.get("/desk/api/queue")
-    return next((h for h in body["handoffs"] if h["sender_id"] == sender), None)
+    wanted = Assistant.rasa_id(sender)
+    return next((h for h in body["handoffs"] if h["sender_id"] == wanted), None)
 
 
 def texts(replies: list[dict]) -> str:
@@ -237,7 +239,7 @@ def test_widget_channel_relays_hand_offs_without_the_dialogue_engine(
 
     async def story() -> None:
         async with SocketIOClient(settings.services.rasa_url) as person:
-            sender = person.session_id
+            sender = person.sender_id
             await person.say("I want to talk to a person", {"language": "en"})
             handoff = await asyncio.to_thread(wait_for, lambda: queued(amal, sender))
             assert handoff["channel"] == "socketio"

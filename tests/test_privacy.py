@@ -31,7 +31,7 @@ from connectors.desk.store import Store, forget_requests, handoffs, messages, qu
 from connectors.handoff import RasaEvents
 from connectors.privacy import SETTLE, Privacy, RasaEventsTable
 from knowledge.settings import PROJECT_ROOT, SettingsError, load_settings
-from tests.conftest import RASA_TOKEN, wait_for
+from tests.conftest import RASA_TOKEN, Assistant, rest_id, wait_for
 
 # The desk's store on SQLite and on a real PostgreSQL server, as in test_desk.py.
 from tests.test_desk import FakeRasaEvents, desk_settings, postgres  # noqa: F401
@@ -331,7 +331,7 @@ def traces(settings, sender: str) -> dict[str, int]:
             for table in tables:
                 found[f"{name}:{table}"] = db.execute(
                     f"SELECT count(*) FROM {table} WHERE sender_id = ?",  # noqa: S608
-                    (sender,),
+                    (Assistant.rasa_id(sender),),
                 ).fetchone()[0]
     return found
 
@@ -474,13 +474,15 @@ def test_admin_command_forgets_a_person_and_their_open_handoff(assistant, settin
     assistant.say(sender, "dove si fa la residenza?")
     assistant.say(sender, "voglio parlare con una persona")
     wait_for(
-        lambda: any(h["sender_id"] == sender for h in ada.get("/desk/api/queue")[1]["handoffs"])
+        lambda: any(
+            h["sender_id"] == rest_id(sender) for h in ada.get("/desk/api/queue")[1]["handoffs"]
+        )
     )
-    result = desk_command(assistant, "forget", sender)
-    assert f"Deleted everything about {sender}" in result.stdout
+    result = desk_command(assistant, "forget", rest_id(sender))
+    assert f"Deleted everything about {rest_id(sender)}" in result.stdout
     assert "open handoffs: 1" in result.stdout
     wait_for(lambda: nothing_left(settings, sender), timeout=60)
-    assert all(h["sender_id"] != sender for h in ada.get("/desk/api/queue")[1]["handoffs"])
+    assert all(h["sender_id"] != rest_id(sender) for h in ada.get("/desk/api/queue")[1]["handoffs"])
     # The bot is no longer paused for them: a new conversation.
     replies = assistant.say(sender, "dove si fa la residenza?")
     assert any("custom" in r for r in replies)
@@ -495,22 +497,26 @@ def test_retention_command_runs_on_the_real_stores(assistant, settings):
     # Make the conversation 91 days old in every store that keeps a time.
     old = (datetime.now(UTC) - timedelta(days=91)).timestamp()
     with sqlite3.connect(settings.data_dir / "tracker.db") as db:
-        db.execute("UPDATE events SET timestamp = ? WHERE sender_id = ?", (old, sender))
+        db.execute("UPDATE events SET timestamp = ? WHERE sender_id = ?", (old, rest_id(sender)))
     old_naive = datetime.fromtimestamp(old, UTC).replace(tzinfo=None)
     store = Store.open(settings.desk.database_url)
     with store.transaction() as db:
         db.execute(
-            messages.update().where(messages.c.sender_id == sender).values(created_at=old_naive)
+            messages.update()
+            .where(messages.c.sender_id == rest_id(sender))
+            .values(created_at=old_naive)
         )
         db.execute(
-            questions.update().where(questions.c.sender_id == sender).values(asked_at=old_naive)
+            questions.update()
+            .where(questions.c.sender_id == rest_id(sender))
+            .values(asked_at=old_naive)
         )
     result = desk_command(assistant, "retention")
     assert "Deleted" in result.stdout
     assert nothing_left(settings, sender)
     with store.engine.connect() as db:
         pending = db.execute(sa.select(forget_requests.c.sender_id)).scalars().all()
-        assert sender not in pending
+        assert rest_id(sender) not in pending
 
 
 @pytest.mark.integration
@@ -519,5 +525,6 @@ def test_a_phone_number_as_sender_id_stays_out_of_the_logs(assistant):
     sender = f"39333{uuid.uuid4().int % 10**7:07d}"
     assistant.say(sender, "زوجي يضربني الآن وأنا خائفة")
     log = (assistant.supervisor.log_dir / "action-server.log").read_text(errors="replace")
-    assert "Emergency (violence) in conversation [phone]" in log
+    # Logs name a conversation by a keyed hash, never by its id.
+    assert "Emergency (violence) in conversation conv-" in log
     assert sender not in log

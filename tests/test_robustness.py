@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from connectors.desk.store import Store
 from connectors.limits import RATE_LIMITED, TOO_LONG, MessageLimits
 from knowledge.settings import PROJECT_ROOT
-from tests.conftest import wait_for
+from tests.conftest import rest_id, wait_for
 
 
 def new_sender() -> str:
@@ -120,7 +120,11 @@ def test_a_locked_desk_database_delays_but_loses_nothing(assistant, desk_as, set
     assistant.say(sender, "je veux parler a une personne")
     handoff = wait_for(
         lambda: next(
-            (h for h in amal.get("/desk/api/queue")[1]["handoffs"] if h["sender_id"] == sender),
+            (
+                h
+                for h in amal.get("/desk/api/queue")[1]["handoffs"]
+                if h["sender_id"] == rest_id(sender)
+            ),
             None,
         )
     )
@@ -225,7 +229,7 @@ def test_a_desk_too_slow_to_answer_loses_no_widget_message(assistant, desk_as, s
 
     async def story() -> None:
         async with SocketIOClient(settings.services.rasa_url) as person:
-            sender = person.session_id
+            sender = person.sender_id
             await person.say("I want to talk to a person", {"language": "en"})
             handoff = await asyncio.to_thread(wait_for, lambda: queued(sender))
             assert amal.post(f"/desk/api/handoffs/{handoff['id']}/claim")[0] == 200
@@ -265,7 +269,7 @@ def test_an_answer_over_the_widget_keeps_the_turn(assistant, settings):
                 pass
             await asyncio.to_thread(
                 wait_for,
-                lambda: "dove si fa la residenza?" in assistant.user_texts(person.session_id),
+                lambda: "dove si fa la residenza?" in assistant.user_texts(person.sender_id),
             )
 
     asyncio.run(story())
@@ -285,7 +289,7 @@ def test_messages_written_while_the_widget_still_answers_all_get_their_turn(assi
             for text in texts:
                 await person.say(text)
             await asyncio.to_thread(
-                wait_for, lambda: assistant.user_texts(person.session_id)[-4:] == texts, 120
+                wait_for, lambda: assistant.user_texts(person.sender_id)[-4:] == texts, 120
             )
 
     asyncio.run(story())

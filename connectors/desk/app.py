@@ -161,7 +161,10 @@ async def database_trouble(request: web.Request, handler) -> web.StreamResponse:
 
 
 async def _lifecycle(app: web.Application):
-    app[CLIENT_KEY] = aiohttp.ClientSession()
+    # The action server refuses callers without the shared secret.
+    app[CLIENT_KEY] = aiohttp.ClientSession(
+        headers=app[DESK_SETTINGS_KEY].services.action_server_headers()
+    )
     connector = app[CONNECTOR_KEY]
     await connector.start()
     # Requests to be forgotten, and the retention job (connectors.privacy).

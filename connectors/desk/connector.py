@@ -90,7 +90,8 @@ class DeskConnector(HandoffConnector):
         return self.store.expected_wait_minutes(self.settings.desk.default_wait_minutes)
 
     async def start(self) -> None:
-        self.session = aiohttp.ClientSession()
+        # The action server (emergency checks) refuses callers without the shared secret.
+        self.session = aiohttp.ClientSession(headers=self.settings.services.action_server_headers())
         self.rasa = RasaConversations(
             self.settings.services.rasa_url, self.settings.services.rasa_token, self.session
         )

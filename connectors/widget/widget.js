@@ -8,7 +8,8 @@
   if (window.HelpdeskWidget) return;
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   const attr = (n) => ((script && script.getAttribute('data-' + n)) || '').trim();
-  const K = { s: 'helpdesk.session', l: 'helpdesk.language', t: 'helpdesk.transcript', q: 'helpdesk.queue' };
+  // The session's tag proves it was issued to this browser; the server refuses a session without it.
+  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', t: 'helpdesk.transcript', q: 'helpdesk.queue' };
   const getS = (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } };
   const setS = (k, v) => { try { localStorage.setItem(k, v); } catch (e) { /* private mode or full */ } };
   const getJ = (k) => { try { const v = JSON.parse(getS(k)); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
@@ -46,6 +47,7 @@
   if (!NAMES[chosen]) chosen = null;
   let lang = chosen || (NAMES[attr('language').toLowerCase()] ? attr('language').toLowerCase() : browserLang() || 'it');
   let sid = getS(K.s) || null;
+  let tag = sid ? getS(K.g) || null : null;
   let log = getJ(K.t);
   const queue = getJ(K.q);
   let greeted = false;
@@ -302,7 +304,7 @@
       drop(s);
     } else if (type === '4') {
       const p = d[1];
-      if (p === '0') emit(s, 'session_request', { session_id: sid });
+      if (p === '0') emit(s, 'session_request', { session_id: tag ? sid : null, session_tag: tag });
       else if (p === '1' || p === '4') drop(s);
       else if (p === '2') {
         let ev;
@@ -315,10 +317,18 @@
     if (name === 'session_confirm') {
       const id = data && typeof data === 'object' ? data.session_id : data;
       if (id) { sid = String(id); setS(K.s, sid); }
+      if (data && typeof data === 'object' && data.session_tag) { tag = String(data.session_tag); setS(K.g, tag); }
       ready = true;
       retry = 0;
       setOffline(false);
       flush();
+    } else if (name === 'session_refused') {
+      // A stored session the server no longer knows (its key changed): start a new one.
+      ready = false;
+      if (sid && !(data && data.reason === 'busy')) {
+        sid = null; tag = null; setS(K.s, ''); setS(K.g, '');
+        if (ws && ws.readyState === 1) emit(ws, 'session_request', { session_id: null, session_tag: null });
+      }
     } else if (name === 'bot_uttered') {
       bot(data);
     }

@@ -22,8 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def queued(desk, sender: str) -> dict | None:
-    _, body = desk.get("/desk/api/queue")
-    return next((h for h in body["handoffs"] if h["sender_id"] == sender), None)
+    return desk.queued(sender)
 
 
 def texts(replies: list[dict]) -> str:

@@ -35,6 +35,7 @@ PASSWORD = "a-long-test-password"
 USERS = {
     "amal": ("mediator", "ar fr it"),
     "bilal": ("mediator", "ar it"),
+    "olena": ("mediator", "uk it"),
     "olga": ("operator", "it"),
     "ada": ("admin", "it"),
 }
@@ -187,13 +188,17 @@ async def test_a_waiting_handoff_shows_only_a_redacted_preview(site, store):
 async def test_the_queue_holds_only_the_mediators_languages(site, store):
     arabic = open_handoff(store, "p-ar", language="ar")
     ukrainian = open_handoff(store, "p-uk", language="uk")
-    amal, ada = await logged_in(site, "amal"), await logged_in(site, "ada")
+    # No mediator speaks Tamil: everyone sees it (with machine translation), none is lost.
+    tamil = open_handoff(store, "p-ta", language="ta")
+    amal, olena, ada = [await logged_in(site, name) for name in ("amal", "olena", "ada")]
 
     seen = [h["id"] for h in (await (await amal.get("/desk/api/queue")).json())["handoffs"]]
-    assert seen == [arabic]
+    assert seen == [arabic, tamil]
     assert (await amal.get(f"/desk/api/handoffs/{ukrainian}")).status == 403
+    seen = [h["id"] for h in (await (await olena.get("/desk/api/queue")).json())["handoffs"]]
+    assert seen == [ukrainian, tamil]
     seen = [h["id"] for h in (await (await ada.get("/desk/api/queue")).json())["handoffs"]]
-    assert sorted(seen) == sorted([arabic, ukrainian])
+    assert seen == [arabic, ukrainian, tamil]
 
 
 def _event(sender: str, kind: str, **fields) -> dict:

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             args.sender_id = store.sender_of(args.handoff)
             if args.sender_id is None:
                 raise SystemExit(f"No hand-off {args.handoff}; nothing was deleted.")
-            args.label = f"hand-off {args.handoff}"
+            args.label = f"the person of hand-off {args.handoff}"
         if args.what != "users":
             return privacy_command(args, Privacy.open(settings, store))
     except SettingsError as exc:
@@ -113,7 +113,7 @@ def privacy_command(args: argparse.Namespace, privacy: Privacy) -> int:
     if not any(deleted.values()):
         print(f"Nothing was kept about {label}.")
         return 0
-    print(f"Deleted everything about the person of {label}:")
+    print(f"Deleted everything about {label}:")
     for place, count in deleted.items():
         print(f"  {place}: {count}")
     return 0

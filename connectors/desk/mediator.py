@@ -88,8 +88,7 @@ async def show(request: web.Request) -> web.Response:
     handoff = await _handoff_or_404(request)
     user = request[auth.USER_KEY]
     store = request.app[desk.STORE_KEY]
-    languages = _languages(user)
-    if languages is not None and handoff["language"] not in languages:
+    if not await asyncio.to_thread(store.works_in, handoff["language"], _languages(user)):
         raise web.HTTPForbidden(text="This conversation is in a language you do not work in.")
     if handoff["status"] == "waiting" and not may_read(handoff, user):
         # Enough to choose it; the conversation itself once claimed.
@@ -256,7 +255,8 @@ async def _concerns(request: web.Request, notice: dict) -> bool:
         return False
     if user.role == "operator":
         return handoff["opened_by"] == user.id
-    if handoff["language"] not in user.languages:
+    store = request.app[desk.STORE_KEY]
+    if not await asyncio.to_thread(store.works_in, handoff["language"], user.languages):
         return False
     return handoff["status"] == "waiting" or handoff["mediator_id"] == user.id
 

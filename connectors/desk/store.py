@@ -413,17 +413,31 @@ class Store:
             row = db.execute(self._handoff_query().where(handoffs.c.id == handoff_id)).first()
         return self._handoff(row) if row else None
 
+    def mediators_speak(self) -> set[str]:
+        """Every language some mediator works in."""
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(users.c.languages).where(users.c.role == "mediator"))
+            return {code for (languages,) in rows for code in languages.split()}
+
+    def works_in(self, language: str, languages: tuple[str, ...] | None) -> bool:
+        """A hand-off in `language` is for a mediator speaking `languages` (None: an
+        admin, all): theirs, or one no mediator speaks, so that none is left unseen."""
+        return languages is None or language in languages or language not in self.mediators_speak()
+
     def queue(self, languages: tuple[str, ...] | None = None) -> list[dict]:
-        """Open hand-offs (in `languages`, when given): urgent first, then the longest
-        waiting. Urgent ones that came in a burst (see ``flag_floods``) follow the
-        other urgent ones, each with a ``flood`` note."""
+        """Open hand-offs (for a mediator speaking `languages`, see ``works_in``):
+        urgent first, then the longest waiting. Urgent ones that came in a burst
+        (see ``flag_floods``) follow the other urgent ones, each with a ``flood`` note."""
         query = (
             self._handoff_query()
             .where(handoffs.c.status.in_(OPEN_STATES))
             .order_by(handoffs.c.urgent.desc(), handoffs.c.created_at)
         )
         if languages is not None:
-            query = query.where(handoffs.c.language.in_(languages))
+            spoken = self.mediators_speak()
+            query = query.where(
+                handoffs.c.language.in_(languages) | handoffs.c.language.not_in(spoken)
+            )
         with self.engine.connect() as db:
             found = [self._handoff(row) for row in db.execute(query)]
         return flag_floods(found)

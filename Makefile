@@ -18,6 +18,8 @@ PY := $(VENV_APP)/bin/python
 CHROMIUM := /usr/bin/chromium
 # Debian's PostgreSQL: the tests run the desk's store on a real server too.
 POSTGRESQL := /usr/bin/pg_ctlcluster
+# Debian's nginx: the tests start the reverse proxy of deploy/ in front of stand-ins.
+NGINX := /usr/sbin/nginx
 
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
@@ -30,7 +32,7 @@ run: install train index  ## start Rasa (:5005), the action server (:5055) and t
 test: install lint lint-content  ## lint code and content, then unit and integration tests
 	$(PY) -m pytest
 
-install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM) $(POSTGRESQL)
+install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM) $(POSTGRESQL) $(NGINX)
 
 $(CHROMIUM):
 	@echo "==> Installing Debian's chromium and Noto fonts (apt)"
@@ -41,6 +43,11 @@ $(POSTGRESQL):
 	@echo "==> Installing Debian's PostgreSQL (apt)"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q postgresql
+
+$(NGINX):
+	@echo "==> Installing Debian's nginx (apt), for the reverse-proxy test"
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q nginx
 
 $(VENV_RASA)/.installed: bot/requirements-rasa.txt
 	@echo "==> Creating the Rasa environment (Python 3.10, about 3 minutes)"
@@ -73,9 +80,10 @@ user: $(VENV_APP)/.installed  ## add a desk log-in (mediator, operator or admin)
 	  read -p "Languages they speak (e.g. ar fr it): " langs; \
 	  $(PY) -m connectors.desk users add "$$name" --role "$$role" --languages "$$langs"
 
-forget: $(VENV_APP)/.installed  ## delete one person's conversation everywhere: make forget SENDER=<sender id>
-	@test -n "$(SENDER)" || { echo "Name the conversation: make forget SENDER=<sender id>"; exit 2; }
-	$(PY) -m connectors.desk forget "$(SENDER)"
+forget: $(VENV_APP)/.installed  ## delete one person's conversation everywhere: make forget HANDOFF=<hand-off number> (or SENDER=<sender id>)
+	@test -n "$(HANDOFF)$(SENDER)" || { echo "Name the person: make forget HANDOFF=<hand-off number on the desk>"; exit 2; }
+	@if [ -n "$(HANDOFF)" ]; then $(PY) -m connectors.desk forget --handoff "$(HANDOFF)"; \
+	  else $(PY) -m connectors.desk forget "$(SENDER)"; fi
 
 retention: $(VENV_APP)/.installed  ## delete conversations older than privacy.retention_days now
 	$(PY) -m connectors.desk retention

@@ -124,6 +124,9 @@ class Desk:
     timezone: str
     default_wait_minutes: int
     session_hours: int
+    # Served over HTTPS through the reverse proxy (deploy/): Secure cookies with
+    # the __Host- prefix, and the person's address taken from the proxy's X-Real-IP.
+    behind_proxy: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("desk.timezone", "HELPDESK_DESK_TIMEZONE"),
     ("desk.default_wait_minutes", "HELPDESK_DEFAULT_WAIT_MINUTES"),
     ("desk.session_hours", "HELPDESK_SESSION_HOURS"),
+    ("desk.behind_proxy", "HELPDESK_BEHIND_PROXY"),
     ("privacy.retention_days", "HELPDESK_RETENTION_DAYS"),
     ("privacy.declined_retention_hours", "HELPDESK_DECLINED_RETENTION_HOURS"),
 )
@@ -388,4 +392,11 @@ class _Reader:
             timezone=timezone,
             default_wait_minutes=self.number("desk.default_wait_minutes", int, 1, 24 * 60),
             session_hours=self.number("desk.session_hours", int, 1, 24 * 30),
+            behind_proxy=self.switch("desk.behind_proxy"),
         )
+
+    def switch(self, dotted: str) -> bool:
+        value = self.optional_text(dotted).lower()
+        if value not in ("", "true", "false", "1", "0", "yes", "no", "on", "off"):
+            raise self.error(dotted, f"is {value!r}", "write true or false")
+        return value in ("true", "1", "yes", "on")

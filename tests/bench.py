@@ -259,6 +259,7 @@ def main() -> None:
                     f"http://localhost:{settings.services.web_port}",
                     BENCH_PASSWORD,
                     args.handoffs,
+                    Store.open(settings.desk.database_url),
                 )
             )
             print(

@@ -67,7 +67,8 @@ class Mediator:
         await self.http.close()
 
 
-async def run(rasa_url: str, web_url: str, password: str, people: int) -> dict:
+async def run(rasa_url: str, web_url: str, password: str, people: int, store) -> dict:
+    """`store`: the desk's, to match sessions to hand-offs (pages show only hand-off ids)."""
     mediator = Mediator(web_url)
     await mediator.log_in("bench-mediator", password)
     clients = [SocketIOClient(rasa_url) for _ in range(people)]
@@ -83,10 +84,8 @@ async def run(rasa_url: str, web_url: str, password: str, people: int) -> dict:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Only {len(by_sender)} of {people} hand-offs were opened")
             await asyncio.sleep(0.5)
-            queue = await mediator.get("/desk/api/queue")
-            by_sender = {
-                h["sender_id"]: h["id"] for h in queue["handoffs"] if h["sender_id"] in ours
-            }
+            queue = await asyncio.to_thread(store.queue)
+            by_sender = {h["sender_id"]: h["id"] for h in queue if h["sender_id"] in ours}
         for client in clients:
             await mediator.post(f"/desk/api/handoffs/{by_sender[client.sender_id]}/claim", {})
         for client in clients:  # what the bot said before the hand-off

@@ -261,6 +261,7 @@ def desk_as(assistant, desk_store, web_url):
 
     def login(username: str) -> DeskClient:
         client = DeskClient(web_url)
+        client.store = desk_store
         role = DESK_USERS[username][0]
         page = {"mediator": "/desk", "operator": "/assist", "admin": "/dashboard"}[role]
         assert client.login(username, PASSWORD, page) == 303

@@ -26,6 +26,8 @@ class DeskClient:
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
         )
         self.csrf = ""
+        # The desk's store (tests only): pages name hand-offs by id, never by sender id.
+        self.store = None
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
@@ -53,6 +55,12 @@ class DeskClient:
             found = _CSRF_META.search(html.decode())
             self.csrf = found.group(1) if found else ""
         return status
+
+    def queued(self, sender: str) -> dict | None:
+        """This person's open hand-off as this user's queue shows it, or None."""
+        ids = {h["id"] for h in self.store.queue() if h["sender_id"] == sender}
+        _, body = self.get("/desk/api/queue")
+        return next((h for h in body.get("handoffs", []) if h["id"] in ids), None)
 
     def get(self, path: str) -> tuple[int, dict]:
         status, _, body = self.request("GET", path)

@@ -189,3 +189,37 @@ def test_dashboard_shows_figures_from_real_conversations(assistant, browser, web
         admin.click("#csv")
     csv_text = download.value.path().read_text()
     assert "questions,total," in csv_text and "satisfaction,target,8.0" in csv_text
+
+
+def test_delete_my_data_leaves_nothing_in_the_browser(browser, web_url, desk_store):
+    """Issue 17: someone with the person's phone must find no transcript and no session."""
+    page = browser.new_context(locale="en-GB").new_page()
+    page.goto(f"{web_url}/widget/example.html")
+    page.click("#hd-launcher")
+    page.select_option("#hd-language", "en")
+    widget_say(page, "delete my data")
+    confirm = page.locator(".hd-quick-reply", has_text="Yes, delete everything")
+    expect(confirm).to_be_visible(timeout=30_000)
+    old_session = page.evaluate("window.HelpdeskWidget.sessionId()")
+    assert old_session and page.evaluate("localStorage.getItem('helpdesk.transcript')")
+    confirm.click()
+
+    expect(page.locator("#hd-messages")).to_contain_text(
+        "I deleted this conversation", timeout=30_000
+    )
+    wait_for(lambda: page.evaluate("window.HelpdeskWidget.sessionId()") is None)
+    kept = page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('helpdesk.'))")
+    assert kept == ["helpdesk.language"]
+    # Only the bot's note is on screen; the earlier conversation is gone from it too.
+    assert "delete my data" not in page.locator("#hd-messages").inner_text()
+
+    # Writing again starts a new session, and "forget on this device" clears it locally.
+    widget_say(page, "hello")
+    wait_for(lambda: page.evaluate("window.HelpdeskWidget.sessionId()"), timeout=30)
+    new_session = page.evaluate("window.HelpdeskWidget.sessionId()")
+    assert new_session != old_session
+    page.click("#hd-forget")
+    assert page.evaluate("window.HelpdeskWidget.sessionId()") is None
+    kept = page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('helpdesk.'))")
+    assert kept == ["helpdesk.language"]
+    assert page.locator("#hd-messages .hd-msg").count() == 0

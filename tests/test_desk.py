@@ -105,7 +105,7 @@ def test_redaction_keeps_ordinary_numbers():
 
 def test_passwords_are_hashed_and_checked():
     stored = hash_password("correct horse battery")
-    assert stored.startswith("scrypt$") and "correct" not in stored
+    assert stored.startswith("$argon2id$") and "correct" not in stored
     assert verify_password("correct horse battery", stored)
     assert not verify_password("correct horse batterY", stored)
     assert not verify_password("anything", "not-a-hash")
@@ -243,6 +243,7 @@ async def test_relay_resumes_after_a_desk_restart_without_loss_or_double(desk_se
         notices.append(notice)
 
     first.listeners.add(listen)
+    # The turn that asked for the hand-off, and what came after it.
     await _run_until(first, lambda: len(first.store.transcript(sender)) == 3)
     handoff = first.store.queue()[0]
     assert handoff["language"] == "ar" and handoff["channel"] == "socketio"
@@ -263,7 +264,7 @@ async def test_relay_resumes_after_a_desk_restart_without_loss_or_double(desk_se
     await _run_until(second, lambda: len(second.store.transcript(sender)) == 4)
     transcript = second.store.transcript(sender)
     assert [m["author"] for m in transcript] == ["migrant", "bot", "migrant", "migrant"]
-    assert [m["handoff_id"] is not None for m in transcript] == [False, False, True, True]
+    assert all(m["handoff_id"] == handoff["id"] for m in transcript)
     assert len(second.store.queue()) == 1
     figures = Figures.compute(
         second.store, datetime(2000, 1, 1), datetime.now() + timedelta(days=1)

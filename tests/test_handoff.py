@@ -23,9 +23,7 @@ pytestmark = pytest.mark.integration
 
 def queued(desk, sender: str) -> dict | None:
     """`sender`'s open hand-off: a REST sender, or a namespaced sender id."""
-    _, body = desk.get("/desk/api/queue")
-    wanted = Assistant.rasa_id(sender)
-    return next((h for h in body["handoffs"] if h["sender_id"] == wanted), None)
+    return desk.queued(Assistant.rasa_id(sender))
 
 
 def texts(replies: list[dict]) -> str:

@@ -473,16 +473,12 @@ def test_admin_command_forgets_a_person_and_their_open_handoff(assistant, settin
     ada = desk_as("ada")
     assistant.say(sender, "dove si fa la residenza?")
     assistant.say(sender, "voglio parlare con una persona")
-    wait_for(
-        lambda: any(
-            h["sender_id"] == rest_id(sender) for h in ada.get("/desk/api/queue")[1]["handoffs"]
-        )
-    )
+    wait_for(lambda: ada.queued(rest_id(sender)))
     result = desk_command(assistant, "forget", rest_id(sender))
     assert f"Deleted everything about {rest_id(sender)}" in result.stdout
     assert "open handoffs: 1" in result.stdout
     wait_for(lambda: nothing_left(settings, sender), timeout=60)
-    assert all(h["sender_id"] != rest_id(sender) for h in ada.get("/desk/api/queue")[1]["handoffs"])
+    assert ada.queued(rest_id(sender)) is None
     # The bot is no longer paused for them: a new conversation.
     replies = assistant.say(sender, "dove si fa la residenza?")
     assert any("custom" in r for r in replies)

@@ -3,11 +3,13 @@
     python -m connectors.desk users add amal --role mediator --languages "ar fr it"
     python -m connectors.desk users reset-password amal
     python -m connectors.desk users list
-    python -m connectors.desk forget <sender id>   # delete one person's conversation everywhere
+    python -m connectors.desk forget --handoff 42  # delete the person of hand-off 42 everywhere
+    python -m connectors.desk forget <sender id>   # the same by the conversation's sender id
     python -m connectors.desk retention            # delete conversations past the retention days
+    python -m connectors.desk views [--handoff 42] # who opened which transcript, and when
 
 Passwords are asked for twice (or read from standard input with
---password-stdin) and stored as scrypt hashes. Roles: mediator (the desk),
+--password-stdin) and stored as Argon2id hashes. Roles: mediator (the desk),
 operator (assist at a counter), admin (everything, and the dashboard).
 """
 
@@ -55,13 +57,26 @@ def main(argv: list[str] | None = None) -> int:
     reset.add_argument("--password-stdin", action="store_true")
     users.add_parser("list", help="who can log in")
     forget = commands.add_parser("forget", help="delete one person's conversation everywhere")
-    forget.add_argument("sender_id", help="the conversation's sender id (shown on the desk)")
+    who = forget.add_mutually_exclusive_group(required=True)
+    who.add_argument("--handoff", type=int, help="the hand-off's number, as the desk shows it")
+    who.add_argument("sender_id", nargs="?", help="the conversation's sender id")
     commands.add_parser("retention", help="delete conversations past privacy.retention_days")
+    views = commands.add_parser("views", help="who opened which hand-off's transcript, when")
+    views.add_argument("--handoff", type=int, help="only this hand-off")
     args = parser.parse_args(argv)
 
     try:
         settings = get_settings()
         store = Store.open(settings.desk.database_url)
+        if args.what == "views":
+            for view in store.views(args.handoff):
+                print(f"{view['viewed_at']}\t{view['username']}\thand-off {view['handoff_id']}")
+            return 0
+        if args.what == "forget" and args.handoff is not None:
+            args.sender_id = store.sender_of(args.handoff)
+            if args.sender_id is None:
+                raise SystemExit(f"No hand-off {args.handoff}; nothing was deleted.")
+            args.label = f"the person of hand-off {args.handoff}"
         if args.what != "users":
             return privacy_command(args, Privacy.open(settings, store))
     except SettingsError as exc:
@@ -94,10 +109,11 @@ def privacy_command(args: argparse.Namespace, privacy: Privacy) -> int:
     # Through the request queue: a running web app deletes again whatever Rasa
     # was still writing for this person.
     deleted = privacy.request_forget(args.sender_id)
+    label = getattr(args, "label", args.sender_id)
     if not any(deleted.values()):
-        print(f"Nothing was kept about {args.sender_id}.")
+        print(f"Nothing was kept about {label}.")
         return 0
-    print(f"Deleted everything about {args.sender_id}:")
+    print(f"Deleted everything about {label}:")
     for place, count in deleted.items():
         print(f"  {place}: {count}")
     return 0

@@ -26,7 +26,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import jinja2
@@ -35,6 +35,7 @@ from aiohttp import web
 
 from connectors.desk import auth
 from connectors.desk.connector import DeskConnector
+from connectors.desk.throttle import LOCK_MINUTES, LOCKED_MESSAGE, LoginThrottle
 from connectors.handoff import load_connector
 from connectors.privacy import Privacy, keep_private
 from knowledge.entries import Kit
@@ -52,6 +53,11 @@ STORE_KEY = web.AppKey("store", object)
 TEMPLATES_KEY = web.AppKey("templates", jinja2.Environment)
 DESK_SETTINGS_KEY = web.AppKey("desk_settings", Settings)
 CLIENT_KEY = web.AppKey("desk_client", aiohttp.ClientSession)
+THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
+HASHING_KEY = web.AppKey("hashing", asyncio.Semaphore)
+# Password hashes at once: each takes 64 MiB and a core, and guessing must not
+# fill the thread pool the desk's database calls share (the rest wait here).
+HASHING_AT_ONCE = 2
 
 HOME = {"mediator": "/desk", "operator": "/assist", "admin": "/dashboard"}
 
@@ -71,7 +77,7 @@ def render(request: web.Request, template: str, **context: Any) -> web.Response:
 # Scripts only from this origin: an injected <script> would not run anyway.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    "style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
@@ -82,8 +88,15 @@ async def login_page(request: web.Request) -> web.Response:
     response = render(
         request, "login.html", login_csrf=token, next=_safe_next(request.query.get("next"))
     )
-    response.set_cookie(auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict")
+    auth.set_cookie(request, response, auth.LOGIN_CSRF_COOKIE, token)
     return response
+
+
+def client_address(request: web.Request) -> str:
+    """The person's address; behind the proxy in deploy/, the one nginx saw."""
+    if request.app[DESK_SETTINGS_KEY].desk.behind_proxy:
+        return request.headers.get("X-Real-IP", "").strip() or str(request.remote)
+    return str(request.remote)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -91,28 +104,49 @@ async def login(request: web.Request) -> web.Response:
         form = await request.post()
     except (UnicodeDecodeError, ValueError):
         raise web.HTTPBadRequest(text="Send the log-in form as UTF-8 text.") from None
-    cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
+    cookie = request.cookies.get(auth.cookie_name(request, auth.LOGIN_CSRF_COOKIE), "")
     if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
         raise web.HTTPForbidden(text="Reload the log-in page: the form has expired (CSRF).")
     store = request.app[STORE_KEY]
-    user = await asyncio.to_thread(
-        auth.check_credentials, store, str(form.get("username", "")), str(form.get("password", ""))
-    )
+    username, address = str(form.get("username", "")), client_address(request)
+    next_page = _safe_next(str(form.get("next", "")))
+    throttle = request.app[THROTTLE_KEY]
+    if throttle.locked(username, address):
+        response = render(
+            request, "login.html", login_csrf=cookie, next=next_page, error=LOCKED_MESSAGE
+        )
+        response.set_status(429)
+        response.headers["Retry-After"] = str(LOCK_MINUTES * 60)
+        return response
+    async with request.app[HASHING_KEY]:
+        user = await asyncio.to_thread(
+            auth.check_credentials, store, username, str(form.get("password", ""))
+        )
     if user is None:
+        throttle.failed(username, address)
         response = render(
             request,
             "login.html",
             login_csrf=cookie,
-            next=_safe_next(str(form.get("next", ""))),
+            next=next_page,
             error="Wrong username or password.",
         )
         response.set_status(401)
         return response
-    response = redirect(_safe_next(str(form.get("next", ""))) or HOME[user.role])
+    response = redirect(next_page or HOME[user.role])
     await asyncio.to_thread(
-        auth.start_session, store, user, response, request.app[DESK_SETTINGS_KEY].desk.session_hours
+        auth.start_session,
+        store,
+        user,
+        request,
+        response,
+        request.app[DESK_SETTINGS_KEY].desk.session_hours,
     )
-    response.del_cookie(auth.LOGIN_CSRF_COOKIE)
+    response.del_cookie(
+        auth.cookie_name(request, auth.LOGIN_CSRF_COOKIE),
+        path="/",
+        secure=request.app.get(auth.SECURE_KEY, False),
+    )
     return response
 
 
@@ -131,10 +165,24 @@ def redirect(location: str) -> web.Response:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths on this site: no open redirect to another host.
-    if not target or not target.startswith("/") or target.startswith("//"):
+    """A path on this site, or "": never a redirect to another host.
+
+    Browsers read ``/\\host`` as ``//host``, skip tabs and line breaks, and
+    some proxies decode ``%5c`` and ``%2f``; so any backslash, control
+    character, scheme or host, plain or percent-encoded, refuses the target.
+    """
+    if not target:
         return ""
-    return urlparse(target).path
+    decoded = [target, unquote(target), unquote(unquote(target))]
+    for text in decoded:
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+            return ""
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text):
+            return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return ""
+    return parts.path
 
 
 async def widget_example(request: web.Request) -> web.Response:
@@ -187,6 +235,9 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
     app[CONNECTOR_KEY] = connector
     app[STORE_KEY] = connector.store
     app[DESK_SETTINGS_KEY] = settings
+    app[auth.SECURE_KEY] = settings.desk.behind_proxy
+    app[THROTTLE_KEY] = LoginThrottle()
+    app[HASHING_KEY] = asyncio.Semaphore(HASHING_AT_ONCE)
     app[TEMPLATES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,

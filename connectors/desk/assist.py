@@ -22,7 +22,7 @@ from aiohttp import web
 from connectors.desk import app as desk
 from connectors.desk import auth
 from connectors.desk.mediator import _json
-from connectors.desk.store import now
+from connectors.desk.store import now, public
 from knowledge.answers import MAX_QUESTION_CHARS
 from knowledge.entries import Kit
 from knowledge.taxonomy import Taxonomy
@@ -147,9 +147,9 @@ async def my_handoffs(request: web.Request) -> web.Response:
         handoffs = store.handoffs_opened_by(user.id)
         for item in handoffs:
             item["replies"] = [
-                m for m in store.transcript(item["sender_id"]) if m["author"] == "mediator"
+                public(m) for m in store.handoff_transcript(item["id"]) if m["author"] == "mediator"
             ]
-        return handoffs
+        return [public(item) for item in handoffs]
 
     return web.json_response({"handoffs": await asyncio.to_thread(load)})
 

@@ -1,13 +1,18 @@
 """Desk log-ins: hashed passwords, server-side sessions, roles and CSRF protection.
 
-    hash_password("s3cret")            # "scrypt$16384$8$1$<salt>$<hash>"
-    verify_password("s3cret", stored)  # True / False, in constant time
+    hash_password("s3cret")            # "$argon2id$v=19$m=65536,t=3,p=4$..."
+    verify_password("s3cret", stored)  # True / False
     @requires("mediator")              # aiohttp handler: 303 to /login, 403 for other roles
 
-A session is a random cookie (HttpOnly, SameSite=Strict); the database keeps
-only its SHA-256, the user and a CSRF token. Every POST must carry that token
-(form field ``csrf`` or header ``X-CSRF-Token``); the log-in form, which has no
-session yet, uses a double-submit cookie.
+Passwords are hashed with Argon2id (argon2-cffi, RFC 9106 parameters). Hashes
+of the older scrypt scheme still log in, and are replaced by an Argon2id hash
+at that log-in (``check_credentials``).
+
+A session is a random cookie (HttpOnly, SameSite=Strict; Secure with the
+``__Host-`` prefix when ``desk.behind_proxy`` says the desk is served over
+HTTPS); the database keeps only its SHA-256, the user and a CSRF token. Every
+POST must carry that token (form field ``csrf`` or header ``X-CSRF-Token``);
+the log-in form, which has no session yet, uses a double-submit cookie.
 """
 
 from __future__ import annotations
@@ -20,31 +25,52 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 
+import argon2
 from aiohttp import web
 
 from connectors.desk.store import Store, User
 
 COOKIE = "helpdesk_session"
 LOGIN_CSRF_COOKIE = "helpdesk_login_csrf"
+# Over HTTPS the cookies carry this prefix: the browser then insists on
+# Secure, Path=/ and no Domain, so no sibling site can plant or read them.
+SECURE_PREFIX = "__Host-"
+SECURE_KEY = web.AppKey("secure_cookies", bool)
 USER_KEY = "user"
 CSRF_KEY = "csrf"
 
-_N, _R, _P = 2**14, 8, 1
+_HASHER = argon2.PasswordHasher()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
-    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+    return _HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
+        return _HASHER.verify(stored, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """An older scheme (scrypt) or weaker Argon2 parameters than today's."""
+    if not stored.startswith("$argon2"):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except argon2.exceptions.InvalidHashError:
+        return True
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    # The scheme before Argon2id: "scrypt$N$r$p$<salt>$<hash>".
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
         given = hashlib.scrypt(password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p))
     except ValueError:
         return False
@@ -52,35 +78,60 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def check_credentials(store: Store, username: str, password: str) -> User | None:
+    """The user when the password is right; an old hash is replaced by Argon2id then."""
     found = store.credentials(username)
     if found is None:
         # Same work as for a real user: timing must not tell which usernames exist.
         verify_password(password, _DUMMY_HASH)
         return None
     user, stored = found
-    return user if verify_password(password, stored) else None
+    if not verify_password(password, stored):
+        return None
+    if needs_rehash(stored):
+        store.replace_hash(user.id, stored, hash_password(password))
+    return user
 
 
-def start_session(store: Store, user: User, response: web.StreamResponse, hours: int) -> None:
-    token = secrets.token_urlsafe(32)
-    store.add_session(_digest(token), user.id, secrets.token_urlsafe(32), hours)
+def cookie_name(request: web.Request, name: str) -> str:
+    return SECURE_PREFIX + name if request.app.get(SECURE_KEY, False) else name
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, **kw):
+    """HttpOnly, SameSite=Strict, Path=/; Secure and __Host- when served over HTTPS."""
+    secure = request.app.get(SECURE_KEY, False)
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="Strict", max_age=hours * 3600, path="/"
+        cookie_name(request, name),
+        value,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        path="/",
+        **kw,
     )
 
 
+def start_session(
+    store: Store, user: User, request: web.Request, response: web.StreamResponse, hours: int
+) -> None:
+    token = secrets.token_urlsafe(32)
+    store.add_session(_digest(token), user.id, secrets.token_urlsafe(32), hours)
+    set_cookie(request, response, COOKIE, token, max_age=hours * 3600)
+
+
 def end_session(store: Store, request: web.Request, response: web.StreamResponse) -> None:
-    token = request.cookies.get(COOKIE)
+    token = request.cookies.get(cookie_name(request, COOKIE))
     if token:
         store.end_session(_digest(token))
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(
+        cookie_name(request, COOKIE), path="/", secure=request.app.get(SECURE_KEY, False)
+    )
 
 
 async def current_user(store: Store, request: web.Request) -> User | None:
     """The logged-in user, also kept on the request with its CSRF token."""
     if USER_KEY in request:
         return request[USER_KEY]
-    token = request.cookies.get(COOKIE)
+    token = request.cookies.get(cookie_name(request, COOKIE))
     found = await asyncio.to_thread(store.session, _digest(token)) if token else None
     request[USER_KEY], request[CSRF_KEY] = found if found else (None, None)
     return request[USER_KEY]

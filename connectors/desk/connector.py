@@ -4,10 +4,12 @@ It follows Rasa's events (``connectors.handoff.RasaEvents``) and, in one
 transaction per batch together with its position in the event stream:
 
 - opens a hand-off when the bot sets ``handoff_request``;
-- keeps the transcript, and relays the person's messages to the mediators'
-  desk pages while a hand-off is open (of a message too long for the bot, its
-  start and length, and the person gets the bot's "too long" reply, since the
-  bot is paused);
+- keeps the transcript of hand-offs only: the turn that asked for the hand-off
+  (the person's message and the bot's answers) and everything said while it
+  is open. A conversation that never reaches a hand-off is not stored here;
+- relays the person's messages to the mediators' desk pages while a hand-off
+  is open (of a message too long for the bot, its start and length, and the
+  person gets the bot's "too long" reply, since the bot is paused);
 - records each answered question (``answer_record``) and rating for the dashboard,
   and takes a person's questions out again when they decline the privacy notice.
 
@@ -45,6 +47,9 @@ from knowledge.settings import Settings
 log = logging.getLogger(__name__)
 
 CURSOR = "rasa-events"
+# The current turn of at most this many people is kept in memory until it ends
+# or opens a hand-off; nothing of it is written unless it does.
+TURNS_KEPT = 500
 
 Listener = Callable[[dict], Awaitable[None]]
 
@@ -78,6 +83,8 @@ class DeskConnector(HandoffConnector):
         self.store = Store.open(settings.desk.database_url)
         self.events_url = events_url
         self.listeners: set[Listener] = set()
+        # sender -> the messages of their current turn (author, text, at), in memory only.
+        self._turn: dict[str, list[tuple[str, str, datetime]]] = {}
         self.wake_delivery = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         self.session: aiohttp.ClientSession | None = None
@@ -294,10 +301,14 @@ class DeskConnector(HandoffConnector):
         if kind == "bot":
             if (event.get("metadata") or {}).get("desk_message_id") or not event.get("text"):
                 return None
+            handoff_id = self.store.open_handoff_for(db, sender)
+            if handoff_id is None:
+                self._remember(sender, "bot", event["text"], at)
+                return None
             self.store.add_message(
                 db,
                 sender_id=sender,
-                handoff_id=self.store.open_handoff_for(db, sender),
+                handoff_id=handoff_id,
                 author="bot",
                 text=event["text"],
                 created_at=at,
@@ -311,15 +322,28 @@ class DeskConnector(HandoffConnector):
     ) -> dict | None:
         """Keep a person's message; a notice for the pages when a hand-off is open."""
         text = text.strip()
+        # A new turn: what the last one said is not needed any more.
+        self._turn.pop(sender, None)
         # Button payloads and widget commands ("/greet") are not words of the person.
         if not text or text.startswith("/"):
+            return None
+        if not handoff_id:
+            # Kept only in memory, in case this turn asks for a hand-off.
+            self._remember(sender, "migrant", text, at)
             return None
         message_id = self.store.add_message(
             db, sender_id=sender, handoff_id=handoff_id, author="migrant", text=text, created_at=at
         )
-        if handoff_id:
-            return {"type": "message", "handoff_id": handoff_id, "message_id": message_id}
-        return None
+        return {"type": "message", "handoff_id": handoff_id, "message_id": message_id}
+
+    def _remember(self, sender: str, author: str, text: str, at: datetime) -> None:
+        if sender not in self._turn and len(self._turn) >= TURNS_KEPT:
+            self._turn.pop(next(iter(self._turn)))
+        self._turn.setdefault(sender, []).append((author, text, at))
+
+    def forget_turn(self, sender: str) -> None:
+        """Drop what is held in memory for this person (connectors.privacy)."""
+        self._turn.pop(sender, None)
 
     def _apply_slot(self, db, sender, name, value, at, event) -> dict | None:
         if name == "handoff_request" and isinstance(value, dict):
@@ -358,7 +382,7 @@ class DeskConnector(HandoffConnector):
         return None
 
     def _open(self, db, request: HandoffRequest) -> int:
-        return self.store.open_handoff(
+        handoff_id = self.store.open_handoff(
             db,
             sender_id=request.sender_id,
             channel=request.channel,
@@ -368,6 +392,17 @@ class DeskConnector(HandoffConnector):
             urgent=request.urgent,
             at=_time(request.at),
         )
+        # The turn that asked for the hand-off becomes its first lines.
+        for author, text, at in self._turn.pop(request.sender_id, []):
+            self.store.add_message(
+                db,
+                sender_id=request.sender_id,
+                handoff_id=handoff_id,
+                author=author,
+                text=text,
+                created_at=at,
+            )
+        return handoff_id
 
     # -- live updates for desk pages ----------------------------------------------
 

@@ -76,13 +76,22 @@ async def page(request: web.Request) -> web.Response:
     )
 
 
+# A spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A leading ' makes a cell that looks like a formula plain text (OWASP's advice)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 @desk.requires("admin")
 async def export(request: web.Request) -> web.Response:
     figures = await _figures(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["section", "key", "value"])
-    writer.writerows(figures.rows())
+    writer.writerows([[spreadsheet_safe(cell) for cell in row] for row in figures.rows()])
     name = f"helpdesk-{figures.start.date()}-{(figures.end - timedelta(days=1)).date()}.csv"
     return web.Response(
         text=buffer.getvalue(),

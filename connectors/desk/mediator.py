@@ -1,8 +1,12 @@
 """The mediator desk: queue, claim, transcript with translations, suggestions, reply, close.
 
     GET  /desk                               the page (role mediator)
-    GET  /desk/api/queue                     open hand-offs, urgent first
+    GET  /desk/api/queue                     open hand-offs in the mediator's languages,
+                                             urgent first, each with a redacted preview
     GET  /desk/api/handoffs/{id}             hand-off, transcript, suggested answers
+                                             (waiting: a preview only; claimed: only
+                                             for its mediator and admins, else 403)
+    GET  /desk/api/views                     admins: who opened which transcript, when
     POST /desk/api/handoffs/{id}/claim       409 when another mediator was first
     POST /desk/api/handoffs/{id}/reply       {"text", "language"}
     POST /desk/api/handoffs/{id}/close       {"note"}
@@ -14,17 +18,24 @@ POSTs are JSON with the ``X-CSRF-Token`` header of the page, except
 sends what a person in a hand-off writes there, with ``Authorization: Bearer``
 and Rasa's token. It answers ``{"taken": true}`` when a hand-off is open and
 the message is stored, else ``{"taken": false}`` and the bot gets it.
+
+No page or JSON shows a person's raw sender id: hand-offs are named by their
+id. Every transcript shown is recorded (``Store.record_view``). The live
+sockets accept only pages of this site (Origin checked against Host), and each
+user gets notices only about hand-offs they may open.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from connectors.desk import app as desk
 from connectors.desk import auth
+from connectors.desk.store import public
 
 MAX_REPLY_CHARS = 4000
 MAX_NOTE_CHARS = 2000
@@ -35,10 +46,29 @@ async def page(request: web.Request) -> web.Response:
     return desk.render(request, "desk.html")
 
 
+def _languages(user) -> tuple[str, ...] | None:
+    """The hand-off languages a user works in; None (all) for admins."""
+    return None if user.role == "admin" else user.languages
+
+
 @desk.requires("mediator")
 async def queue(request: web.Request) -> web.Response:
-    return web.json_response(
-        {"handoffs": await asyncio.to_thread(request.app[desk.STORE_KEY].queue)}
+    store = request.app[desk.STORE_KEY]
+    user = request[auth.USER_KEY]
+
+    def load() -> list[dict]:
+        found = store.queue(_languages(user))
+        for item in found:
+            item["preview"] = store.preview(item["id"]) if item["status"] == "waiting" else []
+        return [public(item) for item in found]
+
+    return web.json_response({"handoffs": await asyncio.to_thread(load)})
+
+
+def may_read(handoff: dict, user) -> bool:
+    """The whole transcript: the mediator who claimed the hand-off, and admins."""
+    return user.role == "admin" or (
+        handoff["status"] != "waiting" and handoff["mediator_id"] == user.id
     )
 
 
@@ -58,7 +88,19 @@ async def show(request: web.Request) -> web.Response:
     handoff = await _handoff_or_404(request)
     user = request[auth.USER_KEY]
     store = request.app[desk.STORE_KEY]
-    transcript = await asyncio.to_thread(store.transcript, handoff["sender_id"])
+    if not await asyncio.to_thread(store.works_in, handoff["language"], _languages(user)):
+        raise web.HTTPForbidden(text="This conversation is in a language you do not work in.")
+    if handoff["status"] == "waiting" and not may_read(handoff, user):
+        # Enough to choose it; the conversation itself once claimed.
+        preview = await asyncio.to_thread(store.preview, handoff["id"])
+        return web.json_response(
+            {"handoff": public(handoff), "preview": preview, "transcript": None, "suggestions": []}
+        )
+    if not may_read(handoff, user):
+        raise web.HTTPForbidden(text="Only the mediator who took this conversation can read it.")
+    await asyncio.to_thread(store.record_view, user.id, handoff["id"])
+    kept = await asyncio.to_thread(store.handoff_transcript, handoff["id"])
+    transcript = [public(m) for m in kept]
     for message in transcript:
         if message["author"] in ("migrant", "bot") and not message["translated_text"]:
             message["translated_text"] = await translate(
@@ -82,8 +124,19 @@ async def show(request: web.Request) -> web.Response:
         )
         suggestions = body.get("answers", []) if status == 200 else []
     return web.json_response(
-        {"handoff": handoff, "transcript": transcript, "suggestions": suggestions}
+        {"handoff": public(handoff), "transcript": transcript, "suggestions": suggestions}
     )
+
+
+@desk.requires("admin")
+async def views(request: web.Request) -> web.Response:
+    """The record of transcript views, newest first (``?handoff=<id>`` for one)."""
+    try:
+        handoff_id = int(request.query["handoff"]) if "handoff" in request.query else None
+    except ValueError:
+        raise web.HTTPBadRequest(text="handoff must be a hand-off id (a number).") from None
+    found = await asyncio.to_thread(request.app[desk.STORE_KEY].views, handoff_id)
+    return web.json_response({"views": found})
 
 
 async def translate(request: web.Request, text: str, source: str, target: str) -> str | None:
@@ -179,13 +232,45 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     return await _live(request)
 
 
+def same_origin(request: web.Request) -> bool:
+    """A browser's Origin names this site (the Host it asked); no Origin: not a browser."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    host = request.headers.get("Host", "")
+    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+
+
+async def _concerns(request: web.Request, notice: dict) -> bool:
+    """Whether this notice is for this user: queue changes for mediators; a
+    hand-off's messages for whoever may open it (operators: theirs only)."""
+    user = request[auth.USER_KEY]
+    handoff_id = notice.get("handoff_id")
+    if user.role == "admin":
+        return True
+    if handoff_id is None:
+        return user.role == "mediator"
+    handoff = await asyncio.to_thread(request.app[desk.STORE_KEY].handoff, handoff_id)
+    if handoff is None:
+        return False
+    if user.role == "operator":
+        return handoff["opened_by"] == user.id
+    store = request.app[desk.STORE_KEY]
+    if not await asyncio.to_thread(store.works_in, handoff["language"], user.languages):
+        return False
+    return handoff["status"] == "waiting" or handoff["mediator_id"] == user.id
+
+
 async def _live(request: web.Request) -> web.WebSocketResponse:
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="Live updates only for pages of this site.")
     socket = web.WebSocketResponse(heartbeat=25)
     await socket.prepare(request)
     connector = request.app[desk.CONNECTOR_KEY]
 
     async def send(notice: dict) -> None:
-        await socket.send_json(notice)
+        if await _concerns(request, notice):
+            await socket.send_json(notice)
 
     connector.listeners.add(send)
     try:
@@ -206,4 +291,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/handoffs/{id}/close", close)
     app.router.add_get("/desk/ws", live)
     app.router.add_post("/desk/api/inbound", inbound)
+    app.router.add_get("/desk/api/views", views)
     app.router.add_get("/assist/ws", live_operator)

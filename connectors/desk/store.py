@@ -28,6 +28,12 @@ from connectors.desk.redact import redact
 
 OPEN_STATES = ("waiting", "claimed")
 ROLES = ("mediator", "operator", "admin")
+# More urgent hand-offs than this within FLOOD_MINUTES look like a flood
+# (one person changing sender ids): the queue groups and flags them.
+FLOOD_COUNT = 5
+FLOOD_MINUTES = 2
+PREVIEW_LINES = 3
+PREVIEW_CHARS = 200
 
 metadata = sa.MetaData()
 
@@ -136,6 +142,16 @@ forget_requests = sa.Table(
     sa.Column("requested_at", sa.DateTime, nullable=False),
 )
 
+# Who opened which hand-off's transcript, and when (admins read this record).
+transcript_views = sa.Table(
+    "transcript_views",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
+    sa.Column("handoff_id", sa.Integer, nullable=False, index=True),
+    sa.Column("viewed_at", sa.DateTime, nullable=False),
+)
+
 cursors = sa.Table(
     "cursors",
     metadata,
@@ -231,6 +247,15 @@ class Store:
                 )
             )
         return changed == 1
+
+    def replace_hash(self, user_id: int, old: str, new: str) -> None:
+        """A stronger hash of the same password; not if the password changed meanwhile."""
+        with self.transaction() as db:
+            db.execute(
+                users.update()
+                .where(users.c.id == user_id, users.c.password_hash == old)
+                .values(password_hash=new)
+            )
 
     def user(self, user_id: int) -> User | None:
         with self.engine.connect() as db:
@@ -388,15 +413,34 @@ class Store:
             row = db.execute(self._handoff_query().where(handoffs.c.id == handoff_id)).first()
         return self._handoff(row) if row else None
 
-    def queue(self) -> list[dict]:
-        """Open hand-offs: urgent first, then the longest waiting."""
+    def mediators_speak(self) -> set[str]:
+        """Every language some mediator works in."""
         with self.engine.connect() as db:
-            rows = db.execute(
-                self._handoff_query()
-                .where(handoffs.c.status.in_(OPEN_STATES))
-                .order_by(handoffs.c.urgent.desc(), handoffs.c.created_at)
+            rows = db.execute(sa.select(users.c.languages).where(users.c.role == "mediator"))
+            return {code for (languages,) in rows for code in languages.split()}
+
+    def works_in(self, language: str, languages: tuple[str, ...] | None) -> bool:
+        """A hand-off in `language` is for a mediator speaking `languages` (None: an
+        admin, all): theirs, or one no mediator speaks, so that none is left unseen."""
+        return languages is None or language in languages or language not in self.mediators_speak()
+
+    def queue(self, languages: tuple[str, ...] | None = None) -> list[dict]:
+        """Open hand-offs (for a mediator speaking `languages`, see ``works_in``):
+        urgent first, then the longest waiting. Urgent ones that came in a burst
+        (see ``flag_floods``) follow the other urgent ones, each with a ``flood`` note."""
+        query = (
+            self._handoff_query()
+            .where(handoffs.c.status.in_(OPEN_STATES))
+            .order_by(handoffs.c.urgent.desc(), handoffs.c.created_at)
+        )
+        if languages is not None:
+            spoken = self.mediators_speak()
+            query = query.where(
+                handoffs.c.language.in_(languages) | handoffs.c.language.not_in(spoken)
             )
-            return [self._handoff(row) for row in rows]
+        with self.engine.connect() as db:
+            found = [self._handoff(row) for row in db.execute(query)]
+        return flag_floods(found)
 
     def handoffs_opened_by(self, user_id: int, limit: int = 10) -> list[dict]:
         with self.engine.connect() as db:
@@ -460,6 +504,66 @@ class Store:
                 delivery="delivered" if handoff["channel"] == "counter" else "pending",
                 **fields,
             )
+
+    def handoff_transcript(self, handoff_id: int, limit: int = 200) -> list[dict]:
+        """The messages of one hand-off only: never the rest of the person's history."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                messages.select()
+                .where(messages.c.handoff_id == handoff_id)
+                .order_by(messages.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {**dict(row._mapping), "created_at": _iso(row.created_at)} for row in reversed(rows)
+        ]
+
+    def preview(self, handoff_id: int) -> list[str]:
+        """The person's first lines in a hand-off, redacted and cut short, for the queue."""
+        with self.engine.connect() as db:
+            texts = db.execute(
+                sa.select(messages.c.text)
+                .where(messages.c.handoff_id == handoff_id, messages.c.author == "migrant")
+                .order_by(messages.c.id)
+                .limit(PREVIEW_LINES)
+            ).scalars()
+            return [_shorten(redact(text), PREVIEW_CHARS) for text in texts]
+
+    def record_view(self, user_id: int, handoff_id: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                transcript_views.insert().values(
+                    user_id=user_id, handoff_id=handoff_id, viewed_at=now()
+                )
+            )
+
+    def views(self, handoff_id: int | None = None, limit: int = 500) -> list[dict]:
+        """The latest transcript views: who (username), which hand-off, when."""
+        query = (
+            sa.select(
+                transcript_views.c.handoff_id,
+                transcript_views.c.viewed_at,
+                users.c.username,
+                users.c.role,
+            )
+            .outerjoin(users, users.c.id == transcript_views.c.user_id)
+            .order_by(transcript_views.c.id.desc())
+            .limit(limit)
+        )
+        if handoff_id is not None:
+            query = query.where(transcript_views.c.handoff_id == handoff_id)
+        with self.engine.connect() as db:
+            return [
+                {**dict(row._mapping), "viewed_at": _iso(row.viewed_at)}
+                for row in db.execute(query)
+            ]
+
+    def sender_of(self, handoff_id: int) -> str | None:
+        """The conversation behind a hand-off: for `forget`, never for pages."""
+        with self.engine.connect() as db:
+            return db.execute(
+                sa.select(handoffs.c.sender_id).where(handoffs.c.id == handoff_id)
+            ).scalar()
 
     def transcript(self, sender_id: str, limit: int = 200) -> list[dict]:
         with self.engine.connect() as db:
@@ -575,6 +679,61 @@ class Store:
             cursors.update().where(cursors.c.name == name).values(position=position)
         ).rowcount:
             db.execute(cursors.insert().values(name=name, position=position))
+
+
+def public(item: dict) -> dict:
+    """A hand-off or message as desk pages get it: without the raw sender id."""
+    return {key: value for key, value in item.items() if key != "sender_id"}
+
+
+def flag_floods(queue: list[dict]) -> list[dict]:
+    """Group urgent hand-offs that arrived in a burst, and flag them.
+
+    More than FLOOD_COUNT urgent hand-offs within FLOOD_MINUTES of each other
+    get ``flood = {"count", "minutes", "text"}`` and move behind the other
+    urgent ones, so a flood of fake emergencies does not bury a real one.
+    The order is otherwise kept; nothing is dropped.
+    """
+    urgent = [h for h in queue if h["urgent"]]
+    times = [datetime.fromisoformat(h["created_at"]) for h in urgent]
+    window = timedelta(minutes=FLOOD_MINUTES)
+    in_burst = [False] * len(urgent)
+    end = 0
+    for start in range(len(urgent)):
+        end = max(end, start)
+        while end + 1 < len(urgent) and times[end + 1] - times[start] <= window:
+            end += 1
+        if end - start + 1 > FLOOD_COUNT:
+            for i in range(start, end + 1):
+                in_burst[i] = True
+    groups: list[list[int]] = []
+    for i, flagged in enumerate(in_burst):
+        if not flagged:
+            continue
+        if groups and groups[-1][-1] == i - 1:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    for group in groups:
+        span = times[group[-1]] - times[group[0]]
+        minutes = max(1, -(-int(span.total_seconds()) // 60))
+        note = {
+            "count": len(group),
+            "minutes": minutes,
+            "text": f"possible flood: {len(group)} urgent requests in {minutes} "
+            + ("minute" if minutes == 1 else "minutes"),
+        }
+        for i in group:
+            urgent[i]["flood"] = note
+    for item in queue:
+        item.setdefault("flood", None)
+    # Urgent and not in a flood, then the flagged groups, then everything else.
+    return sorted(queue, key=lambda h: (not h["urgent"], h["urgent"] and h["flood"] is not None))
+
+
+def _shorten(text: str, chars: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

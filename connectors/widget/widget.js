@@ -73,6 +73,7 @@
     send: svg('M2 21l21-9L2 3v7l15 2-15 2z'),
     read: svg('M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z'),
     stop: svg('M6 6h12v12H6z'),
+    forget: svg('M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z'),
   };
 
   const root = el('div', { id: 'hd-widget' });
@@ -89,6 +90,7 @@
       el('h2', { id: 'hd-title', class: 'hd-title', 'data-t': 'title' }),
       el('label', { class: 'hd-sr', for: 'hd-language', 'data-t': 'lang' }),
       select,
+      forgetButton(),
       el('button', { id: 'hd-close', class: 'hd-close', type: 'button', 'data-a': 'close', icon: 'close', onclick: () => { close(); launcher.focus(); } })),
     status,
     box,
@@ -188,6 +190,7 @@
     root.classList.toggle('hd-rtl', d === 'rtl' || page.dir === 'rtl' || getComputedStyle(page).direction === 'rtl');
     localize(root);
     input.placeholder = t('input');
+    labelForget();
     showStatus();
     refreshVoices();
   }
@@ -334,6 +337,7 @@
     }
   }
   function bot(d) {
+    if (isForgotten(d)) return forgetHere(true);
     if (!d || typeof d !== 'object' || typeof d.text !== 'string' || !d.text.trim()) return;
     if (d.from === 'mediator') {
       add({ r: 'm', t: d.text, n: String(d.name || ''), mt: !!d.machine_translated, o: d.original ? String(d.original) : '', ol: d.original_language ? String(d.original_language) : '' });
@@ -355,6 +359,7 @@
   function say(message, shown) {
     if (shown != null) add({ r: 'u', t: shown });
     queue.push({ message, metadata: { language: chosen, language_hint: lang } });
+    if (!ws) connect(); // after forgetHere(), the next message opens a new session
     flush();
   }
   function submit() {
@@ -365,6 +370,49 @@
     say(v, v);
   }
   window.addEventListener('online', () => { if (!ws) { retry = 0; connect(); } });
+
+  // ---------- forgetting on this device ----------
+  // After "delete my data" the bot's reply carries {custom: {helpdesk: 'forgotten'}};
+  // then, or with the header's "forget on this device" button, nothing of the
+  // conversation stays in this browser: transcript, queue and session id are
+  // removed (every helpdesk.* key but the chosen language), and the next
+  // message starts a new session. Someone with the phone finds nothing.
+  const FORGET = { it: 'Dimentica su questo dispositivo', en: 'Forget on this device', ar: 'احذف من هذا الجهاز', fr: 'Oublier sur cet appareil', uk: 'Забути на цьому пристрої', es: 'Olvidar en este dispositivo', fa: 'پاک کردن از این دستگاه', ur: 'اس آلے سے مٹا دیں', bn: 'এই ডিভাইস থেকে মুছুন', ru: 'Забыть на этом устройстве', ro: 'Uită pe acest dispozitiv', sq: 'Harroje në këtë pajisje', tr: 'Bu cihazda unut' };
+  function forgetButton() {
+    return el('button', { id: 'hd-forget', class: 'hd-forget', type: 'button', icon: 'forget', onclick: () => forgetHere(false) });
+  }
+  function labelForget() {
+    const b = root.querySelector('#hd-forget');
+    if (b) { b.setAttribute('aria-label', FORGET[lang] || FORGET.en); b.title = FORGET[lang] || FORGET.en; }
+  }
+  function isForgotten(d) {
+    return !!(d && typeof d === 'object' && d.custom && typeof d.custom === 'object' && d.custom.helpdesk === 'forgotten');
+  }
+  function forgetHere(keepNote) {
+    // The bot's "I deleted this conversation" stays on screen, but not in storage.
+    const last = log[log.length - 1];
+    const note = keepNote && last && last.r === 'b' ? last.t : '';
+    try {
+      const keys = [];
+      for (let i = 0; i < localStorage.length; i++) keys.push(localStorage.key(i));
+      keys.filter((k) => k && k.startsWith('helpdesk.') && k !== K.l).forEach((k) => localStorage.removeItem(k));
+    } catch (e) { /* storage unavailable: nothing was kept */ }
+    log = [];
+    queue.length = 0;
+    sid = null;
+    greeted = false;
+    stopSpeech();
+    box.textContent = '';
+    const s = ws;
+    ws = null;
+    ready = false;
+    clearTimeout(timer);
+    clearTimeout(heartbeat);
+    if (s) { s.onclose = s.onerror = s.onmessage = null; try { s.close(); } catch (e) { /* closed */ } }
+    retry = 0;
+    setOffline(false);
+    if (note) render({ r: 'b', t: note });
+  }
 
   // ---------- open / close ----------
   function open() {
@@ -405,6 +453,8 @@
 #hd-widget .hd-close,#hd-widget .hd-send,#hd-widget .hd-read-aloud{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center}
 #hd-widget .hd-close{border-radius:8px;background:transparent;color:#fff}
 #hd-widget .hd-close:hover{background:rgba(255,255,255,.18)}
+#hd-widget .hd-forget{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center;border-radius:8px;background:transparent;color:#fff}
+#hd-widget .hd-forget:hover{background:rgba(255,255,255,.18)}
 #hd-widget .hd-status{padding:6px 16px;background:#fff3cd;color:#4d3300;font-weight:600}
 #hd-widget .hd-status:empty{display:none}
 #hd-widget .hd-log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;background:#f6f7f8}
@@ -454,6 +504,7 @@
       if (v) say(v, v);
     },
     setLanguage,
+    forgetHere: () => forgetHere(false),
     sessionId: () => sid,
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

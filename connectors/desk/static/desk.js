@@ -101,6 +101,9 @@
     ]);
     li.appendChild(top);
     li.appendChild(meta);
+    // A burst of urgent requests is flagged; a waiting one shows its first lines only.
+    if (item.flood) li.appendChild(el('p', { className: 'flood', text: item.flood.text }));
+    for (const line of item.preview || []) li.appendChild(el('p', { className: 'preview', text: line }));
     if (item.status === 'waiting') {
       const claimButton = el('button', {
         className: 'claim button-primary',

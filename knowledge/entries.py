@@ -25,9 +25,10 @@ REQUIRED_FIELDS = (
     "language",
     "title",
     "sources",
-    "last_reviewed",
     "jurisdiction",
 )
+# Every review record has these; `scope` (what was looked at) is optional.
+REVIEW_FIELDS = ("date", "by", "against", "changed")
 JURISDICTIONS = ("national", "regional", "municipal")
 PLACEHOLDER = re.compile(r"\{\{\s*(office:([a-z0-9_]+)|municipality)\s*\}\}")
 _HEADER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
@@ -49,6 +50,17 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Review:
+    """One check of a file: who, when, against which sources, and what it changed."""
+
+    date: dt.date
+    by: str
+    against: tuple[str, ...]
+    changed: str
+    scope: str = ""
+
+
+@dataclass(frozen=True)
 class Entry:
     id: str
     topic: str
@@ -56,11 +68,17 @@ class Entry:
     title: str
     body: str
     sources: tuple[Source, ...]
-    last_reviewed: dt.date
+    # The date of the latest review record; None when no review is on record.
+    last_reviewed: dt.date | None
     jurisdiction: str
     also_asked: tuple[str, ...] = ()
     translated_from: str | None = None
     reviewed_by_person: bool | None = None
+    reviews: tuple[Review, ...] = ()
+    # In a translation: text_hash() of the authoritative text it was made from.
+    source_hash: str | None = None
+    # A 'last_reviewed' written by hand in the header (lint refuses it).
+    written_last_reviewed: object = field(default=None, compare=False)
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -166,7 +184,7 @@ def read_entry(path: Path) -> Entry:
     if not body.strip():
         problems.append("the answer below the header is empty")
     sources = _sources(header.get("sources"), problems)
-    reviewed = _date(header.get("last_reviewed"), problems)
+    reviews = _reviews(header.get("reviews"), problems)
     jurisdiction = header.get("jurisdiction")
     if jurisdiction and jurisdiction not in JURISDICTIONS:
         problems.append(f"jurisdiction '{jurisdiction}' must be one of {', '.join(JURISDICTIONS)}")
@@ -176,6 +194,9 @@ def read_entry(path: Path) -> Entry:
         translation = {}
     if translation and not isinstance(translation.get("reviewed_by_person"), bool):
         problems.append("'translation.reviewed_by_person' must be true or false")
+    source_hash = translation.get("source_hash")
+    if source_hash is not None and not isinstance(source_hash, str):
+        problems.append("'translation.source_hash' must be text such as 'sha256:0123abcd4567'")
     also_asked = header.get("also_asked") or []
     if not isinstance(also_asked, list):
         problems.append("'also_asked' must be a list of questions")
@@ -189,13 +210,21 @@ def read_entry(path: Path) -> Entry:
         title=str(header["title"]).strip(),
         body=body.strip(),
         sources=sources,
-        last_reviewed=reviewed,
+        last_reviewed=max((review.date for review in reviews), default=None),
         jurisdiction=jurisdiction,
         also_asked=tuple(str(q).strip() for q in also_asked if str(q).strip()),
         translated_from=translation.get("from"),
         reviewed_by_person=translation.get("reviewed_by_person"),
+        reviews=reviews,
+        source_hash=source_hash,
+        written_last_reviewed=header.get("last_reviewed"),
         path=path,
     )
+
+
+def text_hash(body: str) -> str:
+    """A short fingerprint of an answer's text: a translation records the one it was made from."""
+    return "sha256:" + hashlib.sha256(body.strip().encode("utf-8")).hexdigest()[:12]
 
 
 def _sources(raw: object, problems: list[str]) -> tuple[Source, ...]:
@@ -213,15 +242,49 @@ def _sources(raw: object, problems: list[str]) -> tuple[Source, ...]:
     return tuple(sources)
 
 
-def _date(raw: object, problems: list[str]) -> dt.date:
+def _reviews(raw: object, problems: list[str]) -> tuple[Review, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append("'reviews' must be a list of records with " + ", ".join(REVIEW_FIELDS))
+        return ()
+    reviews = []
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            problems.append(f"review {number} must have {', '.join(REVIEW_FIELDS)}")
+            continue
+        missing = [name for name in REVIEW_FIELDS if item.get(name) in (None, "", [])]
+        if missing:
+            problems.append(f"review {number} needs {', '.join(missing)}")
+            continue
+        day = _date(item["date"], f"review {number}", problems)
+        against = item["against"]
+        if isinstance(against, str):
+            against = [against]
+        if not isinstance(against, list) or day is None:
+            if day is not None:
+                problems.append(f"review {number}: 'against' must be a list of sources")
+            continue
+        reviews.append(
+            Review(
+                date=day,
+                by=str(item["by"]).strip(),
+                against=tuple(str(a).strip() for a in against if str(a).strip()),
+                changed=str(item["changed"]).strip(),
+                scope=str(item.get("scope") or "").strip(),
+            )
+        )
+    return tuple(reviews)
+
+
+def _date(raw: object, what: str, problems: list[str]) -> dt.date | None:
     if isinstance(raw, dt.date):
         return raw
-    if raw:
-        try:
-            return dt.date.fromisoformat(str(raw))
-        except ValueError:
-            problems.append(f"last_reviewed '{raw}' must be a date written YYYY-MM-DD")
-    return dt.date.min
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        problems.append(f"{what}: date '{raw}' must be written YYYY-MM-DD")
+    return None
 
 
 def load_municipality(content_dir: Path, name: str) -> Municipality:

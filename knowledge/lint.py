@@ -9,6 +9,13 @@ file (relative to the project when it is inside it), a ``message`` for office st
 and a ``check`` name (``schema``, ``topics``, ``duplicates``, ``translations``,
 ``sources``, ``review``, ``length``, ``placeholders``, ``municipality``) for tests and tools.
 Errors must be fixed; warnings are things a person should look at.
+
+Review rules (``review``): a file's date comes only from its ``reviews`` records, so a
+hand-written ``last_reviewed``, a malformed record or a date in the future is an error, and
+so is an Italian or English answer with no review on record. Warnings: the latest review is
+older than ``content.review_max_days``; a source was added after the latest review (it is not
+among the sources that review was made against); a translation was made from an Italian or
+English text that has changed since (``translation.source_hash``), or does not say which.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from knowledge.entries import (
     entry_paths,
     load_municipality,
     read_entry,
+    text_hash,
     unwrap,
 )
 from knowledge.settings import PROJECT_ROOT, Settings
@@ -40,7 +48,6 @@ ERROR = "error"
 WARNING = "warning"
 # The reference texts; every other language is a translation of one of them.
 AUTHORITATIVE = ("it", "en")
-REVIEW_EVERY_DAYS = 365
 WARN_WORDS = 150  # it/en: the authoring guide asks for about 150 words
 MAX_WORDS = 200  # any language: longer answers do not fit a chat screen
 LANGUAGE_NAMES = {
@@ -99,12 +106,14 @@ def lint(settings: Settings, today: dt.date | None = None) -> list[Finding]:
         entries.append(entry)
         present.add((entry.id, entry.language))
         _check_entry(entry, today, add)
+        _check_reviews(entry, today, content.review_max_days, add)
 
     taxonomy = _taxonomy(content.taxonomy, add)
     if taxonomy is not None:
         _check_topics(entries, taxonomy, content.taxonomy, add)
     _check_duplicates(entries, add)
     _check_translations(entries, present, settings.languages.curated, content.dir, add)
+    _check_translation_age(entries, add)
     _check_municipality(entries, content.dir, content.municipality, add)
     return findings
 
@@ -150,23 +159,6 @@ def _check_entry(entry: Entry, today: dt.date, add) -> None:
         problem = url_problem(source.url)
         if problem:
             add(ERROR, path, f"Source {number} ({source.url!r}): {problem}", "sources")
-    age = (today - entry.last_reviewed).days
-    if age < 0:
-        add(
-            ERROR,
-            path,
-            f"last_reviewed {entry.last_reviewed} is in the future: write the date "
-            "the answer was really checked.",
-            "review",
-        )
-    elif age > REVIEW_EVERY_DAYS:
-        add(
-            WARNING,
-            path,
-            f"Needs review: last checked on {entry.last_reviewed}, more than a year ago. "
-            "Check it against its sources and update last_reviewed.",
-            "review",
-        )
     words = count_words(entry.body)
     if words > MAX_WORDS:
         add(
@@ -182,6 +174,97 @@ def _check_entry(entry: Entry, today: dt.date, add) -> None:
             f"The answer is long ({words} words; aim for about {WARN_WORDS}).",
             "length",
         )
+
+
+def _check_reviews(entry: Entry, today: dt.date, max_days: int, add) -> None:
+    path = entry.path
+    if entry.written_last_reviewed is not None:
+        add(
+            ERROR,
+            path,
+            "Remove 'last_reviewed' from the header: the date comes from the 'reviews' list. "
+            "Add a review record (date, by, against, changed) when someone checks the answer.",
+            "review",
+        )
+    for number, review in enumerate(entry.reviews, start=1):
+        if review.date > today:
+            add(
+                ERROR,
+                path,
+                f"Review {number} is dated {review.date}, in the future: write the day "
+                "the answer was really checked.",
+                "review",
+            )
+        for source in review.against:
+            if source.startswith("http"):
+                problem = url_problem(source)
+                if problem:
+                    add(ERROR, path, f"Review {number}, source {source!r}: {problem}", "review")
+    if not entry.reviews:
+        if entry.language in AUTHORITATIVE:
+            add(
+                ERROR,
+                path,
+                "No review is on record: check the answer against its sources and add a "
+                "'reviews' record (date, by, against, changed).",
+                "review",
+            )
+        return
+    latest = max(entry.reviews, key=lambda review: review.date)
+    age = (today - latest.date).days
+    if age > max_days:
+        add(
+            WARNING,
+            path,
+            f"Needs review: last checked on {latest.date}, more than {max_days} days ago. "
+            "Check it against its sources and add a review record.",
+            "review",
+        )
+    if entry.language not in AUTHORITATIVE:
+        return  # a translation is checked against its original, whose sources it repeats
+    checked = {
+        source
+        for review in entry.reviews
+        if review.date == latest.date
+        for source in review.against
+    }
+    for source in entry.sources:
+        if source.url not in checked:
+            add(
+                WARNING,
+                path,
+                f"The source {source.url} was added after the last review ({latest.date}): "
+                "check the answer against it and add a review record.",
+                "review",
+            )
+
+
+def _check_translation_age(entries: list[Entry], add) -> None:
+    originals = {(e.id, e.language): e for e in entries if e.language in AUTHORITATIVE}
+    for entry in entries:
+        if not entry.is_translation or entry.language in AUTHORITATIVE:
+            continue
+        original = originals.get((entry.id, entry.translated_from))
+        if original is None:
+            continue  # a missing original is reported by the translations check
+        if entry.source_hash is None:
+            add(
+                WARNING,
+                entry.path,
+                f"Say which {_name(original.language)} text this was translated from: add "
+                f"'source_hash: {text_hash(original.body)}' under 'translation' once it "
+                "matches the current text.",
+                "translations",
+            )
+        elif entry.source_hash != text_hash(original.body):
+            add(
+                WARNING,
+                entry.path,
+                f"Out of date: the {_name(original.language)} text changed after this "
+                "translation was made. Translate the changes, then set 'source_hash' to "
+                f"{text_hash(original.body)}.",
+                "translations",
+            )
 
 
 def _check_topics(entries: list[Entry], taxonomy: Taxonomy, taxonomy_path: Path, add) -> None:

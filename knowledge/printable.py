@@ -212,7 +212,9 @@ def _entry_html(kit: Kit, entry: Entry, language: str) -> str:
     return "\n".join(parts)
 
 
-def _date(day: dt.date) -> str:
+def _date(day: dt.date | None) -> str:
+    if day is None:  # no review on record
+        return "–"
     # Left to right even on Arabic pages, where 2026-11-23 would otherwise read 23-11-2026.
     return f'<time datetime="{day.isoformat()}" dir="ltr">{day.isoformat()}</time>'
 

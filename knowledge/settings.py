@@ -46,6 +46,8 @@ class Content:
     dir: Path
     municipality: str
     taxonomy: Path
+    # Lint warns when an answer's latest review record is older than this.
+    review_max_days: int = 365
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("content.dir", "HELPDESK_CONTENT_DIR"),
     ("content.municipality", "HELPDESK_MUNICIPALITY"),
     ("content.taxonomy", "HELPDESK_TAXONOMY"),
+    ("content.review_max_days", "HELPDESK_REVIEW_MAX_DAYS"),
     ("data_dir", "HELPDESK_DATA_DIR"),
     ("languages.curated", "HELPDESK_CURATED_LANGUAGES"),
     ("languages.supported", "HELPDESK_SUPPORTED_LANGUAGES"),
@@ -315,6 +318,7 @@ class _Reader:
                 dir=self.path("content.dir"),
                 municipality=self.text("content.municipality"),
                 taxonomy=self.path("content.taxonomy"),
+                review_max_days=self.number("content.review_max_days", int, 1, 3650),
             ),
             data_dir=data_dir,
             languages=languages,

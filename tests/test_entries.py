@@ -14,11 +14,21 @@ also_asked:
 sources:
   - title: Agenzia delle Entrate
     url: https://www.agenziaentrate.gov.it/
-last_reviewed: 2026-11-23
+reviews:
+  - date: 2026-11-23
+    by: outside content fact-check
+    against: [it]
+    changed: nothing
+    scope: numbers compared with the Italian
+  - date: 2026-12-01
+    by: desk mediator
+    against: [it, en]
+    changed: step 2 rewritten
 jurisdiction: national
 translation:
   from: it
   reviewed_by_person: false
+  source_hash: sha256:0123456789ab
 ---
 Allez à {{office:revenue_agency}} à {{municipality}}.
 """
@@ -34,13 +44,20 @@ def test_reads_a_valid_entry(tmp_path):
     entry = read_entry(write(tmp_path, VALID))
     assert entry.id == "tax-code" and entry.language == "fr"
     assert entry.sources[0].url == "https://www.agenziaentrate.gov.it/"
-    assert entry.last_reviewed == dt.date(2026, 11, 23)
+    assert entry.last_reviewed == dt.date(2026, 12, 1)  # the latest review record
+    assert entry.reviews[0].scope == "numbers compared with the Italian"
+    assert entry.reviews[1].changed == "step 2 rewritten" and entry.reviews[1].against == (
+        "it",
+        "en",
+    )
+    assert entry.source_hash == "sha256:0123456789ab"
     assert entry.is_translation and entry.reviewed_by_person is False
     assert entry.also_asked == ("comment avoir le codice fiscale",)
 
 
 def test_lists_every_problem_of_a_broken_entry(tmp_path):
     broken = VALID.replace("topic: tax-code\n", "").replace("2026-11-23", "23/11/2026")
+    broken = broken.replace("    by: desk mediator\n", "")
     broken = broken.replace("jurisdiction: national", "jurisdiction: galactic")
     with pytest.raises(ContentError) as error:
         read_entry(write(tmp_path, broken))
@@ -48,6 +65,13 @@ def test_lists_every_problem_of_a_broken_entry(tmp_path):
     assert "missing field 'topic'" in problems
     assert "YYYY-MM-DD" in problems
     assert "galactic" in problems
+    assert "review 2 needs by" in problems
+
+
+def test_no_review_on_record_means_no_date(tmp_path):
+    start, end = VALID.index("reviews:"), VALID.index("jurisdiction:")
+    entry = read_entry(write(tmp_path, VALID[:start] + VALID[end:]))
+    assert entry.last_reviewed is None and entry.reviews == ()
 
 
 @pytest.mark.parametrize(

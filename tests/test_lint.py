@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from knowledge.entries import text_hash
 from knowledge.lint import ERROR, WARNING, count_words, format_report, lint, url_problem
 from knowledge.settings import load_settings
 
@@ -22,6 +23,13 @@ TOPICS = {
     ],
 }
 BODY = "Go to {{office:revenue_agency}} in {{municipality}}.\n\n**Steps:**\n1. Ask.\n2. Wait."
+SOURCE = "https://www.example.gov.it/page"
+
+
+def review(date: str = "2026-06-01", against: list[str] | None = None, **fields) -> dict:
+    record = {"date": date, "by": "desk mediator", "against": against or [SOURCE]}
+    record.update({"changed": "nothing"}, **fields)
+    return record
 
 
 def test_real_kit_has_no_errors(settings):
@@ -50,12 +58,17 @@ class TinyKit:
             "topic": entry_id,
             "language": language,
             "title": f"Title {entry_id}",
-            "sources": [{"title": "Official page", "url": "https://www.example.gov.it/page"}],
-            "last_reviewed": "2026-06-01",
+            "sources": [{"title": "Official page", "url": SOURCE}],
+            "reviews": [review()],
             "jurisdiction": "national",
         }
         if language not in ("it", "en"):
-            header["translation"] = {"from": "it", "reviewed_by_person": False}
+            header["reviews"] = [review(against=["it"])]
+            header["translation"] = {
+                "from": "it",
+                "reviewed_by_person": False,
+                "source_hash": text_hash(BODY),
+            }
         header.update(fields)
         header = {key: value for key, value in header.items() if value is not None}
         target = self.root / (path or f"entries/{entry_id}/{language}.md")
@@ -193,7 +206,7 @@ def test_good_source_url():
     ],
 )
 def test_review_age(tiny, reviewed, expected):
-    tiny.write("tax-code", "ar", last_reviewed=reviewed)
+    tiny.write("tax-code", "ar", reviews=[review(reviewed, against=["it"])])
     findings = tiny.findings("review")
     if expected is None:
         assert findings == []
@@ -248,7 +261,7 @@ def test_real_municipality_data_has_no_example_warning(tiny):
 
 
 def test_report_groups_by_file_and_counts(tiny):
-    tiny.write("tax-code", "en", last_reviewed="2020-01-01", topic="nope")
+    tiny.write("tax-code", "en", reviews=[review("2020-01-01")], topic="nope")
     report = format_report(tiny.lint())
     lines = report.splitlines()
     entry_line = next(i for i, line in enumerate(lines) if line.endswith("tax-code/en.md"))
@@ -267,3 +280,80 @@ def test_cli_exit_codes(tiny, monkeypatch, capsys):
     tiny.write("tax-code", "en", body="Go to {{office:nowhere}}.")
     assert main(["lint"]) == 1
     assert "Unknown office 'nowhere'" in capsys.readouterr().out
+
+
+def test_review_age_is_a_setting(tiny):
+    tiny.write("tax-code", "en", reviews=[review("2026-09-01")])
+    assert tiny.findings("review") == []
+    settings = load_settings(environ={**tiny.environ, "HELPDESK_REVIEW_MAX_DAYS": "30"})
+    findings = [
+        (f.severity, f.path, f.message)
+        for f in lint(settings, today=TODAY)
+        if f.check == "review" and f.path.endswith("tax-code/en.md")
+    ]
+    only(findings, WARNING, "tax-code/en.md", "more than 30 days ago")
+
+
+def test_the_latest_review_sets_last_reviewed(tmp_path, tiny):
+    path = tiny.write("tax-code", "en", reviews=[review("2025-01-01"), review("2026-03-04")])
+    from knowledge.entries import read_entry
+
+    entry = read_entry(path)
+    assert entry.last_reviewed == dt.date(2026, 3, 4)
+    assert [r.by for r in entry.reviews] == ["desk mediator", "desk mediator"]
+
+
+def test_a_written_last_reviewed_is_an_error(tiny):
+    tiny.write("tax-code", "en", last_reviewed="2026-11-23")
+    only(tiny.findings("review"), ERROR, "tax-code/en.md", "comes from the 'reviews' list")
+
+
+def test_authoritative_answer_without_a_review_is_an_error(tiny):
+    tiny.write("tax-code", "it", reviews=None)
+    only(tiny.findings("review"), ERROR, "tax-code/it.md", "no review is on record")
+
+
+def test_translation_without_a_review_is_allowed(tiny):
+    # It says reviewed_by_person: false, which the assistant shows; nothing more to flag.
+    tiny.write("tax-code", "ar", reviews=None)
+    assert tiny.findings("review") == []
+
+
+@pytest.mark.parametrize(
+    ("record", "words"),
+    [
+        ({"date": "2026-06-01", "by": "x", "against": [SOURCE]}, "needs changed"),
+        ({"date": "1 June", "by": "x", "against": [SOURCE], "changed": "no"}, "YYYY-MM-DD"),
+        ({"date": "2026-06-01", "by": "x", "against": "http://a.it", "changed": "no"}, "https"),
+    ],
+)
+def test_broken_review_records_are_errors(tiny, record, words):
+    tiny.write("tax-code", "en", reviews=[record])
+    findings = [f for f in tiny.lint() if f.is_error]
+    assert len(findings) == 1 and words.lower() in findings[0].message.lower(), findings
+
+
+def test_a_source_added_after_the_review_warns(tiny):
+    sources = [
+        {"title": "Official page", "url": SOURCE},
+        {"title": "New page", "url": "https://www.example.gov.it/new"},
+    ]
+    tiny.write("tax-code", "en", sources=sources)
+    only(tiny.findings("review"), WARNING, "tax-code/en.md", "example.gov.it/new was added")
+    tiny.write(
+        "tax-code",
+        "en",
+        sources=sources,
+        reviews=[review("2026-07-01", [SOURCE, sources[1]["url"]])],
+    )
+    assert tiny.findings("review") == []
+
+
+def test_translation_of_a_changed_original_is_out_of_date(tiny):
+    tiny.write("tax-code", "it", body=BODY + "\n3. New step.")
+    only(tiny.findings("translations"), WARNING, "tax-code/ar.md", "out of date")
+
+
+def test_translation_that_does_not_say_its_original_warns(tiny):
+    tiny.write("tax-code", "ar", translation={"from": "it", "reviewed_by_person": False})
+    only(tiny.findings("translations"), WARNING, "tax-code/ar.md", "source_hash: sha256:")

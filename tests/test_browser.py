@@ -64,7 +64,9 @@ def test_migrant_and_mediator_full_story(browser, web_url, desk_store):
     widget_say(migrant, "أريد التحدث مع شخص")
     expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
     handoff = wait_for(
-        lambda: next((h for h in desk_store.queue() if h["sender_id"] == session_id), None)
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
     )
     assert handoff["channel"] == "socketio" and handoff["language"] == "ar"
 
@@ -115,7 +117,9 @@ def test_html_from_a_migrant_is_shown_as_text(browser, web_url, desk_store):
     wait_for(lambda: migrant.evaluate("window.HelpdeskWidget.sessionId()"))
     session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
     handoff = wait_for(
-        lambda: next((h for h in desk_store.queue() if h["sender_id"] == session_id), None)
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
     )
     attack = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
     widget_say(migrant, attack)

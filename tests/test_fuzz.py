@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from knowledge.entries import REQUIRED_FIELDS, ContentError, read_entry
-from tests.conftest import API_TOKEN, RASA_TOKEN
+from knowledge.settings import ACTION_TOKEN_HEADER
+from tests.conftest import ACTION_TOKEN, API_TOKEN, RASA_TOKEN, REST_TOKEN
 from tests.fake_platforms import TELEGRAM_SECRET
 
 FUZZ = settings(
@@ -108,8 +109,9 @@ def targets(settings_) -> list[tuple[str, dict]]:
         web(settings_),
     )
     rasa_token = {"Authorization": f"Bearer {RASA_TOKEN}"}
+    actions_token = {ACTION_TOKEN_HEADER: ACTION_TOKEN}
     return [
-        (f"{rasa}/webhooks/rest/webhook", {}),
+        (f"{rasa}/webhooks/rest/webhook", {"Authorization": f"Bearer {REST_TOKEN}"}),
         (f"{rasa}/webhooks/socketio/relay", rasa_token),
         (f"{rasa}/webhooks/socketio/relay", {}),
         (f"{rasa}/webhooks/telegram/webhook", {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}),
@@ -117,11 +119,11 @@ def targets(settings_) -> list[tuple[str, dict]]:
         (f"{rasa}/webhooks/telegram/relay", rasa_token),
         (f"{rasa}/webhooks/twilio/webhook", {"X-Twilio-Signature": "forged"}),
         (f"{rasa}/webhooks/twilio/relay", rasa_token),
-        (f"{actions}/webhook", {}),
-        (f"{actions}/knowledge/suggest", {}),
-        (f"{actions}/knowledge/translate", {}),
-        (f"{actions}/knowledge/entry", {}),
-        (f"{actions}/knowledge/emergency", {}),
+        (f"{actions}/webhook", actions_token),
+        (f"{actions}/knowledge/suggest", actions_token),
+        (f"{actions}/knowledge/translate", actions_token),
+        (f"{actions}/knowledge/entry", actions_token),
+        (f"{actions}/knowledge/emergency", actions_token),
         (f"{site}/api/suggest", {"Authorization": f"Bearer {API_TOKEN}"}),
         (f"{site}/api/suggest", {}),
         (f"{site}/desk/api/inbound", rasa_token),

@@ -133,7 +133,11 @@ def _message(**fields) -> dict:
 
 def test_telegram_updates_as_telegram_sends_them():
     text = telegram_incoming({"update_id": 1, "message": _message(text="مرحبا")})
-    assert (text.sender_id, text.text, text.metadata) == ("42", "مرحبا", {"language_hint": "ar"})
+    assert (text.sender_id, text.text, text.metadata) == (
+        "telegram:42",
+        "مرحبا",
+        {"language_hint": "ar"},
+    )
     edited = telegram_incoming(
         {"update_id": 2, "edited_message": {**_message(text="ciao"), "edit_date": 1764585700}}
     )

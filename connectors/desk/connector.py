@@ -41,6 +41,7 @@ from connectors.handoff import (
     RasaEvents,
     events_database_url,
 )
+from connectors.identity import log_id
 from connectors.limits import TOO_LONG
 from knowledge.settings import Settings
 
@@ -242,7 +243,7 @@ class DeskConnector(HandoffConnector):
         try:
             await self.rasa.utter(sender_id, response, attempts=3)
         except DeliveryError as exc:
-            log.warning("%s not sent to %s: %s", response, sender_id, exc)
+            log.warning("%s not sent to %s: %s", response, log_id(sender_id), exc)
 
     async def _flag_if_danger(self, handoff_id: int, sender_id: str, text: str) -> None:
         """The bot is silent during a hand-off, so the desk checks each message.

@@ -392,9 +392,8 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_input_not_understood")
             return []
 
-        result = kb.ask(
-            question, language=language, vector=question_vector(kb, tracker.sender_id, question)
-        )
+        vector = question_vector(kb, tracker.sender_id, question)
+        result = kb.ask(question, language=language, vector=vector)
         best = result.answers[0] if result.answers else None
         record = SlotSet(
             "answer_record",
@@ -410,11 +409,18 @@ class ActionAnswerQuestion(Action):
         # A person who declined the privacy notice is not counted in the figures.
         counted = [] if tracker.get_slot("privacy") == DECLINED else [record]
         if result.confident:
-            return [*counted, *utter_answer(dispatcher, result.answers[0])]
-        events = [*counted, *utter_not_sure(dispatcher, result.answers, tracker)]
-        if float(tracker.get_slot("unsure_count") or 0) + 1 >= 2:
-            dispatcher.utter_message(response="utter_handoff_unsure_twice")
-            events += open_handoff(dispatcher, tracker, reason="unsure")
+            events = [*counted, *utter_answer(dispatcher, result.answers[0])]
+        else:
+            events = [*counted, *utter_not_sure(dispatcher, result.answers, tracker)]
+            if float(tracker.get_slot("unsure_count") or 0) + 1 >= 2:
+                dispatcher.utter_message(response="utter_handoff_unsure_twice")
+                events += open_handoff(dispatcher, tracker, reason="unsure")
+        # Close to an emergency but below the alarm: after the answer, 112 and a person.
+        safety_line = kb.soft_line(question, language, vector)
+        if safety_line:
+            greeting = response_variation(domain, "utter_greet", language) or {}
+            person = [b for b in greeting.get("buttons", []) if b.get("payload") == "/ask_human"]
+            dispatcher.utter_message(text=safety_line, buttons=person)
         return events
 
 

@@ -4,7 +4,7 @@ python -m knowledge build [--force]     build the search index (skipped if conte
 python -m knowledge calibrate           recompute the confidence threshold and the
                                         emergency thresholds into helpdesk.yml
 python -m knowledge eval                retrieval quality on the development questions, and
-                                        emergency detection on its held-out test set
+                                        emergency detection on its development and held-out sets
 python -m knowledge lint                check the content files (exit 1 when there are errors)
 python -m knowledge export [--out DIR] [--pdf]
                                         printable welcome kit per language (default DIR: data/print)
@@ -15,12 +15,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.settings import PROJECT_ROOT, SettingsError, get_settings, load_settings
 
 DEV_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_questions.yml"
-EMERGENCY_TEST = PROJECT_ROOT / "tests" / "data" / "emergency_messages.yml"
+# The old held-out set: used for many rounds of choices, so now a second
+# development set. The new held-out set, written by people who never saw the
+# examples, is scored once, when it is there.
+EMERGENCY_DEV = PROJECT_ROOT / "tests" / "data" / "emergency_messages.yml"
+EMERGENCY_HELDOUT = PROJECT_ROOT / "tests" / "data" / "emergency_heldout.yml"
 
 
 def _retriever(settings, threshold: float | None = None):
@@ -65,7 +71,7 @@ def _emergencies(settings, retriever):
 
 def cmd_calibrate(args) -> int:
     from knowledge.emergency import calibrate as calibrate_emergencies
-    from knowledge.emergency import rates
+    from knowledge.emergency import calibrate_soft, rates
     from knowledge.evaluation import (
         calibrate,
         evaluate,
@@ -83,17 +89,36 @@ def cmd_calibrate(args) -> int:
     print(f"confidence_threshold = {threshold:.4f} written to {settings.config_file}")
     print(format_table(evaluate(scored, threshold)))
 
-    evidence, emergency = _emergencies(settings, retriever).own_evidence()
-    threshold, keyword_threshold = calibrate_emergencies(evidence, emergency)
+    detector = _emergencies(settings, retriever)
+    evidence, emergency = detector.own_evidence()
+    threshold, keyword_threshold = calibrate_emergencies(
+        evidence, emergency, MAX_LOOK_ALIKE_ALARMS, detector.look_alike
+    )
+    soft = calibrate_soft(evidence, emergency, threshold, keyword_threshold)
     write_setting(settings.config_file, "emergency_threshold", threshold)
     write_setting(settings.config_file, "keyword_threshold", keyword_threshold)
+    write_setting(settings.config_file, "soft_threshold", soft)
     recall, false = rates(evidence, emergency, threshold, keyword_threshold)
     print(
-        f"emergency_threshold = {threshold:.4f}, keyword_threshold = {keyword_threshold:.4f} "
-        f"written; each of the {len(evidence)} examples, look-alikes and ordinary questions "
-        f"scored by a model that did not see it: recall {recall:.3f}, false alarms {false:.3f}"
+        f"emergency_threshold = {threshold:.4f}, keyword_threshold = {keyword_threshold:.4f}, "
+        f"soft_threshold = {soft:.4f} written; each of the {len(evidence)} examples, "
+        f"look-alikes and ordinary questions scored by a model that did not see it "
+        f"(cross-validated): recall {recall:.3f}, false alarms {false:.3f}"
     )
+    groups = [
+        kind if truth else ("look-alike" if similar else "ordinary question")
+        for kind, truth, similar in zip(
+            detector.example_kinds(), emergency, detector.look_alike.tolist()
+        )
+    ]
+    thresholds = Thresholds(threshold, keyword_threshold, soft)
+    print(format_emergency_table(evidence, groups, emergency, thresholds))
     return 0
+
+
+# Look-alikes are what new messages that are not emergencies resemble: their
+# share of false alarms on the examples is the one the operating point limits.
+MAX_LOOK_ALIKE_ALARMS = 0.05
 
 
 def cmd_eval(args) -> int:
@@ -111,41 +136,118 @@ def cmd_eval(args) -> int:
     print(f"{len(questions)} questions, threshold {retriever.threshold:.4f}, {seconds:.1f} s")
     print(format_table(evaluate(scored, retriever.threshold)))
 
-    messages = load_labelled(EMERGENCY_TEST)
-    evidence = _emergencies(settings, retriever).evidence([m.text for m in messages])
-    print(
-        f"\nEmergencies: {len(messages)} held-out messages ({EMERGENCY_TEST.name}), "
-        f"threshold {settings.safety.emergency_threshold:.4f}, keyword threshold "
-        f"{settings.safety.keyword_threshold:.4f}; targets recall >= 0.95, false alarms <= 0.05"
+    detector = _emergencies(settings, retriever)
+    safety = settings.safety
+    thresholds = Thresholds(
+        safety.emergency_threshold, safety.keyword_threshold, safety.soft_threshold
     )
-    print(format_emergency_table(evidence, messages, settings.safety))
+    for path, what in emergency_sets():
+        messages = load_labelled(path)
+        evidence = detector.evidence([m.text for m in messages])
+        print(
+            f"\nEmergencies: {len(messages)} messages of {path.name} ({what}); threshold "
+            f"{thresholds.alarm:.4f}, keyword threshold {thresholds.keyword:.4f}, soft "
+            f"threshold {thresholds.soft:.4f}; goal recall >= 0.97, false alarms <= 0.03"
+        )
+        print(
+            format_emergency_table(
+                evidence,
+                [m.kind for m in messages],
+                [m.emergency for m in messages],
+                thresholds,
+                [m.language for m in messages],
+            )
+        )
+        print(format_mistakes(evidence, messages, thresholds))
     return 0
 
 
-def format_emergency_table(evidence, messages, safety) -> str:
+def emergency_sets(
+    development: Path = EMERGENCY_DEV, held_out: Path = EMERGENCY_HELDOUT
+) -> list[tuple[Path, str]]:
+    """The labelled sets `eval` scores, with what each is: the held-out set
+    only once it has been put in place."""
+    sets = [(development, "second development set: it informed many rounds of choices")]
+    if held_out.exists():
+        sets.append((held_out, "held-out set: score it once, report that figure"))
+    return sets
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    alarm: float
+    keyword: float
+    soft: float
+
+
+def format_emergency_table(
+    evidence: Sequence,
+    kinds: Sequence[str],
+    emergency: Sequence[bool],
+    thresholds: Thresholds,
+    languages: Sequence[str] | None = None,
+) -> str:
     """Recall and false alarms for all messages, per language, then per kind
-    (a kind holds emergencies or look-alikes, so it has one of the two)."""
-    from knowledge.emergency import rates
+    (a kind holds emergencies or look-alikes, so it has one of the two); the
+    soft replies apart: emergencies that got only the soft line, and others
+    that got it."""
+    from knowledge.emergency import EmergencyDetector
 
-    def row(label: str, rows: list) -> str:
-        recall, false = rates(
-            [e for e, _ in rows],
-            [m.emergency for _, m in rows],
-            safety.emergency_threshold,
-            safety.keyword_threshold,
-        )
-        shown = [f"{recall:8.3f}" if any(m.emergency for _, m in rows) else f"{'':8}"]
-        shown.append(f"{false:14.3f}" if not all(m.emergency for _, m in rows) else f"{'':14}")
-        return f"{label:34}{''.join(shown)}{len(rows):10}"
+    def row(label: str, rows: list[tuple]) -> str:
+        alarms = [
+            EmergencyDetector.decide(e, thresholds.alarm, thresholds.keyword) is not None
+            for e, _ in rows
+        ]
+        soft = [
+            EmergencyDetector.is_soft(e, thresholds.alarm, thresholds.keyword, thresholds.soft)
+            for e, _ in rows
+        ]
+        found = [a for a, (_, truth) in zip(alarms, rows) if truth]
+        false = [a for a, (_, truth) in zip(alarms, rows) if not truth]
+        soft_found = [s for s, (_, truth) in zip(soft, rows) if truth]
+        soft_false = [s for s, (_, truth) in zip(soft, rows) if not truth]
+        cells = [
+            f"{sum(found) / len(found):8.3f}" if found else f"{'':8}",
+            f"{sum(false) / len(false):14.3f}" if false else f"{'':14}",
+            f"{sum(soft_found):>12}" if found else f"{'':12}",
+            f"{sum(soft_false):>12}" if false else f"{'':12}",
+        ]
+        return f"{label:34}{''.join(cells)}{len(rows):10}"
 
-    pairs = list(zip(evidence, messages))
-    lines = [f"{'':34}{'recall':>8}{'false alarms':>14}{'messages':>10}", row("ALL", pairs)]
-    for language in sorted({m.language for m in messages}):
-        lines.append(row(language, [(e, m) for e, m in pairs if m.language == language]))
+    pairs = list(zip(evidence, emergency))
+    lines = [
+        f"{'':34}{'recall':>8}{'false alarms':>14}{'soft (emerg)':>12}{'soft (other)':>12}"
+        f"{'messages':>10}",
+        row("ALL", pairs),
+    ]
+    for language in sorted(set(languages or ())):
+        lines.append(row(language, [p for p, lang in zip(pairs, languages) if lang == language]))
     # Kinds of emergencies first, then kinds of look-alikes.
-    for _, kind in sorted({(not m.emergency, m.kind) for m in messages}):
-        lines.append(row(kind, [(e, m) for e, m in pairs if m.kind == kind]))
+    for _, kind in sorted({(not truth, kind) for kind, truth in zip(kinds, emergency)}):
+        lines.append(row(kind, [p for p, k in zip(pairs, kinds) if k == kind]))
     return "\n".join(lines)
+
+
+def format_mistakes(evidence: Sequence, messages: Sequence, thresholds: Thresholds) -> str:
+    """The messages judged wrongly: missed emergencies (with whether they got
+    the soft line) and false alarms, with their score."""
+    from knowledge.emergency import EmergencyDetector
+
+    lines = []
+    for seen, message in zip(evidence, messages):
+        alarm = EmergencyDetector.decide(seen, thresholds.alarm, thresholds.keyword)
+        if (alarm is not None) == message.emergency:
+            continue
+        if message.emergency:
+            soft = EmergencyDetector.is_soft(
+                seen, thresholds.alarm, thresholds.keyword, thresholds.soft
+            )
+            verdict = "missed (soft line)" if soft else "missed"
+        else:
+            verdict = "false alarm"
+        where = f"{message.language:4} {message.kind:22}"
+        lines.append(f"  {verdict:19} {where} {seen.score:.3f}  {message.text}")
+    return "\n".join(["Judged wrongly:", *lines] if lines else ["Judged wrongly: none"])
 
 
 def cmd_lint(args) -> int:

@@ -164,6 +164,11 @@ class KnowledgeBase:
         """The kind of immediate danger the message is about, if any."""
         return self.emergencies.check(text, vector)
 
+    def soft_line(self, text: str, language: str, vector: np.ndarray | None = None) -> str | None:
+        """A line with 112 and the offer of a person, to add to the answer, when
+        the message is close to an emergency but below the alarm; else None."""
+        return self.emergencies.soft_line(text, language, vector)
+
     def answer(self, hit: Hit, language: str) -> Answer:
         return replace(self._localized(hit.entry_id, language), score=hit.score)
 

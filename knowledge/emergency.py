@@ -20,10 +20,15 @@ question decides alone:
 
 A message is an emergency when its score reaches ``safety.emergency_threshold``,
 or when a keyword matches and it reaches the lower
-``safety.keyword_threshold``. ``make calibrate`` sets both from scores each
-example gets from a model that did not see it (10-fold cross-validation),
-allowing 2% false alarms; ``make eval`` measures recall and false alarms on
-the held-out ``tests/data/emergency_messages.yml``.
+``safety.keyword_threshold``. Below that, from ``safety.soft_threshold`` on, it
+is "soft": not an alarm, but the answer gets one more line with 112 and the
+offer of a person (``soft_line``). ``make calibrate`` sets all three from
+scores each example gets from a model that did not see it (10-fold
+cross-validation): the alarm allows 5% false alarms on the look-alikes and 1%
+on ordinary questions; the soft band reaches down until 99.5% of the examples
+get an alarm or the line, or 5% of the other texts would get it.
+``make eval`` measures them on the development sets (and the held-out set,
+when there is one).
 """
 
 from __future__ import annotations
@@ -97,10 +102,15 @@ class EmergencyDetector:
         keyword_threshold: float,
         ordinary: Sequence[str] = (),
         cache_dir: Path | None = None,
+        soft_threshold: float | None = None,
+        soft_lines: dict[str, str] | None = None,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.keyword_threshold = keyword_threshold
+        # No soft band unless one is set.
+        self.soft_threshold = threshold if soft_threshold is None else soft_threshold
+        self.soft_lines = dict(soft_lines or {})
         self._kinds = [kind for kind, texts in examples.items() for _ in texts]
         self._texts = [
             *(t for texts in examples.values() for t in texts),
@@ -115,6 +125,9 @@ class EmergencyDetector:
         self._examples = vectors[: len(self._kinds)]
         self._vectors = vectors
         self._labels = np.arange(len(vectors)) < len(self._kinds)
+        # Which texts are look-alikes: calibration limits their false alarms apart.
+        self.look_alike = np.zeros(len(vectors), dtype=bool)
+        self.look_alike[len(self._kinds) : len(self._kinds) + len(look_alikes)] = True
         self._model = _fit(vectors, self._labels)
         self._keywords = sorted(
             (
@@ -136,6 +149,7 @@ class EmergencyDetector:
         keyword_threshold: float,
         ordinary: Sequence[str] = (),
         cache_dir: Path | None = None,
+        soft_threshold: float | None = None,
     ) -> EmergencyDetector:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         examples = data.get("emergencies") or {}
@@ -155,6 +169,8 @@ class EmergencyDetector:
             keyword_threshold,
             ordinary,
             cache_dir,
+            soft_threshold,
+            {str(k): str(v) for k, v in (data.get("soft_line") or {}).items()},
         )
 
     @classmethod
@@ -168,6 +184,7 @@ class EmergencyDetector:
             settings.safety.keyword_threshold,
             ordinary_questions(kit),
             settings.index_dir,
+            settings.safety.soft_threshold,
         )
 
     def check(self, text: str, vector: np.ndarray | None = None) -> Alarm | None:
@@ -182,6 +199,16 @@ class EmergencyDetector:
             for evidence in self.evidence(texts, vectors)
         ]
 
+    def soft_line(self, text: str, language: str, vector: np.ndarray | None = None) -> str | None:
+        """One line with 112 and the offer of a person when the message is close
+        to an emergency but not one; None otherwise (and for an emergency, which
+        gets the full reply)."""
+        vectors = None if vector is None else vector.reshape(1, -1)
+        [seen] = self.evidence([text], vectors)
+        if not self.is_soft(seen, self.threshold, self.keyword_threshold, self.soft_threshold):
+            return None
+        return self.soft_lines.get(language) or self.soft_lines.get("en")
+
     def evidence(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[Evidence]:
         if not texts:
             return []
@@ -189,6 +216,10 @@ class EmergencyDetector:
             vectors = self.embedder.queries(texts)
         scores = self._model.predict_proba(vectors)[:, 1]
         return self._weigh(texts, scores, vectors @ self._examples.T)
+
+    def example_kinds(self) -> list[str]:
+        """The kind of each text `own_evidence` scores ("" for the others)."""
+        return self._kinds + [""] * (len(self._texts) - len(self._kinds))
 
     def own_evidence(self) -> tuple[list[Evidence], list[bool]]:
         """Every example, look-alike and ordinary question scored by a model
@@ -231,6 +262,14 @@ class EmergencyDetector:
         if evidence.keyword and evidence.score >= keyword_threshold:
             return Alarm(evidence.keyword_kind, round(evidence.score, 4), evidence.keyword)
         return None
+
+    @classmethod
+    def is_soft(
+        cls, evidence: Evidence, threshold: float, keyword_threshold: float, soft_threshold: float
+    ) -> bool:
+        """Below an alarm but within the soft band."""
+        alarm = cls.decide(evidence, threshold, keyword_threshold)
+        return alarm is None and evidence.score >= soft_threshold
 
 
 def _fit(vectors: np.ndarray, emergency: np.ndarray) -> LogisticRegression:
@@ -285,8 +324,11 @@ class _Judged:
         self.keyword = np.array([e.keyword is not None for e in evidence], dtype=bool)
         self.truth = np.array(emergency, dtype=bool)
 
+    def alarms(self, threshold: float, keyword_threshold: float) -> np.ndarray:
+        return (self.scores >= threshold) | (self.keyword & (self.scores >= keyword_threshold))
+
     def rates(self, threshold: float, keyword_threshold: float) -> tuple[float, float]:
-        alarms = (self.scores >= threshold) | (self.keyword & (self.scores >= keyword_threshold))
+        alarms = self.alarms(threshold, keyword_threshold)
         truth = self.truth
         return float(alarms[truth].mean()) if truth.any() else 0.0, (
             float(alarms[~truth].mean()) if (~truth).any() else 0.0
@@ -294,17 +336,26 @@ class _Judged:
 
 
 def calibrate(
-    evidence: Sequence[Evidence], emergency: Sequence[bool], max_false_alarms: float = 0.02
+    evidence: Sequence[Evidence],
+    emergency: Sequence[bool],
+    max_false_alarms: float = 0.02,
+    look_alike: Sequence[bool] | None = None,
+    max_ordinary: float = 0.01,
 ) -> tuple[float, float]:
     """The (threshold, keyword threshold) with the best recall whose false
-    alarms stay within `max_false_alarms`. Many pairs tie: then the highest
-    keyword threshold (a keyword should need strong meaning too), and the
-    threshold in the middle of the tied ones, as far as can be from a change of
-    recall or false alarms either way, so that a small shift of scores on new
-    messages changes the fewest verdicts."""
+    alarms stay within `max_false_alarms`: over all other texts, or, when
+    `look_alike` marks them, over the look-alikes, with the ordinary questions
+    held to `max_ordinary` (new messages that look like danger are
+    look-alikes; the thousands of ordinary questions would hide their false
+    alarms). Many pairs tie: then the highest keyword threshold (a keyword
+    should need strong meaning too), and the threshold in the middle of the
+    tied ones, as far as can be from a change of recall or false alarms either
+    way, so that a small shift of scores on new messages changes the fewest
+    verdicts."""
     # Recall only changes at an emergency's score: 200 quantiles of those are
     # fine enough, and keep the search to seconds.
     judged = _Judged(evidence, emergency)
+    similar = None if look_alike is None else np.array(look_alike, dtype=bool)
     quantiles = np.quantile(judged.scores[judged.truth], np.linspace(0, 1, 200))
     candidates = sorted({round(float(q), 4) for q in quantiles})
     allowed = []
@@ -312,8 +363,16 @@ def calibrate(
         for keyword_threshold in candidates:
             if keyword_threshold > threshold:
                 break
-            recall, false = judged.rates(threshold, keyword_threshold)
-            if false <= max_false_alarms:
+            alarms = judged.alarms(threshold, keyword_threshold)
+            recall = float(alarms[judged.truth].mean())
+            if similar is None:
+                within = alarms[~judged.truth].mean() <= max_false_alarms
+            else:
+                ordinary = ~judged.truth & ~similar
+                within = alarms[similar].mean() <= max_false_alarms and (
+                    not ordinary.any() or alarms[ordinary].mean() <= max_ordinary
+                )
+            if within:
                 allowed.append((recall, threshold, keyword_threshold))
     if not allowed:
         raise ValueError("No thresholds keep false alarms that low on the examples")
@@ -321,3 +380,29 @@ def calibrate(
     keyword_threshold = max(k for recall, _, k in allowed if recall == best)
     tied = sorted(t for recall, t, k in allowed if recall == best and k == keyword_threshold)
     return tied[len(tied) // 2], keyword_threshold
+
+
+def calibrate_soft(
+    evidence: Sequence[Evidence],
+    emergency: Sequence[bool],
+    threshold: float,
+    keyword_threshold: float,
+    target_recall: float = 0.995,
+    max_soft: float = 0.05,
+) -> float:
+    """The soft threshold: as high as lets `target_recall` of the emergencies
+    get an alarm or the soft line, but never so low that more than `max_soft`
+    of the other texts would get the line (a line about danger under every
+    answer would be read by nobody)."""
+    judged = _Judged(evidence, emergency)
+    alarms = judged.alarms(threshold, keyword_threshold)
+    others = ~judged.truth
+    chosen = threshold
+    for candidate in sorted({round(float(s), 4) for s in judged.scores if s < threshold})[::-1]:
+        soft = ~alarms & (judged.scores >= candidate)
+        if others.any() and soft[others].mean() > max_soft:
+            break
+        chosen = candidate
+        if (alarms | soft)[judged.truth].mean() >= target_recall:
+            break
+    return chosen

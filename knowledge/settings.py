@@ -70,6 +70,9 @@ class Safety:
     # or keyword_threshold and a keyword matches (knowledge/emergency.py).
     emergency_threshold: float
     keyword_threshold: float
+    # From soft_threshold up to an alarm, the answer gets one more line with
+    # 112 and the offer of a person.
+    soft_threshold: float
     # The input channels refuse longer messages, and more than
     # messages_per_window from one sender in window_seconds (connectors/limits.py).
     max_message_chars: int
@@ -180,6 +183,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("retrieval.top_k", "HELPDESK_TOP_K"),
     ("safety.emergency_threshold", "HELPDESK_EMERGENCY_THRESHOLD"),
     ("safety.keyword_threshold", "HELPDESK_EMERGENCY_KEYWORD_THRESHOLD"),
+    ("safety.soft_threshold", "HELPDESK_EMERGENCY_SOFT_THRESHOLD"),
     ("safety.max_message_chars", "HELPDESK_MAX_MESSAGE_CHARS"),
     ("safety.messages_per_window", "HELPDESK_MESSAGES_PER_WINDOW"),
     ("safety.window_seconds", "HELPDESK_RATE_WINDOW_SECONDS"),
@@ -329,6 +333,7 @@ class _Reader:
             safety=Safety(
                 emergency_threshold=self.number("safety.emergency_threshold", float, 0, 1),
                 keyword_threshold=self.number("safety.keyword_threshold", float, 0, 1),
+                soft_threshold=self.number("safety.soft_threshold", float, 0, 1),
                 max_message_chars=self.number("safety.max_message_chars", int, 100, 1_000_000),
                 messages_per_window=self.number("safety.messages_per_window", int, 1, 10_000),
                 window_seconds=self.number("safety.window_seconds", float, 1, 86_400),

@@ -342,10 +342,6 @@ class DeskConnector(HandoffConnector):
             self._turn.pop(next(iter(self._turn)))
         self._turn.setdefault(sender, []).append((author, text, at))
 
-    def forget_turn(self, sender: str) -> None:
-        """Drop what is held in memory for this person (connectors.privacy)."""
-        self._turn.pop(sender, None)
-
     def _apply_slot(self, db, sender, name, value, at, event) -> dict | None:
         if name == "handoff_request" and isinstance(value, dict):
             self._open(

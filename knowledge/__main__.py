@@ -209,14 +209,14 @@ def format_emergency_table(
         cells = [
             f"{sum(found) / len(found):8.3f}" if found else f"{'':8}",
             f"{sum(false) / len(false):14.3f}" if false else f"{'':14}",
-            f"{sum(soft_found):>12}" if found else f"{'':12}",
-            f"{sum(soft_false):>12}" if false else f"{'':12}",
+            f"{sum(soft_found):>14}" if found else f"{'':14}",
+            f"{sum(soft_false):>14}" if false else f"{'':14}",
         ]
         return f"{label:34}{''.join(cells)}{len(rows):10}"
 
     pairs = list(zip(evidence, emergency))
     lines = [
-        f"{'':34}{'recall':>8}{'false alarms':>14}{'soft (emerg)':>12}{'soft (other)':>12}"
+        f"{'':34}{'recall':>8}{'false alarms':>14}{'soft (emerg)':>14}{'soft (other)':>14}"
         f"{'messages':>10}",
         row("ALL", pairs),
     ]

@@ -400,6 +400,7 @@
     log = [];
     queue.length = 0;
     sid = null;
+    tag = null;
     greeted = false;
     stopSpeech();
     box.textContent = '';

@@ -287,3 +287,20 @@ def test_eval_scores_the_held_out_set_only_when_it_exists(tmp_path):
     held_out.write_text("messages: []\n", encoding="utf-8")
     paths = [path for path, _ in emergency_sets(EMERGENCY_DEV, held_out)]
     assert paths == [EMERGENCY_DEV, held_out]
+
+
+def test_tense_marks_now_and_habit_as_two_more_inputs():
+    import numpy as np
+
+    from knowledge.emergency import Tense
+
+    tense = Tense({"now": ["now", "الان", "现在"], "habitual": ["every", "همیشه"]})
+    texts = ["he beats me every night, now he is drunk", "ورا الآن", "他现在在打我"]
+    texts += ["همیشه", "nowhere"]
+    marks = tense.features(texts, np.zeros((5, 3), dtype=np.float32))[:, 3:]
+    w = Tense.WEIGHT
+    # Latin-letter words only as whole words ("nowhere" is not "now"); the
+    # others anywhere, after the same normalisation as keywords (hamza, madda).
+    assert marks.tolist() == [[w, w], [w, 0], [w, 0], [0, w], [0, 0]]
+    # Without words there is no second signal: the embedding alone.
+    assert Tense({}).features(texts, np.zeros((5, 3))).shape == (5, 3)

@@ -29,7 +29,8 @@ offer of a person (``soft_line``). ``make calibrate`` sets all three from
 scores each example gets from a model that did not see it (10-fold
 cross-validation): the alarm allows 5% false alarms on the look-alikes and 1%
 on ordinary questions; the soft band reaches down until 99.5% of the examples
-get an alarm or the line, or 5% of the other texts would get it.
+get an alarm or the line, or 5% of the other texts (1% of the ordinary
+questions) would get it.
 ``make eval`` measures them on the development sets (and the held-out set,
 when there is one).
 """
@@ -428,18 +429,24 @@ def calibrate_soft(
     keyword_threshold: float,
     target_recall: float = 0.995,
     max_soft: float = 0.05,
+    look_alike: Sequence[bool] | None = None,
+    max_ordinary: float = 0.01,
 ) -> float:
     """The soft threshold: as high as lets `target_recall` of the emergencies
     get an alarm or the soft line, but never so low that more than `max_soft`
     of the other texts would get the line (a line about danger under every
-    answer would be read by nobody)."""
+    answer would be read by nobody), nor, when `look_alike` marks the
+    look-alikes, more than `max_ordinary` of the ordinary questions."""
     judged = _Judged(evidence, emergency)
     alarms = judged.alarms(threshold, keyword_threshold)
     others = ~judged.truth
+    ordinary = others & ~np.array(look_alike, dtype=bool) if look_alike is not None else None
     chosen = threshold
     for candidate in sorted({round(float(s), 4) for s in judged.scores if s < threshold})[::-1]:
         soft = ~alarms & (judged.scores >= candidate)
         if others.any() and soft[others].mean() > max_soft:
+            break
+        if ordinary is not None and ordinary.any() and soft[ordinary].mean() > max_ordinary:
             break
         chosen = candidate
         if (alarms | soft)[judged.truth].mean() >= target_recall:

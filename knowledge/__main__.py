@@ -94,7 +94,9 @@ def cmd_calibrate(args) -> int:
     threshold, keyword_threshold = calibrate_emergencies(
         evidence, emergency, MAX_LOOK_ALIKE_ALARMS, detector.look_alike
     )
-    soft = calibrate_soft(evidence, emergency, threshold, keyword_threshold)
+    soft = calibrate_soft(
+        evidence, emergency, threshold, keyword_threshold, look_alike=detector.look_alike
+    )
     write_setting(settings.config_file, "emergency_threshold", threshold)
     write_setting(settings.config_file, "keyword_threshold", keyword_threshold)
     write_setting(settings.config_file, "soft_threshold", soft)

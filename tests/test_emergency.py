@@ -95,8 +95,9 @@ def test_test_set_is_large_and_multilingual_and_apart_from_the_examples():
 
 
 @pytest.mark.integration
-def test_detection_on_the_held_out_messages_meets_the_targets(kb):
-    # The issue's targets: recall >= 0.95, false alarms <= 0.05 (`make eval`).
+def test_detection_on_the_second_development_set_meets_the_targets(kb):
+    # Tightened by issue 19 (was recall >= 0.95, false alarms <= 0.05): this set
+    # has informed many choices, so its figures are optimistic (`make eval`).
     messages = load_labelled(DATA / "emergency_messages.yml")
     seen = kb.emergencies.evidence([m.text for m in messages])
     safety = kb.settings.safety
@@ -106,7 +107,15 @@ def test_detection_on_the_held_out_messages_meets_the_targets(kb):
         safety.emergency_threshold,
         safety.keyword_threshold,
     )
-    assert recall >= 0.95 and false_alarms <= 0.05, (recall, false_alarms)
+    assert recall >= 0.96 and false_alarms <= 0.03, (recall, false_alarms)
+    # Nearly every emergency gets at least the soft line with 112.
+    reached = [
+        EmergencyDetector.decide(e, safety.emergency_threshold, safety.keyword_threshold)
+        or e.score >= safety.soft_threshold
+        for e, m in zip(seen, messages)
+        if m.emergency
+    ]
+    assert sum(map(bool, reached)) / len(reached) >= 0.99
 
 
 @pytest.mark.integration
@@ -286,3 +295,61 @@ def test_eval_scores_the_held_out_set_only_when_it_exists(tmp_path):
     held_out.write_text("messages: []\n", encoding="utf-8")
     paths = [path for path, _ in emergency_sets(EMERGENCY_DEV, held_out)]
     assert paths == [EMERGENCY_DEV, held_out]
+
+
+def test_tense_marks_now_and_habit_as_two_more_inputs():
+    import numpy as np
+
+    from knowledge.emergency import Tense
+
+    tense = Tense({"now": ["now", "الان", "现在"], "habitual": ["every", "همیشه"]})
+    texts = ["he beats me every night, now he is drunk", "ورا الآن", "他现在在打我"]
+    texts += ["همیشه", "nowhere"]
+    marks = tense.features(texts, np.zeros((5, 3), dtype=np.float32))[:, 3:]
+    w = Tense.WEIGHT
+    # Latin-letter words only as whole words ("nowhere" is not "now"); the
+    # others anywhere, after the same normalisation as keywords (hamza, madda).
+    assert marks.tolist() == [[w, w], [w, 0], [w, 0], [0, w], [0, 0]]
+    # Without words there is no second signal: the embedding alone.
+    assert Tense({}).features(texts, np.zeros((5, 3))).shape == (5, 3)
+
+
+@pytest.mark.integration
+def test_a_message_in_the_soft_band_gets_the_answer_then_112_and_a_person(kb, monkeypatch):
+    import yaml
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    import bot.actions as actions
+
+    question = "dove si fa la carta d'identità?"
+    monkeypatch.setattr(actions, "_KB", kb)
+    assert kb.soft_line(question, "it") is None  # an ordinary question: the answer alone
+    # Put every score in the soft band: no alarm, and the line after the answer.
+    monkeypatch.setattr(kb.emergencies, "threshold", 1.01)
+    monkeypatch.setattr(kb.emergencies, "keyword_threshold", 1.01)
+    monkeypatch.setattr(kb.emergencies, "soft_threshold", 0.0)
+    assert kb.emergency(question) is None
+    tracker = Tracker(
+        sender_id="soft",
+        slots={"language": "it"},
+        latest_message={"text": question, "intent": {"name": "ask_service"}, "entities": []},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    dispatcher = CollectingDispatcher()
+    actions.ActionAnswerQuestion().run(dispatcher, tracker, domain)
+    *answer, line = dispatcher.messages
+    assert answer and "112" not in (answer[0].get("text") or "")
+    assert line["text"] == kb.soft_line(question, "it") and "112" in line["text"]
+    assert [b["payload"] for b in line["buttons"]] == ["/ask_human"]
+
+
+@pytest.mark.integration
+def test_the_soft_line_is_never_added_to_an_emergency(kb):
+    text = "mio marito mi picchia adesso, ho paura"
+    assert kb.emergency(text) is not None and kb.soft_line(text, "it") is None

@@ -71,4 +71,27 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             await self.sio.emit(self.bot_message_evt, message, room=sender_id)
 
         self.add_relay_route(blueprint, to_room)
+        self.read_custom_data()
         return blueprint
+
+    def read_custom_data(self) -> None:
+        """Off-the-shelf Rasa web-chat clients send the person's metadata as
+        ``customData``: read it when ``metadata`` is absent. Their ``language``
+        is the page's hint, not the person's choice, so a message in another
+        language still switches the conversation to it."""
+        namespace = self.namespace or "/"
+        handler = self.sio.handlers.get(namespace, {}).get(self.user_message_evt)
+        if handler is None or getattr(handler, "reads_custom_data", False):
+            return
+
+        async def with_custom_data(sid: str, data: Any) -> Any:
+            custom = data.get("customData") if isinstance(data, dict) else None
+            if isinstance(custom, dict) and not data.get(self.metadata_key):
+                metadata = dict(custom)
+                if "language" in metadata:
+                    metadata.setdefault("language_hint", metadata.pop("language"))
+                data = {**data, self.metadata_key: metadata}
+            return await handler(sid, data)
+
+        with_custom_data.reads_custom_data = True
+        self.sio.on(self.user_message_evt, with_custom_data, namespace=namespace)

@@ -1,0 +1,168 @@
+"""What typed messages mean (knowledge/understanding.py) and what action_understand replies.
+
+The messages of issue 16, which the old n-gram intent classifier misread, are
+checked here; none of them is a prototype in knowledge/openings.yml.
+"""
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+import bot.actions as actions
+from knowledge.understanding import Understanding, is_noise, load_prototypes
+
+# From the issue and the UX review of 2026-12-02.
+HELP = [
+    "I need help",
+    "can you help me?",
+    "mi può aiutare?",
+    "мені потрібна допомога",
+    "j'ai besoin d'aide",
+    "vous pouvez m'aider ?",
+]
+SERVICE = [
+    ("أين أجدد تصريح الإقامة؟", "residence-permit-renewal"),
+    ("تجديد الإقامة", "residence-permit-renewal"),
+]
+VAGUE = [
+    "it's about my file",
+    "I have a problem with my papers",
+    "c'est pour mon dossier",
+    "Допоможіть, що мені тепер робити?",
+]
+NOISE = ["🙏🙏😢", "asdfghjkl", "???", "jjjjjjj"]
+
+
+@pytest.fixture(scope="module")
+def reader(kb, settings) -> Understanding:
+    return Understanding.open(kb.retriever.embedder, settings.index_dir)
+
+
+@pytest.fixture
+def bot(kb, reader, monkeypatch):
+    monkeypatch.setattr(actions, "_KB", kb)
+    monkeypatch.setattr(actions, "_UNDERSTANDING", reader)
+
+
+def test_the_issues_sentences_are_not_prototypes():
+    prototypes = {t.lower() for texts in load_prototypes().values() for t in texts}
+    everything = [*HELP, *(text for text, _ in SERVICE), *VAGUE, *NOISE]
+    assert not [text for text in everything if text.lower() in prototypes]
+
+
+@pytest.mark.parametrize("text", NOISE)
+def test_noise_is_noise(text):
+    assert is_noise(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["ok", "dove si fa la residenza?", "كيف أسجل", "tessera sanitaria", "grazie"]
+)
+def test_words_are_not_noise(text):
+    assert not is_noise(text)
+
+
+def read(kb, reader, text):
+    vector = kb.embed(text)
+    top = kb.ask(text, vector=vector).answers[0].score
+    return reader.read(text, vector, top, kb.retriever.threshold)
+
+
+@pytest.mark.parametrize("text", HELP)
+def test_requests_for_help_read_as_help(kb, reader, text):
+    assert read(kb, reader, text).kind == "help"
+
+
+@pytest.mark.parametrize("text", VAGUE)
+def test_vague_messages_are_never_service(kb, reader, text):
+    assert read(kb, reader, text).kind in ("vague", "help")
+
+
+def tracker(text, slots=None, events=()):
+    return Tracker(
+        sender_id="unit-understand",
+        slots={"language": "en", **(slots or {})},
+        latest_message={"text": text, "intent": {"name": "text"}, "entities": [], "metadata": {}},
+        events=list(events),
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def understand(text, slots=None, events=()):
+    dispatcher = CollectingDispatcher()
+    actions.ActionUnderstand().run(dispatcher, tracker(text, slots, events), {})
+    return dispatcher.messages
+
+
+def responses(messages):
+    return [m.get("response") for m in messages if m.get("response")]
+
+
+NOTIFIED = {"privacy": "accepted"}
+
+
+@pytest.mark.parametrize(("text", "entry"), SERVICE)
+def test_arabic_permit_renewal_is_answered(bot, text, entry):
+    messages = understand(text, {**NOTIFIED, "language": "ar"})
+    answered = [m["custom"]["entry"]["id"] for m in messages if m.get("custom")]
+    assert answered == [entry]
+    assert "utter_goodbye" not in responses(messages)
+
+
+def test_help_gets_what_do_you_need_with_topics_and_a_person(bot):
+    messages = understand("I need help", NOTIFIED)
+    assert responses(messages) == ["utter_help"]
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert len([p for p in payloads if p.startswith("/choose_topic")]) >= 3
+
+
+def test_vague_help_offers_no_sensitive_topic(bot):
+    messages = understand("Допоможіть, що мені тепер робити?", {**NOTIFIED, "language": "uk"})
+    offered = " ".join(b["payload"] for m in messages for b in m.get("buttons") or [])
+    assert "gender-based-violence" not in offered
+    assert not [m for m in messages if m.get("custom")]
+
+
+def test_emoji_only_cannot_be_read(bot):
+    assert responses(understand("🙏🙏😢", NOTIFIED)) == ["utter_input_not_understood"]
+
+
+def asked(response):
+    return [{"event": "bot", "text": "", "metadata": {"utter_action": response}}]
+
+
+def test_feedback_words_are_feedback_only_after_was_it_useful(bot):
+    after_answer = understand("not useful", NOTIFIED, asked("utter_was_it_useful"))
+    assert responses(after_answer) == ["utter_not_useful"]
+    out_of_the_blue = understand("not useful", NOTIFIED)
+    assert "utter_feedback_thanks" not in responses(out_of_the_blue)
+
+
+def test_a_payload_from_an_off_the_shelf_client_starts_the_conversation(bot):
+    messages = understand("/get_started")
+    assert responses(messages) == ["utter_greet"]  # no notice yet: it waits for real words
+
+
+def test_the_first_real_message_carries_the_notice(bot):
+    messages = understand("ciao", {"language": "it"}, asked("utter_greet"))
+    notice = [m for m in messages if "/privacy_ok" in str(m.get("buttons"))]
+    assert len(notice) == 1 and not notice[0]["text"].startswith("Ciao!")
+    assert responses(messages) == ["utter_greet"]
+
+
+def test_not_useful_offers_the_next_two_candidates(bot, kb):
+    dispatcher = CollectingDispatcher()
+    shown = kb.entry_for_topic("residence-registration")
+    state = tracker(
+        '/feedback{"helpful": "no"}',
+        {"last_question": "dove si fa la residenza?", "last_entry_id": shown},
+    )
+    state.latest_message["entities"] = [{"entity": "helpful", "value": "no"}]
+    actions.ActionFeedback().run(dispatcher, state, {})
+    (message,) = dispatcher.messages
+    assert message["response"] == "utter_not_useful"
+    topics = [b["payload"] for b in message["buttons"]]
+    assert len(topics) == 2 and not [t for t in topics if "residence-registration" in t]

@@ -84,11 +84,7 @@ def _looks_mashed(word: str) -> bool:
     vowels = sum(c in _VOWELS for c in letters)
     if len(letters) >= 5 and any(word in row for row in _KEYBOARD_ROWS):
         return True
-    return (
-        vowels == 0
-        or bool(_CONSONANT_RUN.search(word))
-        or bool(_REPEAT.search(word))
-    )
+    return vowels == 0 or bool(_CONSONANT_RUN.search(word)) or bool(_REPEAT.search(word))
 
 
 class Understanding:

@@ -39,6 +39,14 @@ CONTEXT_ONLY = ("useful", "not_useful", "affirm", "deny")
 # message is then read as unclear. Chosen on the openings development set.
 _PERSON_MIN = 0.5
 _FORGET_MIN = 0.6
+# Short greetings and cries for help match some entry above retrieval's
+# threshold ("help me" -> the entry on help with paperwork), so a clear
+# non-service reading wins unless the entry matches by more than _MARGIN.
+_KIND_MIN = 0.5
+_MARGIN = 0.02
+# A clear service reading is answered a little below retrieval's threshold.
+_SERVICE_MIN = 0.9
+_SERVICE_SLACK = 0.0
 _REGULARISATION = 10.0
 
 # Topics never offered as a guess for an unclear message: proposing domestic
@@ -119,12 +127,17 @@ class Understanding:
             return Reading("person", probability=p)
         if kind == "forget" and p >= _FORGET_MIN:
             return Reading("forget", probability=p)
-        if top_score >= threshold:
-            return Reading("service", probability=p)
+        clear_other = kind not in ("service", "other") and p >= _KIND_MIN
+        if not (clear_other and top_score < threshold + _MARGIN):
+            if top_score >= threshold:
+                return Reading("service", probability=p)
+            if kind == "service" and p >= _SERVICE_MIN and top_score >= threshold - _SERVICE_SLACK:
+                return Reading("service", probability=p)
         if kind in SMALL_TALK:
             return Reading("smalltalk", act=kind, probability=p)
         if kind in CONTEXT_ONLY or kind == "help":
             return Reading(kind, probability=p)
+        # "other" (off-topic) and "vague" alike get did-you-mean.
         # A service question below the threshold, off-topic or unclear: did you mean.
         return Reading("vague", probability=p)
 

@@ -237,6 +237,11 @@ def start_stack(work: Path):
     settings = load_settings(environ=env)
     supervisor = Supervisor(parts_for(settings), log_dir=work / "logs", environ=env)
     supervisor.start(timeout=1200)
+    # The vectors of fixed texts (emergency examples, prototypes) the action
+    # server kept: the next run starts without encoding them again.
+    for kept in (data / index.name).glob("*.npy"):
+        if index.exists() and not (index / kept.name).exists():
+            shutil.copy2(kept, index / kept.name)
     web_url = f"http://localhost:{settings.services.web_port}"
     return supervisor, settings.services.rasa_url, web_url, api_token, data / "tracker.db"
 

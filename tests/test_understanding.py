@@ -4,6 +4,11 @@ The messages of issue 16, which the old n-gram intent classifier misread, are
 checked here; none of them is a prototype in knowledge/openings.yml.
 """
 
+import asyncio
+import contextlib
+import json
+import uuid
+
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -166,3 +171,64 @@ def test_not_useful_offers_the_next_two_candidates(bot, kb):
     assert message["response"] == "utter_not_useful"
     topics = [b["payload"] for b in message["buttons"]]
     assert len(topics) == 2 and not [t for t in topics if "residence-registration" in t]
+
+
+# -- through the real stack ------------------------------------------------------------
+
+
+def said(assistant, text, metadata=None):
+    sender = f"test-understand-{uuid.uuid4().hex[:10]}"
+    assistant.say(sender, text, metadata)
+    events = assistant._events(sender, "bot")
+    names = [(e.get("metadata") or {}).get("utter_action") for e in events]
+    entries = [
+        e["data"]["custom"]["entry"]["id"] for e in events if "custom" in (e.get("data") or {})
+    ]
+    return [n for n in names if n], entries
+
+
+WRONG_ACTS = {"utter_feedback_thanks", "utter_goodbye", "utter_affirm", "utter_deny"}
+
+
+@pytest.mark.integration
+def test_the_issues_messages_get_the_right_kind_of_reply(assistant, kb):
+    for text in HELP:
+        names, entries = said(assistant, text)
+        assert "utter_help" in names and not entries, (text, names)
+    for text, topic in SERVICE:
+        names, entries = said(assistant, text)
+        assert entries == [kb.entry_for_topic(topic)] and not WRONG_ACTS & set(names), text
+    for text in VAGUE:
+        names, entries = said(assistant, text)
+        assert not entries and ({"utter_not_sure", "utter_help"} & set(names)), (text, names)
+    names, _ = said(assistant, "🙏🙏😢")
+    assert names == ["utter_input_not_understood"]
+
+
+@pytest.mark.integration
+def test_an_off_the_shelf_client_opens_in_its_hinted_language(assistant):
+    from tests.socketio_client import SocketIOClient
+
+    async def chat():
+        async with SocketIOClient(assistant.settings.services.rasa_url) as client:
+            await client._emit(
+                "user_uttered",
+                {
+                    "message": "/get_started",
+                    "session_id": client.session_id,
+                    "customData": {"language": "ar"},
+                },
+            )
+            greeting = await client.next_message()
+            await client.say("كيف أسجل عند طبيب العائلة؟")
+            replies = []
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    replies.append(await client.next_message(timeout=10))
+            return greeting, replies
+
+    greeting, replies = asyncio.run(chat())
+    assert greeting["text"].startswith("مرحبًا")
+    # The notice came with the first real message, in its language.
+    notice = next(r for r in replies if "/privacy_ok" in json.dumps(r))
+    assert "احذف بياناتي" in notice["text"]

@@ -626,13 +626,16 @@ def not_useful(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event
     kb = knowledge_base()
     language = tracker.get_slot("language") or kb.settings.languages.default
     question = tracker.get_slot("last_question")
+    # Not the entry shown, nor another of its topic (a button names a topic).
+    seen = {tracker.get_slot("topic")}
     shown = tracker.get_slot("last_entry_id")
     buttons = []
     if question:
         vector = question_vector(kb, tracker.sender_id, question)
-        result = kb.ask(question, language=language, top_k=4, vector=vector)
+        result = kb.ask(question, language=language, top_k=5, vector=vector)
         for answer in result.answers:
-            if answer.entry_id != shown and len(buttons) < 2:
+            if answer.entry_id != shown and answer.topic not in seen and len(buttons) < 2:
+                seen.add(answer.topic)
                 buttons.append(
                     {"title": answer.title, "payload": choose_topic_payload(answer.topic)}
                 )

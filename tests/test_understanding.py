@@ -10,10 +10,12 @@ import json
 import uuid
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import bot.actions as actions
+from knowledge.settings import PROJECT_ROOT
 from knowledge.understanding import Understanding, is_noise, load_prototypes
 
 # From the issue and the UX review of 2026-12-02.
@@ -96,9 +98,12 @@ def tracker(text, slots=None, events=()):
     )
 
 
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
 def understand(text, slots=None, events=()):
     dispatcher = CollectingDispatcher()
-    actions.ActionUnderstand().run(dispatcher, tracker(text, slots, events), {})
+    actions.ActionUnderstand().run(dispatcher, tracker(text, slots, events), DOMAIN)
     return dispatcher.messages
 
 
@@ -163,7 +168,11 @@ def test_not_useful_offers_the_next_two_candidates(bot, kb):
     shown = kb.entry_for_topic("residence-registration")
     state = tracker(
         '/feedback{"helpful": "no"}',
-        {"last_question": "dove si fa la residenza?", "last_entry_id": shown},
+        {
+            "last_question": "dove si fa la residenza?",
+            "last_entry_id": shown,
+            "topic": "residence-registration",
+        },
     )
     state.latest_message["entities"] = [{"entity": "helpful", "value": "no"}]
     actions.ActionFeedback().run(dispatcher, state, {})

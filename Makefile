@@ -88,9 +88,10 @@ forget: $(VENV_APP)/.installed  ## delete one person's conversation everywhere: 
 retention: $(VENV_APP)/.installed  ## delete conversations older than privacy.retention_days now
 	$(PY) -m connectors.desk retention
 
-lint: $(VENV_APP)/.installed
+lint: $(VENV_APP)/.installed $(VENV_RASA)/.installed
 	$(VENV_APP)/bin/ruff check .
 	$(VENV_APP)/bin/ruff format --check .
+	$(RASA) data validate --data bot/data --domain domain.yml --config config.yml
 
 lint-content: $(VENV_APP)/.installed  ## check every knowledge entry (schema, topics, sources, age, length)
 	$(PY) -m knowledge lint
@@ -102,8 +103,14 @@ format: $(VENV_APP)/.installed
 	$(VENV_APP)/bin/ruff format .
 	$(VENV_APP)/bin/ruff check --fix .
 
-eval: $(VENV_APP)/.installed  ## retrieval quality, and emergency recall and false alarms
+# Everyday first messages through the real dialogue (README "Understanding what
+# people write"); a held-out set beside the development set is scored too.
+OPENINGS ?= tests/data/openings_dev.yml
+OPENINGS_HELDOUT := tests/data/openings_heldout.yml
+
+eval: install train index  ## retrieval quality, emergency recall and false alarms, openings handled well
 	$(PY) -m knowledge eval
+	$(PY) -m tests.eval_openings $(OPENINGS) $(wildcard $(OPENINGS_HELDOUT))
 
 calibrate: $(VENV_APP)/.installed  ## recompute the confidence threshold and emergency thresholds in helpdesk.yml
 	$(PY) -m knowledge calibrate

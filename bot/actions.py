@@ -44,10 +44,14 @@ from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
 from knowledge.emergency import KINDS
 from knowledge.language import LANGUAGE_NAMES, language_command
 from knowledge.settings import get_settings
+from knowledge.understanding import CONTEXT_ONLY, SENSITIVE_TOPICS, Reading, Understanding
 
 log = logging.getLogger(__name__)
 
 _TAGS = re.compile(r"<[^>]{0,200}>")
+
+# Rasa reads every typed message as this intent (bot/typed_text.py).
+TEXT_INTENT = "text"
 
 _KB: KnowledgeBase | None = None
 
@@ -57,7 +61,20 @@ def knowledge_base() -> KnowledgeBase:
     global _KB
     if _KB is None:
         _KB = KnowledgeBase.open(get_settings())
+        understanding()
     return _KB
+
+
+_UNDERSTANDING: Understanding | None = None
+
+
+def understanding() -> Understanding:
+    """What typed messages mean (knowledge.understanding), loaded with the knowledge base."""
+    global _UNDERSTANDING
+    if _UNDERSTANDING is None:
+        kb = knowledge_base()
+        _UNDERSTANDING = Understanding.open(kb.retriever.embedder, kb.settings.index_dir)
+    return _UNDERSTANDING
 
 
 _CONNECTOR: HandoffConnector | None = None
@@ -135,13 +152,21 @@ class ActionDetectLanguage(Action):
             language = kb.detect_language("" if text.startswith("/") else question, fallback)
             events = [] if language == current else [SlotSet("language", language)]
         # Emergency numbers come first, alone; the notice waits for a later turn.
-        if not danger:
+        # A typed message (intent "text") gets it from action_understand, which
+        # knows whether the person greeted; a client's opening payload
+        # ("/get_started") gets none, so that the notice follows the language
+        # of the first real message.
+        if not danger and latest_intent(tracker) != TEXT_INTENT:
             events += first_reply_notice(dispatcher, tracker, domain, language)
         return [*events, *danger]
 
 
 def first_reply_notice(
-    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], language: str
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    language: str,
+    greeted: bool = False,
 ) -> list[EventType]:
     """Once per conversation, with the first reply: who is answering and the privacy notice.
 
@@ -157,8 +182,12 @@ def first_reply_notice(
     days = str(get_settings().privacy.retention_days)
     text = notice["text"].replace("{retention_days}", days)
     buttons = list(notice.get("buttons", []))
-    intent = latest_intent(tracker)
-    intro = None if intent == "greet" else response_variation(domain, "utter_greet", language)
+    greeted = greeted or any(
+        (e.get("metadata") or {}).get("utter_action") == "utter_greet"
+        for e in tracker.events
+        if e.get("event") == "bot"
+    )
+    intro = None if greeted else response_variation(domain, "utter_greet", language)
     if intro:
         text = f"{intro['text']}\n\n{text}"
         buttons += [b for b in intro.get("buttons", []) if b.get("payload") == "/ask_human"]
@@ -330,11 +359,16 @@ class ActionForgetMe(Action):
         return []
 
 
-def last_bot_response(tracker: Tracker) -> str | None:
-    """The response (utter_*) of the bot's last message in this conversation."""
+def last_bot_response(tracker: Tracker, skip_text: bool = False) -> str | None:
+    """The response (utter_*) of the bot's last message in this conversation.
+
+    With skip_text, messages that came from no response (an answer's text, the
+    safety line) are passed over: "Was this useful?" may come before them."""
     for event in reversed(tracker.events):
         if event.get("event") == "bot":
-            return (event.get("metadata") or {}).get("utter_action")
+            name = (event.get("metadata") or {}).get("utter_action")
+            if name or not skip_text:
+                return name
     return None
 
 
@@ -394,33 +428,8 @@ class ActionAnswerQuestion(Action):
 
         vector = question_vector(kb, tracker.sender_id, question)
         result = kb.ask(question, language=language, vector=vector)
-        best = result.answers[0] if result.answers else None
-        record = SlotSet(
-            "answer_record",
-            {
-                "question": question,
-                "language": language,
-                "confident": result.confident,
-                "topic": best.topic if best and result.confident else None,
-                "entry_id": best.entry_id if best and result.confident else None,
-                "score": round(best.score, 4) if best else None,
-            },
-        )
-        # A person who declined the privacy notice is not counted in the figures.
-        counted = [] if tracker.get_slot("privacy") == DECLINED else [record]
-        if result.confident:
-            events = [*counted, *utter_answer(dispatcher, result.answers[0])]
-        else:
-            events = [*counted, *utter_not_sure(dispatcher, result.answers, tracker)]
-            if float(tracker.get_slot("unsure_count") or 0) + 1 >= 2:
-                dispatcher.utter_message(response="utter_handoff_unsure_twice")
-                events += open_handoff(dispatcher, tracker, reason="unsure")
-        # Close to an emergency but below the alarm: after the answer, 112 and a person.
-        safety_line = kb.soft_line(question, language, vector)
-        if safety_line:
-            greeting = response_variation(domain, "utter_greet", language) or {}
-            person = [b for b in greeting.get("buttons", []) if b.get("payload") == "/ask_human"]
-            dispatcher.utter_message(text=safety_line, buttons=person)
+        events = answer_from(dispatcher, tracker, question, result)
+        add_soft_line(dispatcher, domain, kb, question, language, vector)
         return events
 
 
@@ -470,3 +479,220 @@ def utter_not_sure(
 def language_name(code: str) -> str:
     """The name of a language in that language, as people recognise it."""
     return LANGUAGE_NAMES.get(code, code)
+
+
+# The reply to each act of small talk.
+SMALL_TALK_REPLIES = {
+    "greet": "utter_greet",
+    "thanks": "utter_you_are_welcome",
+    "goodbye": "utter_goodbye",
+    "ok": "utter_affirm",
+    "bot_challenge": "utter_iamabot",
+}
+# The topics most asked at the help desk, offered to a request for help.
+MOST_ASKED_TOPICS = (
+    "residence-permit-renewal",
+    "health-registration",
+    "residence-registration",
+    "job-centre",
+)
+
+
+class ActionUnderstand(Action):
+    """Every typed message: decide what it is, from the knowledge side, and reply to that.
+
+    Emergencies were caught by action_detect_language. Then: a request for a
+    person or to delete the conversation, a service question matched
+    confidently (answered), a request for help, small talk, noise, an answer
+    to the bot's own question (feedback, yes, no), else did-you-mean.
+    """
+
+    def name(self) -> str:
+        return "action_understand"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        kb = knowledge_base()
+        language = tracker.get_slot("language") or kb.settings.languages.default
+        raw = (tracker.latest_message or {}).get("text") or ""
+        if raw.startswith("/"):
+            return self.payload(dispatcher, raw)
+        if len(raw) > MAX_QUESTION_CHARS:
+            dispatcher.utter_message(response="utter_message_too_long")
+            return []
+        if rating_was_asked(tracker) and first_number(raw) is not None:
+            return ActionStoreRating().run(dispatcher, tracker, domain)
+        question = clean_question(raw)
+        if has_words(question):
+            vector = question_vector(kb, tracker.sender_id, question)
+            result = kb.ask(question, language=language, vector=vector)
+            top = result.answers[0].score if result.answers else 0.0
+            reading = understanding().read(question, vector, top, kb.retriever.threshold)
+        else:
+            result, reading = None, Reading("noise")
+        log.info("Reading: %s %s (%.2f)", reading.kind, reading.act or "", reading.probability)
+        events = first_reply_notice(
+            dispatcher, tracker, domain, language, greeted=reading.act == "greet"
+        )
+        events += self.reply(dispatcher, tracker, reading, question, result)
+        if result is not None and reading.kind in WITH_SOFT_LINE:
+            add_soft_line(dispatcher, domain, kb, question, language, vector)
+        return [SlotSet("reading", reading.act or reading.kind), *events]
+
+    @staticmethod
+    def payload(dispatcher: CollectingDispatcher, raw: str) -> list[EventType]:
+        """A payload Rasa does not know: "/lang xx" typed, or a client's opening."""
+        if language_command(raw):
+            dispatcher.utter_message(response="utter_language_changed")
+        else:  # "/get_started", "/start", "/restart" from common web-chat clients
+            dispatcher.utter_message(response="utter_greet")
+        return []
+
+    def reply(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        reading: Reading,
+        question: str,
+        result: Any,
+    ) -> list[EventType]:
+        asked = last_bot_response(tracker, skip_text=True)
+        kind = reading.kind
+        if kind == "noise":
+            dispatcher.utter_message(response="utter_input_not_understood")
+            return []
+        if kind == "person":
+            return open_handoff(dispatcher, tracker, reason="request")
+        if kind == "forget":
+            dispatcher.utter_message(response="utter_ask_forget")
+            return []
+        if kind == "service":
+            return answer_from(dispatcher, tracker, question, result)
+        if kind == "help":
+            dispatcher.utter_message(response="utter_help", buttons=most_asked_buttons(tracker))
+            return [SlotSet("unsure_count", 0.0)]
+        if asked == "utter_was_it_useful" and kind in CONTEXT_ONLY:
+            if kind in ("not_useful", "deny"):
+                return not_useful(dispatcher, tracker)
+            dispatcher.utter_message(response="utter_feedback_thanks")
+            return []
+        # Yes and no answer only a question; without one, "yes" is an "ok".
+        # Praise or blame out of the blue is unclear: did you mean.
+        if kind == "affirm" or (kind == "deny" and asked is None):
+            kind, reading = "smalltalk", Reading("smalltalk", act="ok")
+        if kind == "deny":
+            dispatcher.utter_message(response="utter_deny")
+            return []
+        if kind == "smalltalk":
+            dispatcher.utter_message(response=SMALL_TALK_REPLIES[reading.act])
+            return []
+        # Unclear, off-topic or below the threshold: did you mean, never an answer.
+        return answer_from(dispatcher, tracker, question, result, unsure=True)
+
+
+# Readings answered with an entry or did-you-mean: the safety line may follow them.
+WITH_SOFT_LINE = {"service", "vague"}
+
+
+def add_soft_line(
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+    kb: KnowledgeBase,
+    question: str,
+    language: str,
+    vector: np.ndarray,
+) -> None:
+    """Close to an emergency but below the alarm: after the answer, 112 and a person."""
+    safety_line = kb.soft_line(question, language, vector)
+    if safety_line:
+        greeting = response_variation(domain, "utter_greet", language) or {}
+        person = [b for b in greeting.get("buttons", []) if b.get("payload") == "/ask_human"]
+        dispatcher.utter_message(text=safety_line, buttons=person)
+
+
+def answer_from(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    question: str,
+    result: Any,
+    unsure: bool = False,
+) -> list[EventType]:
+    """The confident answer, or did-you-mean; counted for the dashboard either way."""
+    best = result.answers[0] if result.answers else None
+    confident = result.confident and not unsure
+    record = SlotSet(
+        "answer_record",
+        {
+            "question": question,
+            "language": result.language,
+            "confident": confident,
+            "topic": best.topic if best and confident else None,
+            "entry_id": best.entry_id if best and confident else None,
+            "score": round(best.score, 4) if best else None,
+        },
+    )
+    # A person who declined the privacy notice is not counted in the figures.
+    counted = [] if tracker.get_slot("privacy") == DECLINED else [record]
+    asked = [SlotSet("last_question", question)]
+    if confident:
+        return [*counted, *asked, *utter_answer(dispatcher, best)]
+    guesses = [a for a in result.answers if a.topic not in SENSITIVE_TOPICS]
+    events = [*counted, *utter_not_sure(dispatcher, guesses, tracker)]
+    if float(tracker.get_slot("unsure_count") or 0) + 1 >= 2:
+        dispatcher.utter_message(response="utter_handoff_unsure_twice")
+        events += open_handoff(dispatcher, tracker, reason="unsure")
+    return events
+
+
+def most_asked_buttons(tracker: Tracker) -> list[dict[str, str]]:
+    kb = knowledge_base()
+    language = tracker.get_slot("language") or kb.settings.languages.default
+    buttons = []
+    for topic in MOST_ASKED_TOPICS:
+        entry_id = kb.entry_for_topic(topic)
+        answer = kb.answer_entry(entry_id, language) if entry_id else None
+        if answer:
+            buttons.append({"title": answer.title, "payload": choose_topic_payload(topic)})
+    return buttons
+
+
+def choose_topic_payload(topic: str) -> str:
+    return f'/choose_topic{{"topic": "{topic}"}}'
+
+
+def not_useful(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """ "Not useful": the next two candidates for the same question, a rephrase, a person."""
+    kb = knowledge_base()
+    language = tracker.get_slot("language") or kb.settings.languages.default
+    question = tracker.get_slot("last_question")
+    # Not the entry shown, nor another of its topic (a button names a topic).
+    seen = {tracker.get_slot("topic")}
+    shown = tracker.get_slot("last_entry_id")
+    buttons = []
+    if question:
+        vector = question_vector(kb, tracker.sender_id, question)
+        result = kb.ask(question, language=language, top_k=5, vector=vector)
+        for answer in result.answers:
+            if answer.entry_id != shown and answer.topic not in seen and len(buttons) < 2:
+                seen.add(answer.topic)
+                buttons.append(
+                    {"title": answer.title, "payload": choose_topic_payload(answer.topic)}
+                )
+    dispatcher.utter_message(response="utter_not_useful", buttons=buttons)
+    return []
+
+
+class ActionFeedback(Action):
+    """The "Was this useful?" buttons: thanks for a yes; alternatives for a no."""
+
+    def name(self) -> str:
+        return "action_feedback"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if next(tracker.get_latest_entity_values("helpful"), None) == "no":
+            return not_useful(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_feedback_thanks")
+        return []

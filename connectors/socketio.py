@@ -165,7 +165,7 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
                 log.warning("Refused a socket.io message for a session not confirmed on it")
                 await sio.emit("session_refused", {"reason": "unknown session"}, room=sid)
                 return
-            metadata = data.get(self.metadata_key) or {}
+            metadata = data.get(self.metadata_key) or custom_data(data) or {}
             if isinstance(metadata, str):
                 try:
                     metadata = json.loads(metadata)
@@ -181,3 +181,16 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             await on_new_message(message)
 
         return blueprint
+
+
+def custom_data(data: dict) -> dict | None:
+    """Off-the-shelf Rasa web-chat clients send the person's metadata as
+    ``customData``. Its ``language`` is the page's hint, not the person's
+    choice, so a message in another language still switches the conversation."""
+    custom = data.get("customData")
+    if not isinstance(custom, dict):
+        return None
+    metadata = dict(custom)
+    if "language" in metadata:
+        metadata.setdefault("language_hint", metadata.pop("language"))
+    return metadata

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +30,7 @@ from connectors.desk.store import Store, forget_requests, handoffs, messages, qu
 from connectors.handoff import RasaEvents
 from connectors.privacy import SETTLE, Privacy, RasaEventsTable
 from knowledge.settings import PROJECT_ROOT, SettingsError, load_settings
-from tests.conftest import RASA_TOKEN, Assistant, rest_id, wait_for
+from tests.conftest import Assistant, rest_id, wait_for
 
 # The desk's store on SQLite and on a real PostgreSQL server, as in test_desk.py.
 from tests.test_desk import FakeRasaEvents, desk_settings, postgres  # noqa: F401
@@ -389,16 +388,6 @@ def test_the_choice_is_stored_and_declining_keeps_the_person_out_of_the_figures(
     assert assistant.slot(accepting, "privacy") == "accepted"
 
 
-def parse(settings, text: str) -> str:
-    request = urllib.request.Request(
-        f"{settings.services.rasa_url}/model/parse?token={RASA_TOKEN}",
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["intent"]["name"]
-
-
 # Not the training examples: other words, other spellings, mixed languages.
 DELETE_REQUESTS = [
     "pls delete all my data",
@@ -418,12 +407,20 @@ DELETE_REQUESTS = [
 ]
 
 
-@pytest.mark.integration
-def test_delete_my_data_is_understood_in_every_language(assistant, settings):
-    understood = [text for text in DELETE_REQUESTS if parse(settings, text) == "forget_me"]
+def test_delete_my_data_is_understood_in_every_language(kb, settings):
+    from knowledge.understanding import Understanding
+
+    reader = Understanding.open(kb.retriever.embedder, settings.index_dir)
+
+    def kind(text):
+        vector = kb.embed(text)
+        top = kb.ask(text, vector=vector).answers[0].score
+        return reader.read(text, vector, top, kb.retriever.threshold).kind
+
+    understood = [text for text in DELETE_REQUESTS if kind(text) == "forget"]
     assert understood == DELETE_REQUESTS
     # ... and is not what ordinary questions about cancelling things are.
-    assert parse(settings, "come faccio la cancellazione della residenza?") != "forget_me"
+    assert kind("come faccio la cancellazione della residenza?") != "forget"
 
 
 @pytest.mark.integration

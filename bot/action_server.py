@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import zlib
 from collections.abc import Callable
@@ -54,8 +53,6 @@ from knowledge.embedding import ModelUnavailable
 from knowledge.entries import ContentError
 from knowledge.index import IndexMissing
 from knowledge.settings import ACTION_TOKEN_HEADER, SettingsError, get_settings
-
-log = logging.getLogger(__name__)
 
 # Largest body, compressed or not: Rasa's action calls carry the tracker, well under it.
 MAX_BODY = 1024 * 1024
@@ -299,16 +296,9 @@ async def too_large(request: Request, exception: Exception) -> response.HTTPResp
     return response.json({"error": f"The body is larger than {MAX_BODY} bytes."}, status=413)
 
 
-async def failed(request: Request, exception: Exception) -> response.HTTPResponse:
-    # rasa-sdk's own handler echoes the request body (a person's words) back.
-    log.error("%s failed: %s", request.path, exception, exc_info=exception)
-    return response.json({"error": "The action server failed on this request."}, status=500)
-
-
 def add_guards(app: Sanic, token: str) -> None:
     """The shared secret first, then bounded inflation, then the shape of action calls."""
     app.error_handler.add(PayloadTooLarge, too_large)
-    app.error_handler.add(Exception, failed)
     app.register_middleware(refuse_strangers(token), "request")
     app.register_middleware(inflate_bounded, "request")
     app.register_middleware(refuse_malformed_action_calls, "request")

@@ -100,11 +100,13 @@ def rasa_environment(settings: Settings, action_server_url: str) -> dict[str, st
     """The variables endpoints.yml reads."""
     events_db = settings.data_dir / "events.db"
     use_wal(events_db)
+    tracker_db = settings.data_dir / "tracker.db"
+    private(tracker_db)
     return {
         # Rasa imports our channels (connectors/) from the project folder.
         "PYTHONPATH": str(PROJECT_ROOT),
         "HELPDESK_ACTION_ENDPOINT": f"{action_server_url}/webhook",
-        "HELPDESK_TRACKER_DB": str(settings.data_dir / "tracker.db"),
+        "HELPDESK_TRACKER_DB": str(tracker_db),
         "HELPDESK_EVENTS_DB": str(events_db),
         # The widget's channel relays hand-offs to and from the desk (credentials.yml).
         "HELPDESK_DESK_URL": f"http://localhost:{settings.services.web_port}",
@@ -133,7 +135,14 @@ def use_wal(database: Path) -> None:
     database.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(database)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
-    # Made here, perhaps before the umask is set (tests): conversations, for us only.
+    private(database)
+
+
+def private(database: Path) -> None:
+    """Conversations are for this user only, even where a file was made before the
+    umask was set (by a test, or by an earlier version)."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    database.touch(mode=0o600)
     database.chmod(0o600)
 
 

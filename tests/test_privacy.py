@@ -336,10 +336,17 @@ def traces(settings, sender: str) -> dict[str, int]:
 
 
 def desk_caught_up(assistant, sender: str) -> bool:
-    """The desk has read every message of `sender` that the tracker holds."""
-    said = [t for t in assistant.user_texts(sender) if t and not t.startswith("/")]
-    answered = [e for e in assistant._events(sender, "bot") if e.get("text")]
-    return traces(assistant.settings, sender)["desk.db:messages"] == len(said) + len(answered)
+    """The desk has read every event of `sender` that the event broker holds.
+
+    Only hand-offs keep messages in the desk, so its event cursor tells, not a count."""
+    data = assistant.settings.data_dir
+    with sqlite3.connect(data / "events.db") as db:
+        (last,) = db.execute(
+            "SELECT max(id) FROM events WHERE sender_id = ?", (Assistant.rasa_id(sender),)
+        ).fetchone()
+    with sqlite3.connect(data / "desk.db") as db:
+        row = db.execute("SELECT position FROM cursors WHERE name = 'rasa-events'").fetchone()
+    return last is not None and row is not None and row[0] >= last
 
 
 def nothing_left(settings, sender: str) -> bool:

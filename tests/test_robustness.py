@@ -118,16 +118,7 @@ def test_a_locked_desk_database_delays_but_loses_nothing(assistant, desk_as, set
     sender = f"fr-{uuid.uuid4().hex[:8]}"
     amal = desk_as("amal")
     assistant.say(sender, "je veux parler a une personne")
-    handoff = wait_for(
-        lambda: next(
-            (
-                h
-                for h in amal.get("/desk/api/queue")[1]["handoffs"]
-                if h["sender_id"] == rest_id(sender)
-            ),
-            None,
-        )
-    )
+    handoff = wait_for(lambda: amal.queued(rest_id(sender)))
     assert amal.post(f"/desk/api/handoffs/{handoff['id']}/claim")[0] == 200
 
     lock = sqlite3.connect(settings.data_dir / "desk.db", isolation_level=None, timeout=30)
@@ -224,8 +215,7 @@ def test_a_desk_too_slow_to_answer_loses_no_widget_message(assistant, desk_as, s
     amal = desk_as("amal")
 
     def queued(sender: str):
-        handoffs = amal.get("/desk/api/queue")[1]["handoffs"]
-        return next((h for h in handoffs if h["sender_id"] == sender), None)
+        return amal.queued(sender)
 
     async def story() -> None:
         async with SocketIOClient(settings.services.rasa_url) as person:

@@ -190,9 +190,8 @@ def said(assistant, text, metadata=None):
     assistant.say(sender, text, metadata)
     events = assistant._events(sender, "bot")
     names = [(e.get("metadata") or {}).get("utter_action") for e in events]
-    entries = [
-        e["data"]["custom"]["entry"]["id"] for e in events if "custom" in (e.get("data") or {})
-    ]
+    customs = [((e.get("data") or {}).get("custom") or {}) for e in events]
+    entries = [c["entry"]["id"] for c in customs if isinstance(c.get("entry"), dict)]
     return [n for n in names if n], entries
 
 

@@ -468,9 +468,7 @@ def utter_not_sure(
         if answer.topic in seen or len(buttons) == 2:
             continue
         seen.add(answer.topic)
-        buttons.append(
-            {"title": answer.title, "payload": f'/choose_topic{{"topic": "{answer.topic}"}}'}
-        )
+        buttons.append({"title": answer.title, "payload": choose_topic_payload(answer.entry_id)})
     dispatcher.utter_message(response="utter_not_sure", buttons=buttons)
     unsure = float(tracker.get_slot("unsure_count") or 0) + 1
     return [SlotSet("unsure_count", unsure)]
@@ -653,12 +651,13 @@ def most_asked_buttons(tracker: Tracker) -> list[dict[str, str]]:
         entry_id = kb.entry_for_topic(topic)
         answer = kb.answer_entry(entry_id, language) if entry_id else None
         if answer:
-            buttons.append({"title": answer.title, "payload": choose_topic_payload(topic)})
+            buttons.append({"title": answer.title, "payload": choose_topic_payload(entry_id)})
     return buttons
 
 
-def choose_topic_payload(topic: str) -> str:
-    return f'/choose_topic{{"topic": "{topic}"}}'
+def choose_topic_payload(entry_id: str) -> str:
+    """A button for one entry: several entries share a topic, so it names the entry."""
+    return f'/choose_topic{{"topic": "{entry_id}"}}'
 
 
 def not_useful(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
@@ -677,7 +676,7 @@ def not_useful(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event
             if answer.entry_id != shown and answer.topic not in seen and len(buttons) < 2:
                 seen.add(answer.topic)
                 buttons.append(
-                    {"title": answer.title, "payload": choose_topic_payload(answer.topic)}
+                    {"title": answer.title, "payload": choose_topic_payload(answer.entry_id)}
                 )
     dispatcher.utter_message(response="utter_not_useful", buttons=buttons)
     return []

@@ -179,6 +179,9 @@ class KnowledgeBase:
         return self._localized(entry_id, language)
 
     def entry_for_topic(self, topic: str) -> str | None:
+        """The entry a button names (its id), else the first entry of a topic."""
+        if topic in self.kit.ids() and self._authoritative(topic):
+            return topic
         for entry_id in self.kit.ids():
             entry = self._authoritative(entry_id)
             if entry and entry.topic == topic:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from connectors.identity import namespaced
 from knowledge.settings import PROJECT_ROOT, load_settings
 
 KINDS = ("help", "service", "vague", "smalltalk", "noise")
@@ -159,7 +160,7 @@ def score(path: Path, rasa_url: str, web_url: str, api_token: str, tracker_db: P
             {"sender": sender, "message": message["text"]},
             rest_token,
         )
-        reply = reply_of(bot_events(tracker_db, sender))
+        reply = reply_of(bot_events(tracker_db, namespaced("rest", sender)))
         good = handled_well(message, reply, topic_of)
         by_kind[message["kind"]].append(good)
         by_language[message["language"]].append(good)
@@ -216,7 +217,7 @@ def report(result: dict, show_misses: bool) -> None:
 
 def start_stack(work: Path):
     """Rasa, the action server and the web app on free ports, in a scratch data folder."""
-    from bot.serve import Supervisor, parts_for
+    from bot.serve import Supervisor, ensure_secrets, parts_for
 
     data = work / "data"
     index = load_settings().index_dir
@@ -232,8 +233,15 @@ def start_stack(work: Path):
             "HELPDESK_WEB_PORT": str(free_port()),
             "HELPDESK_API_TOKEN": api_token,
             "HELPDESK_DESK_HOURS": "always",
+            # Every message comes from this machine, each as a new conversation.
+            "HELPDESK_NEW_CONVERSATIONS_PER_ADDRESS": "1000000",
         }
     )
+    # The REST channel is off without its token: this stack gets one of its own,
+    # and the shared secrets `make run` would make.
+    env["HELPDESK_REST_TOKEN"] = os.environ.get("HELPDESK_REST_TOKEN") or uuid.uuid4().hex
+    os.environ["HELPDESK_REST_TOKEN"] = env["HELPDESK_REST_TOKEN"]
+    ensure_secrets(env)
     settings = load_settings(environ=env)
     supervisor = Supervisor(parts_for(settings), log_dir=work / "logs", environ=env)
     supervisor.start(timeout=1200)

@@ -101,6 +101,24 @@ def test_choose_topic_answers_that_topic_in_the_conversation_language():
 
 
 @pytest.mark.parametrize(
+    "entry_id", ["residence-permit-renewal", "residence-permit-conversion", "long-term-permit"]
+)
+def test_a_button_answers_its_entry_when_entries_share_a_topic(entry_id):
+    # All three have the topic residence-permit-renewal: the button names the entry.
+    messages, _ = run(
+        actions.ActionAnswerQuestion(),
+        tracker(
+            actions.choose_topic_payload(entry_id),
+            {"language": "it"},
+            intent="choose_topic",
+            entities=[{"entity": "topic", "value": entry_id}],
+        ),
+    )
+    entry = next(m["custom"]["entry"] for m in messages if m.get("custom"))
+    assert entry["id"] == entry_id
+
+
+@pytest.mark.parametrize(
     ("text", "slots", "metadata", "entities", "expected"),
     [
         ("كيف أسجل عند طبيب العائلة؟", {}, None, (), {"language": "ar"}),

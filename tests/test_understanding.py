@@ -203,9 +203,9 @@ def test_the_issues_messages_get_the_right_kind_of_reply(assistant, kb):
     for text in HELP:
         names, entries = said(assistant, text)
         assert "utter_help" in names and not entries, (text, names)
-    for text, topic in SERVICE:
+    for text, entry_id in SERVICE:
         names, entries = said(assistant, text)
-        assert entries == [kb.entry_for_topic(topic)] and not WRONG_ACTS & set(names), text
+        assert entries == [entry_id] and not WRONG_ACTS & set(names), text
     for text in VAGUE:
         names, entries = said(assistant, text)
         assert not entries and ({"utter_not_sure", "utter_help"} & set(names)), (text, names)

@@ -85,7 +85,7 @@ def bot_events(tracker_db: Path, sender: str) -> list[dict]:
 
 
 def reply_of(events: list[dict]) -> dict:
-    """What the bot did: its response names, the entry it answered, the topics it offered."""
+    """What the bot did: its response names, the entry it answered, the entries it offered."""
     names = [(e.get("metadata") or {}).get("utter_action") for e in events]
     names = [n for n in names if n]
     entry = None
@@ -122,7 +122,7 @@ def kind_of_reply(reply: dict) -> str:
     return "other:" + ",".join(names)
 
 
-def handled_well(message: dict, reply: dict, topic_of: dict[str, str]) -> bool:
+def handled_well(message: dict, reply: dict) -> bool:
     kind = message["kind"]
     got = kind_of_reply(reply)
     if kind == "help":
@@ -130,7 +130,7 @@ def handled_well(message: dict, reply: dict, topic_of: dict[str, str]) -> bool:
     if kind == "service":
         wanted = message.get("entry")
         offered = reply["offered"]
-        return reply["entry"] == wanted or (got == "vague" and topic_of.get(wanted) in offered)
+        return reply["entry"] == wanted or (got == "vague" and wanted in offered)
     if kind == "vague":
         return got in ("vague", "help") and not any(t in SENSITIVE for t in reply["offered"])
     if kind == "smalltalk":
@@ -147,10 +147,6 @@ def score(path: Path, rasa_url: str, web_url: str, api_token: str, tracker_db: P
     rest_token = os.environ.get("HELPDESK_REST_TOKEN") or None
     settings = load_settings()
     supported = settings.languages.supported
-    from knowledge.entries import load_kit
-
-    kit = load_kit(settings.content.dir, settings.content.municipality)
-    topic_of = {entry.id: entry.topic for entry in kit.entries}
     by_kind, by_language = defaultdict(list), defaultdict(list)
     right, suggest_right, wrong_acts, misses = [], [], [], []
     for message in messages:
@@ -161,7 +157,7 @@ def score(path: Path, rasa_url: str, web_url: str, api_token: str, tracker_db: P
             rest_token,
         )
         reply = reply_of(bot_events(tracker_db, namespaced("rest", sender)))
-        good = handled_well(message, reply, topic_of)
+        good = handled_well(message, reply)
         by_kind[message["kind"]].append(good)
         by_language[message["language"]].append(good)
         if message["kind"] == "service":

@@ -16,8 +16,8 @@ Pure helpers shared by ``connectors/telegram.py`` and ``connectors/twilio.py``
   payload read into an ``Incoming`` (text or ``/non_text``, language hint),
   its sender id in the channel's namespace (``telegram:<chat>``,
   ``whatsapp:+<number>``; connectors/identity.py);
-- ``twilio_signature(...)`` / ``same_secret(...)``: the webhook checks, and
-  ``basic_auth(...)`` for Twilio's API;
+- ``twilio_signature(...)``: Twilio's webhook signature (compared with
+  ``connectors.identity.same_secret``), and ``basic_auth(...)`` for Twilio's API;
 - ``post_with_retry(...)`` and ``PlatformError``: one call to a platform's
   API, retried with backoff on timeouts, 429 and 5xx.
 """
@@ -278,11 +278,6 @@ def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]
 def basic_auth(login: str, password: str) -> str:
     """An Authorization header's value (aiohttp's own helper differs across its versions)."""
     return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
-
-
-def same_secret(given: str | None, expected: str) -> bool:
-    """Constant-time comparison; an unset secret matches nothing."""
-    return bool(expected) and hmac.compare_digest((given or "").encode(), expected.encode())
 
 
 class PlatformError(RuntimeError):

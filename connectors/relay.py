@@ -36,7 +36,6 @@ knowledge side.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -48,7 +47,7 @@ from rasa.core.lock_store import LockError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from connectors.identity import log_id
+from connectors.identity import bearer_ok, log_id
 from connectors.limits import MessageLimits, limits_from
 from connectors.messaging import Incoming, PlatformError, mediator_text
 from connectors.turns import TurnQueue
@@ -86,9 +85,7 @@ class DeskRelay:
 
     def has_token(self, request: Request) -> bool:
         """The request carries the bearer token shared with the desk."""
-        return bool(self.token) and hmac.compare_digest(
-            request.headers.get("Authorization", ""), f"Bearer {self.token}"
-        )
+        return bearer_ok(request.headers.get("Authorization"), self.token)
 
     def add_relay_route(
         self, blueprint: Blueprint, deliver: Callable[[str, dict], Awaitable[None]]

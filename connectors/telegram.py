@@ -42,13 +42,12 @@ from rasa.core.channels.telegram import TelegramInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from connectors.identity import platform_id
+from connectors.identity import platform_id, same_secret
 from connectors.messaging import (
     TELEGRAM_LIMIT,
     Incoming,
     PlatformError,
     post_with_retry,
-    same_secret,
     split_text,
     telegram_incoming,
     telegram_keyboard,

@@ -39,7 +39,7 @@ from rasa.core.channels.twilio import TwilioInput
 from sanic import response
 from sanic.request import Request
 
-from connectors.identity import platform_id
+from connectors.identity import platform_id, same_secret
 from connectors.messaging import (
     NON_TEXT,
     WHATSAPP_LIMIT,
@@ -48,7 +48,6 @@ from connectors.messaging import (
     basic_auth,
     numbered_options,
     post_with_retry,
-    same_secret,
     split_text,
     twilio_incoming,
     twilio_signature,

@@ -22,12 +22,13 @@ class NoAgent:
         raise AssertionError(f"A channel that is off passed on {message.text!r}")
 
 
-def main(port: int) -> None:
-    app = Sanic("channels_off")
-    app.ctx.agent = NoAgent()
+def serve_channels(name: str, agent: object, port: int) -> None:
+    """Every channel of credentials.yml, registered as Rasa does, with `agent`."""
+    app = Sanic(name)
+    app.ctx.agent = agent
     register(create_http_input_channels(None, "credentials.yml"), app, route="/webhooks/")
     app.run(host="127.0.0.1", port=port, access_log=False)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    serve_channels("channels_off", NoAgent(), int(sys.argv[1]))

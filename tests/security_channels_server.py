@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import sys
 
-from rasa.core.channels.channel import UserMessage, register
-from rasa.core.run import create_http_input_channels
-from sanic import Sanic
+from rasa.core.channels.channel import UserMessage
+
+from tests.channels_off_server import serve_channels
 
 
 class EchoAgent:
@@ -25,12 +25,5 @@ class EchoAgent:
         )
 
 
-def main(port: int) -> None:
-    app = Sanic("security_channels")
-    app.ctx.agent = EchoAgent()
-    register(create_http_input_channels(None, "credentials.yml"), app, route="/webhooks/")
-    app.run(host="127.0.0.1", port=port, access_log=False)
-
-
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    serve_channels("security_channels", EchoAgent(), int(sys.argv[1]))

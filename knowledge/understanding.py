@@ -49,6 +49,12 @@ _MARGIN = 0.05
 # A clear service reading is answered a little below retrieval's threshold.
 _SERVICE_MIN = 0.9
 _SERVICE_SLACK = 0.0
+# A match just above the threshold is answered only when the message reads
+# as a service question too: "una consulta", "it's about my file" match some
+# entry at 0.92-0.94 but say nothing of what the person needs, and get
+# did-you-mean (whose buttons still offer the entry when it was meant).
+_VAGUE_MARGIN = 0.01
+_SERVICE_SURE = 0.2
 _REGULARISATION = 10.0
 
 # Topics never offered as a guess for an unclear message: proposing domestic
@@ -131,7 +137,8 @@ class Understanding:
             return Reading("forget", probability=p)
         clear_other = kind not in ("service", "other") and p >= _KIND_MIN
         if not (clear_other and top_score < threshold + _MARGIN):
-            if top_score >= threshold:
+            unsure = probabilities.get("service", 0.0) < _SERVICE_SURE
+            if top_score >= threshold and not (unsure and top_score < threshold + _VAGUE_MARGIN):
                 return Reading("service", probability=p)
             if kind == "service" and p >= _SERVICE_MIN and top_score >= threshold - _SERVICE_SLACK:
                 return Reading("service", probability=p)

@@ -75,7 +75,12 @@ def replay(paths: list[Path], show_misses: bool) -> None:
         vectors = retriever.embedder.queries(texts)
         found = retriever.search_many(texts, settings.retrieval.top_k, vectors)
         by_kind, by_language, right, suggest, misses = (
-            defaultdict(list), defaultdict(list), [], [], [])
+            defaultdict(list),
+            defaultdict(list),
+            [],
+            [],
+            [],
+        )
         for message, text, vector, hits in zip(messages, texts, vectors, found):
             words = not is_noise(text)
             alarm = detector.check(text, vector) if words else None
@@ -95,12 +100,16 @@ def replay(paths: list[Path], show_misses: bool) -> None:
         for kind in KINDS:
             print(f"  {kind:10} {share(by_kind[kind])}")
         print(f"  right entry {share(right)}   suggest top-1 {share(suggest)}")
-        print("  " + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in sorted(by_language.items())))
+        print(
+            "  " + ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in sorted(by_language.items()))
+        )
         if show_misses:
             for message, reply, reading, top in misses:
-                print(f"  MISS {message['kind']:9} {message.get('language', '-'):3} "
-                      f"{message['text']!r} -> {reply} [{reading.kind} {reading.act or ''} "
-                      f"p={reading.probability:.2f} top={top:.3f}] want {message.get('entry') or message.get('act') or ''}")
+                print(
+                    f"  MISS {message['kind']:9} {message.get('language', '-'):3} "
+                    f"{message['text']!r} -> {reply} [{reading.kind} {reading.act or ''} "
+                    f"p={reading.probability:.2f} top={top:.3f}] want {message.get('entry') or message.get('act') or ''}"
+                )
 
 
 def share(values: list[bool]) -> str:

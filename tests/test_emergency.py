@@ -72,12 +72,37 @@ def test_the_model_scores_by_meaning_and_judges_each_example_unseen(embedder):
     assert sum(e.score for e in seen[:4]) < sum(e.score for e in known)
 
 
+@pytest.mark.integration
+def test_a_keyword_in_a_figure_of_speech_raises_no_alarm_alone(embedder):
+    """A message closer to a figurative look-alike than to any emergency keeps
+    its model score, but its keyword no longer lowers the threshold."""
+    detector = EmergencyDetector(
+        {"violence": ["he is going to kill me, he has a knife", "my husband is hitting me"]},
+        ["what is the number of the police"],
+        {"violence": {"en": ["kill me"]}},
+        embedder,
+        0.99,
+        0.0,
+        ordinary=["residence permit renewal", "family doctor"],
+        figurative=["this bureaucracy will kill me", "the heat is killing me"],
+    )
+    [queue, knife] = detector.evidence(
+        ["this queue will kill me, three hours already", "he will kill me, he took a knife"]
+    )
+    assert queue.keyword is None
+    assert knife.keyword == "kill me"
+    # The figurative texts count as look-alikes: calibration limits their alarms.
+    assert detector.look_alike.sum() == 3
+
+
 def test_examples_file_names_every_kind_and_languages():
     import yaml
 
     data = yaml.safe_load(EXAMPLES_FILE.read_text(encoding="utf-8"))
     assert set(data["emergencies"]) == set(KINDS) == set(data["keywords"])
     assert len(data["not_emergencies"]) >= 100
+    # Figures of speech with danger words, in many languages.
+    assert len(data["figurative"]) >= 30
     for by_language in data["keywords"].values():
         assert len(by_language) >= 8
 
@@ -298,21 +323,35 @@ def test_eval_scores_the_held_out_set_only_when_it_exists(tmp_path):
     assert paths == [EMERGENCY_DEV, held_out]
 
 
-def test_tense_marks_now_and_habit_as_two_more_inputs():
+def test_tense_marks_now_habit_and_distance_as_three_more_inputs():
     import numpy as np
 
     from knowledge.emergency import Tense
 
-    tense = Tense({"now": ["now", "الان", "现在"], "habitual": ["every", "همیشه"]})
+    tense = Tense(
+        {
+            "now": ["now", "الان", "现在"],
+            "habitual": ["every", "همیشه"],
+            "distance": ["haha", "😂", "are fine"],
+        }
+    )
     texts = ["he beats me every night, now he is drunk", "ورا الآن", "他现在在打我"]
-    texts += ["همیشه", "nowhere"]
-    marks = tense.features(texts, np.zeros((5, 3), dtype=np.float32))[:, 3:]
+    texts += ["همیشه", "nowhere", "this form will kill me 😂", "a fire back home, all are fine"]
+    marks = tense.features(texts, np.zeros((7, 3), dtype=np.float32))[:, 3:]
     w = Tense.WEIGHT
     # Latin-letter words only as whole words ("nowhere" is not "now"); the
     # others anywhere, after the same normalisation as keywords (hamza, madda).
-    assert marks.tolist() == [[w, w], [w, 0], [w, 0], [0, w], [0, 0]]
+    assert marks.tolist() == [
+        [w, w, 0],
+        [w, 0, 0],
+        [w, 0, 0],
+        [0, w, 0],
+        [0, 0, 0],
+        [0, 0, w],
+        [0, 0, w],
+    ]
     # Without words there is no second signal: the embedding alone.
-    assert Tense({}).features(texts, np.zeros((5, 3))).shape == (5, 3)
+    assert Tense({}).features(texts, np.zeros((7, 3))).shape == (7, 3)
 
 
 @pytest.mark.integration

@@ -240,3 +240,40 @@ def test_an_off_the_shelf_client_opens_in_its_hinted_language(assistant):
     # The notice came with the first real message, in its language.
     notice = next(r for r in replies if "/privacy_ok" in json.dumps(r))
     assert "احذف بياناتي" in notice["text"]
+
+
+def toy_reader() -> Understanding:
+    """Service questions along one axis, off-topic chat along the other."""
+    import numpy as np
+
+    prototypes = {"service": ["a", "b", "c"], "other": ["d", "e", "f"]}
+    vectors = np.array([[1, 0.1], [1, -0.1], [0.9, 0], [0.1, 1], [-0.1, 1], [0, 0.9]]) * 5
+    return Understanding(prototypes, vectors)
+
+
+def test_a_match_just_above_the_threshold_needs_a_service_reading():
+    import numpy as np
+
+    import knowledge.understanding as understanding
+
+    reader, threshold = toy_reader(), 0.92
+    chat, question = np.array([0.0, 5.0]), np.array([5.0, 0.0])
+    assert reader.probabilities(chat)["service"] < understanding._SERVICE_SURE
+    just_above = threshold + understanding._VAGUE_MARGIN / 2
+    # "una consulta": some entry matches, but nothing says what is needed.
+    assert reader.read("una consulta", chat, just_above, threshold).kind == "vague"
+    assert reader.read("una consulta", chat, threshold + 0.03, threshold).kind == "service"
+    assert reader.read("how to renew", question, just_above, threshold).kind == "service"
+
+
+def test_a_clear_service_question_is_answered_a_little_below_the_threshold():
+    import numpy as np
+
+    import knowledge.understanding as understanding
+
+    reader, threshold = toy_reader(), 0.92
+    question = np.array([5.0, 0.0])
+    assert reader.probabilities(question)["service"] >= understanding._SERVICE_MIN
+    slack = understanding._SERVICE_SLACK
+    assert reader.read("renew", question, threshold - slack / 2, threshold).kind == "service"
+    assert reader.read("renew", question, threshold - 2 * slack, threshold).kind == "vague"

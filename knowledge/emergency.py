@@ -17,9 +17,13 @@ question decides alone:
   the kind of emergency is that of the closest example;
 - keywords: phrases per kind and language, matched on text without accents,
   diacritics or case;
-- tense: whether the message says now / tonight, or every day / years ago
-  (``urgency`` in the examples file), two more inputs of the regression: the
-  embedding tells what a message is about, hardly when it happens.
+- tense: whether the message says now / tonight, every day / years ago, or
+  speaks at a distance (a joke, news from far away, everyone safe)
+  (``urgency`` in the examples file), three more inputs of the regression:
+  the embedding tells what a message is about, hardly when it happens;
+- figures of speech (``figurative``: "this queue is killing me"): look-alikes,
+  and a message closer to one of them than to any emergency gets no help
+  from a keyword.
 
 A message is an emergency when its score reaches ``safety.emergency_threshold``,
 or when a keyword matches and it reaches the lower

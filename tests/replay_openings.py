@@ -108,8 +108,12 @@ def replay(paths: list[Path], show_misses: bool) -> None:
                 print(
                     f"  MISS {message['kind']:9} {message.get('language', '-'):3} "
                     f"{message['text']!r} -> {reply} [{reading.kind} {reading.act or ''} "
-                    f"p={reading.probability:.2f} top={top:.3f}] want {message.get('entry') or message.get('act') or ''}"
+                    f"p={reading.probability:.2f} top={top:.3f}] want {wanted_of(message)}"
                 )
+
+
+def wanted_of(message: dict) -> str:
+    return message.get("entry") or message.get("act") or ""
 
 
 def share(values: list[bool]) -> str:

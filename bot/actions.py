@@ -566,7 +566,9 @@ class ActionUnderstand(Action):
             dispatcher.utter_message(response="utter_ask_forget")
             return []
         if kind == "service":
-            return answer_from(dispatcher, tracker, question, result)
+            # The reading may answer a clear service question a little below
+            # retrieval's threshold (knowledge.understanding._SERVICE_SLACK).
+            return answer_from(dispatcher, tracker, question, result, sure=True)
         if kind == "help":
             dispatcher.utter_message(response="utter_help", buttons=most_asked_buttons(tracker))
             return [SlotSet("unsure_count", 0.0)]
@@ -615,10 +617,13 @@ def answer_from(
     question: str,
     result: Any,
     unsure: bool = False,
+    sure: bool = False,
 ) -> list[EventType]:
-    """The confident answer, or did-you-mean; counted for the dashboard either way."""
+    """The confident answer, or did-you-mean; counted for the dashboard either way.
+
+    `sure`: the reading found a service question, whatever retrieval's threshold says."""
     best = result.answers[0] if result.answers else None
-    confident = result.confident and not unsure
+    confident = (result.confident or (sure and best is not None)) and not unsure
     record = SlotSet(
         "answer_record",
         {

@@ -277,3 +277,19 @@ def test_a_clear_service_question_is_answered_a_little_below_the_threshold():
     slack = understanding._SERVICE_SLACK
     assert reader.read("renew", question, threshold - slack / 2, threshold).kind == "service"
     assert reader.read("renew", question, threshold - 2 * slack, threshold).kind == "vague"
+
+
+def test_a_service_reading_below_retrievals_threshold_is_answered(bot, kb, monkeypatch):
+    """The reading may find a service question a little below the threshold
+    (_SERVICE_SLACK): the dialogue answers it instead of asking did-you-mean."""
+    from knowledge.understanding import Reading
+
+    class Service:
+        def read(self, *args, **kwargs):
+            return Reading("service", probability=0.8)
+
+    monkeypatch.setattr(actions, "_UNDERSTANDING", Service())
+    monkeypatch.setattr(kb.retriever, "threshold", 0.999)  # nothing is confident
+    messages = understand("how do I renew my residence permit?", NOTIFIED)
+    assert [m["custom"]["entry"]["id"] for m in messages if m.get("custom")]
+    assert "utter_not_sure" not in responses(messages)

@@ -75,8 +75,8 @@ train: models/helpdesk.tar.gz  ## train the Rasa model if its data changed
 index: $(VENV_APP)/.installed  ## build the knowledge index if the content changed
 	$(PY) -m knowledge build
 
-user: $(VENV_APP)/.installed  ## add a desk log-in (mediator, operator or admin)
-	@read -p "Username: " name; read -p "Role (mediator/operator/admin): " role; \
+user: $(VENV_APP)/.installed  ## add a desk log-in (mediator, operator, editor or admin)
+	@read -p "Username: " name; read -p "Role (mediator/operator/editor/admin): " role; \
 	  read -p "Languages they speak (e.g. ar fr it): " langs; \
 	  $(PY) -m connectors.desk users add "$$name" --role "$$role" --languages "$$langs"
 

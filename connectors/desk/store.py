@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from connectors.desk.redact import redact
 
 OPEN_STATES = ("waiting", "claimed")
-ROLES = ("mediator", "operator", "admin")
+ROLES = ("mediator", "operator", "editor", "admin")
 # More urgent hand-offs than this within FLOOD_MINUTES look like a flood
 # (one person changing sender ids): the queue groups and flags them.
 FLOOD_COUNT = 5

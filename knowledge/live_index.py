@@ -77,9 +77,7 @@ def reload_entry(kb: KnowledgeBase, entry_id: str) -> ReloadResult:
         rows = [old.passages[row] for row in keep_rows]
         rows += [(p.entry_id, p.language) for p in changed]
         search_index = SearchIndex(index=index, passages=rows)
-        retriever = Retriever(
-            kit, search_index, kb.retriever.embedder, kb.retriever.threshold
-        )
+        retriever = Retriever(kit, search_index, kb.retriever.embedder, kb.retriever.threshold)
         kb.kit, kb.retriever = kit, retriever
         type(kb)._localized.cache_clear()
         seconds = time.perf_counter() - started

@@ -135,9 +135,7 @@ async def _entry_page(
 
 @desk.requires("editor")
 async def entry_page(request: web.Request) -> web.Response:
-    entry_id, language = _names(
-        request, request.match_info["id"], request.match_info["language"]
-    )
+    entry_id, language = _names(request, request.match_info["id"], request.match_info["language"])
     return await _entry_page(request, entry_id, language)
 
 
@@ -161,9 +159,7 @@ def _draft(request: web.Request, entry_id: str, language: str, form: dict) -> st
 @desk.requires("editor")
 async def check(request: web.Request) -> web.Response:
     body = await _json(request)
-    entry_id, language = _names(
-        request, str(body.get("id") or ""), str(body.get("language") or "")
-    )
+    entry_id, language = _names(request, str(body.get("id") or ""), str(body.get("language") or ""))
     try:
         text = _draft(request, entry_id, language, body)
     except editing.EditError as exc:
@@ -185,9 +181,7 @@ async def _form(request: web.Request) -> tuple[str, str, dict[str, str]]:
         form = await request.post()
     except (UnicodeDecodeError, ValueError):
         raise web.HTTPBadRequest(text="Send the form as UTF-8 text.") from None
-    entry_id, language = _names(
-        request, str(form.get("id") or ""), str(form.get("language") or "")
-    )
+    entry_id, language = _names(request, str(form.get("id") or ""), str(form.get("language") or ""))
     return entry_id, language, {key: str(value) for key, value in form.items()}
 
 

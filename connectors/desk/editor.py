@@ -250,8 +250,7 @@ async def review(request: web.Request) -> web.Response:
     original = None
     if isinstance(translation, dict) and translation.get("from"):
         original = editing.read_text(settings.content.dir, entry_id, str(translation["from"]))
-    against = form.get("against_list", "").splitlines() if "against_list" in form else []
-    against += [value for key, value in form.items() if key.startswith("against_")]
+    against = [value for key, value in form.items() if key.startswith("against_")]
     against = [a for a in dict.fromkeys(a.strip() for a in against) if a and a != "on"]
     try:
         after = editing.add_review(

@@ -46,8 +46,8 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
 from bot.actions import knowledge_base
-from connectors.desk.redact import configure_logging
 from connectors.identity import same_secret
+from core.redact import configure_logging
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 from knowledge.embedding import ModelUnavailable
 from knowledge.entries import ContentError

@@ -49,8 +49,8 @@ from sanic.request import Request
 
 from bot.actions import knowledge_base
 from bot.knowledge_reload import reload_entry_route
-from connectors.desk.redact import configure_logging
 from connectors.identity import same_secret
+from core.redact import configure_logging
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 from knowledge.embedding import ModelUnavailable
 from knowledge.entries import ContentError

@@ -24,13 +24,18 @@ NGINX := /usr/sbin/nginx
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: user forget retention run test install lint lint-content export format index train bench eval calibrate clean
+.PHONY: user forget retention run test test-fast install lint lint-content export format index train bench eval calibrate clean
 
 run: install train index  ## start Rasa (:5005), the action server (:5055) and the web app (:8080)
 	$(PY) -m bot.serve
 
-test: install lint lint-content  ## lint code and content, then unit and integration tests
+test: install lint lint-content  ## lint code and content, then every test (as CI does)
 	$(PY) -m pytest
+
+# Markers come from the fixtures a test uses (tests/conftest.py): no model, no
+# browser, no server process; under a minute.
+test-fast: $(VENV_APP)/.installed  ## unit tests only, for a quick check while working
+	$(PY) -m pytest -m unit -q
 
 install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM) $(POSTGRESQL) $(NGINX)
 
@@ -75,8 +80,8 @@ train: models/helpdesk.tar.gz  ## train the Rasa model if its data changed
 index: $(VENV_APP)/.installed  ## build the knowledge index if the content changed
 	$(PY) -m knowledge build
 
-user: $(VENV_APP)/.installed  ## add a desk log-in (mediator, operator or admin)
-	@read -p "Username: " name; read -p "Role (mediator/operator/admin): " role; \
+user: $(VENV_APP)/.installed  ## add a desk log-in (mediator, operator, editor or admin)
+	@read -p "Username: " name; read -p "Role (mediator/operator/editor/admin): " role; \
 	  read -p "Languages they speak (e.g. ar fr it): " langs; \
 	  $(PY) -m connectors.desk users add "$$name" --role "$$role" --languages "$$langs"
 
@@ -91,6 +96,7 @@ retention: $(VENV_APP)/.installed  ## delete conversations older than privacy.re
 lint: $(VENV_APP)/.installed $(VENV_RASA)/.installed
 	$(VENV_APP)/bin/ruff check .
 	$(VENV_APP)/bin/ruff format --check .
+	$(VENV_APP)/bin/lint-imports
 	$(RASA) data validate --data bot/data --domain domain.yml --config config.yml
 
 lint-content: $(VENV_APP)/.installed  ## check every knowledge entry (schema, topics, sources, age, length)

@@ -16,7 +16,9 @@ Because this process holds the knowledge base, it also serves the web app:
   with the installed Argos pairs: 200 ``{"text"}``, or 404 when no pair is installed;
 - ``POST /knowledge/entry`` ``{"id", "language", "also_in"}``: one entry, and ``side``;
 - ``POST /knowledge/emergency`` ``{"text"}``: ``{"emergency": kind or null}``, for
-  the desk, which checks what a person writes during a hand-off.
+  the desk, which checks what a person writes during a hand-off;
+- ``POST /knowledge/reload-entry`` ``{"id"}``: re-embed one changed entry
+  (``bot/knowledge_reload.py``), for the authoring page.
 
 Like ``/webhook``, these are meant for the other parts of the assistant only,
 not for the public: every route but ``/health`` answers 403 unless the
@@ -46,8 +48,9 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
 from bot.actions import knowledge_base
-from connectors.desk.redact import configure_logging
+from bot.knowledge_reload import reload_entry_route
 from connectors.identity import same_secret
+from core.redact import configure_logging
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 from knowledge.embedding import ModelUnavailable
 from knowledge.entries import ContentError
@@ -266,6 +269,7 @@ def add_knowledge_routes(app: Sanic) -> None:
     app.add_route(translate, "/knowledge/translate", methods=["POST"])
     app.add_route(entry, "/knowledge/entry", methods=["POST"])
     app.add_route(emergency, "/knowledge/emergency", methods=["POST"])
+    app.add_route(reload_entry_route, "/knowledge/reload-entry", methods=["POST"])
 
 
 def main(argv: list[str] | None = None) -> None:

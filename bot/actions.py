@@ -36,10 +36,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from connectors.desk.hours import OpeningHours
 from connectors.handoff import HandoffConnector, load_connector
 from connectors.identity import log_id
 from connectors.privacy import DECLINED, Privacy
+from core.hours import OpeningHours
 from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
 from knowledge.emergency import KINDS
 from knowledge.language import LANGUAGE_NAMES, language_command

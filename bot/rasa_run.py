@@ -12,7 +12,7 @@ The person's message stays in the tracker like any other.
 
 Rasa has no hook for this, so ``RemoteAction.run`` is wrapped once, here,
 before Rasa's own ``main``. Every log line of the Rasa process is redacted
-too (``connectors.desk.redact``: phone numbers, e-mails, IBANs, tax codes,
+too (``core.redact``: phone numbers, e-mails, IBANs, tax codes,
 document numbers). This module runs in Rasa's Python 3.10 environment.
 
 The API token comes from ``HELPDESK_RASA_TOKEN`` and is added to ``sys.argv``
@@ -70,7 +70,7 @@ def add_token_from_environment(argv: list[str], environ: dict[str, str]) -> list
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
-    from connectors.desk.redact import install_log_redaction
+    from core.redact import install_log_redaction
 
     os.umask(0o077)
     sys.argv = add_token_from_environment(sys.argv, dict(os.environ))

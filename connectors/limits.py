@@ -34,11 +34,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connectors.identity import log_id
+from core.protocol import RATE_LIMITED, TOO_LONG
 
 log = logging.getLogger(__name__)
 
-TOO_LONG = "/message_too_long"
-RATE_LIMITED = "/rate_limited"
+__all__ = ["RATE_LIMITED", "TOO_LONG", "MessageLimits"]
 # What the tracker keeps of a refused text: enough for a mediator to see what it was.
 EXCERPT_CHARS = 500
 

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from connectors.desk.app import add_desk
 from connectors.desk.auth import bearer_ok
-from connectors.desk.redact import configure_logging
+from core.redact import configure_logging
 from knowledge.api import BadRequest, SuggestRequest, topic_coverage
 from knowledge.entries import load_kit
 from knowledge.settings import Settings, get_settings

@@ -89,25 +89,34 @@ def build_index(
     vectors = embedder.passages([p.text for p in passages], progress=progress)
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
+    seconds = time.perf_counter() - started
+    search_index = SearchIndex(index=index, passages=[(p.entry_id, p.language) for p in passages])
+    write_index(search_index, kit, embedder.name, index_dir, seconds)
+    return BuildResult(True, len(passages), seconds, kit.content_hash)
+
+
+def write_index(
+    search_index: SearchIndex, kit: Kit, embedder_name: str, index_dir: Path, seconds: float
+) -> None:
+    """Write the index, its rows and a manifest naming the content it was built from."""
+    index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     # Write to temporary names first so that a crash never leaves a half index.
-    faiss.write_index(index, str(index_dir / f"{INDEX_FILE}.tmp"))
+    faiss.write_index(search_index.index, str(index_dir / f"{INDEX_FILE}.tmp"))
     (index_dir / f"{PASSAGES_FILE}.tmp").write_text(
-        json.dumps([[p.entry_id, p.language] for p in passages])
+        json.dumps([list(row) for row in search_index.passages])
     )
     (index_dir / f"{INDEX_FILE}.tmp").replace(index_dir / INDEX_FILE)
     (index_dir / f"{PASSAGES_FILE}.tmp").replace(index_dir / PASSAGES_FILE)
-    seconds = time.perf_counter() - started
     manifest = {
-        "fingerprint": fingerprint(kit, embedder.name),
-        "model": embedder.name,
-        "passages": len(passages),
+        "fingerprint": fingerprint(kit, embedder_name),
+        "model": embedder_name,
+        "passages": len(search_index.passages),
         "entries": len(kit.entries),
         "build_seconds": round(seconds, 2),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     (index_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-    return BuildResult(True, len(passages), seconds, kit.content_hash)
 
 
 class IndexMissing(RuntimeError):

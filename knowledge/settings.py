@@ -386,7 +386,7 @@ class _Reader:
         return tuple(v.rstrip("/") for v in value)
 
     def desk(self, data_dir: Path) -> Desk:
-        from connectors.desk.hours import OpeningHours
+        from core.hours import OpeningHours
 
         hours = self.text("desk.hours")
         timezone = self.text("desk.timezone")

@@ -32,6 +32,27 @@ ACTION_TOKEN = "action-token-for-tests"
 SESSION_SECRET = "socketio-session-secret-for-tests"
 
 
+# Tests are sorted by speed from the fixtures they use, so nobody has to
+# remember a marker: `make test-fast` runs the rest (no model, no process).
+E2E_FIXTURES = frozenset({"assistant", "desk_as", "rasa_model"})
+MODEL_FIXTURES = frozenset({"embedder", "built_index", "kb", "tiny_argos_package"})
+# Fixtures that start a browser or stand-in servers in Rasa's environment.
+SLOW_FIXTURES = frozenset({"channels", "channels_off", "browser"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & E2E_FIXTURES or item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.e2e)
+        elif fixtures & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+        elif fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+        elif not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.unit)
+
+
 def rest_id(sender: str) -> str:
     """The sender id Rasa stores a REST sender's conversation under."""
     return f"rest:{sender}"

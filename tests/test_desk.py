@@ -18,11 +18,11 @@ from connectors.desk import __main__ as cli
 from connectors.desk.auth import hash_password, verify_password
 from connectors.desk.connector import DeskConnector
 from connectors.desk.figures import Figures
-from connectors.desk.hours import OpeningHours
-from connectors.desk.redact import redact
 from connectors.desk.store import Store
 from connectors.handoff import DeliveryError, RasaConversations
-from connectors.limits import TOO_LONG
+from core.hours import OpeningHours
+from core.protocol import TOO_LONG
+from core.redact import redact
 from knowledge.settings import SettingsError, load_settings
 
 

@@ -137,6 +137,7 @@ def test_browser_direction_and_screenshot(browser, pages, tmp_path, language, di
         page.close()
 
 
+@pytest.mark.slow  # starts processes
 def test_cli_writes_a_pdf(tmp_path, monkeypatch, capsys):
     from knowledge.__main__ import main
 

@@ -25,10 +25,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import bot.actions as actions
-from connectors.desk.redact import install_log_redaction, redact
 from connectors.desk.store import Store, forget_requests, handoffs, messages, questions
 from connectors.handoff import RasaEvents
 from connectors.privacy import SETTLE, Privacy, RasaEventsTable
+from core.redact import install_log_redaction, redact
 from knowledge.settings import PROJECT_ROOT, SettingsError, load_settings
 from tests.conftest import Assistant, rest_id, wait_for
 

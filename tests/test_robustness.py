@@ -89,6 +89,7 @@ def test_with_the_action_server_down_rasa_apologises_and_keeps_the_message(assis
 # -- start-up errors ------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts processes
 def test_a_missing_model_stops_the_action_server_with_the_setting_to_fix(session_env, tmp_path):
     env = {
         **session_env,

@@ -336,6 +336,7 @@ def test_a_flood_of_new_rest_senders_from_one_address_is_refused(channels):
     assert rest(url, {"sender": known, "message": "still there?"})[0] == 200
 
 
+@pytest.mark.slow  # starts processes
 def test_an_unset_rest_token_turns_the_channel_off(tmp_path):
     server, url, _ = channel_server(tmp_path, "")
     try:

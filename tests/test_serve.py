@@ -17,6 +17,7 @@ def http_part(name: str) -> Part:
     )
 
 
+@pytest.mark.slow  # starts processes
 def test_starts_parts_in_order_restarts_one_and_stops_all(tmp_path):
     parts = [http_part("first"), http_part("second")]
     supervisor = Supervisor(parts, log_dir=tmp_path)
@@ -32,6 +33,7 @@ def test_starts_parts_in_order_restarts_one_and_stops_all(tmp_path):
     assert not any(is_up(p.health_url) for p in parts)
 
 
+@pytest.mark.slow  # starts processes
 def test_a_part_that_dies_at_start_stops_the_others(tmp_path):
     good = http_part("good")
     bad = Part("bad", [sys.executable, "-c", "raise SystemExit(3)"], "http://127.0.0.1:9/")

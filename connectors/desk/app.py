@@ -9,6 +9,8 @@
   in one click, topics by domain (``connectors.desk.assist``).
 - ``/dashboard`` (admin): figures per period, charts and CSV
   (``connectors.desk.dashboard``).
+- ``/editor`` (editor): the authoring page of the welcome kit
+  (``connectors.desk.editor``).
 - ``/widget/``: the chat widget and an example host page.
 
 In the background it deletes conversations people asked to be forgotten, and
@@ -59,7 +61,7 @@ HASHING_KEY = web.AppKey("hashing", asyncio.Semaphore)
 # fill the thread pool the desk's database calls share (the rest wait here).
 HASHING_AT_ONCE = 2
 
-HOME = {"mediator": "/desk", "operator": "/assist", "admin": "/dashboard"}
+HOME = {"mediator": "/desk", "operator": "/assist", "editor": "/editor", "admin": "/dashboard"}
 
 
 def render(request: web.Request, template: str, **context: Any) -> web.Response:
@@ -227,7 +229,7 @@ async def _lifecycle(app: web.Application):
 
 
 def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxonomy) -> None:
-    from connectors.desk import assist, dashboard, mediator
+    from connectors.desk import assist, dashboard, editor, mediator
 
     connector = load_connector(settings)
     if not isinstance(connector, DeskConnector):
@@ -254,6 +256,7 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
     mediator.add_routes(app)
     assist.add_routes(app, kit, taxonomy)
     dashboard.add_routes(app)
+    editor.add_routes(app)
 
 
 def requires(role: str):

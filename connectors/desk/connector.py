@@ -42,7 +42,7 @@ from connectors.handoff import (
     events_database_url,
 )
 from connectors.identity import log_id
-from connectors.limits import TOO_LONG
+from core.protocol import TOO_LONG
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)

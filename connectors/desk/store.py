@@ -6,7 +6,7 @@
 
 SQLAlchemy Core over SQLite by default, PostgreSQL for larger deployments. Each
 public method is one transaction; call them from a thread (``asyncio.to_thread``)
-in async code. Question texts are stored redacted (``connectors.desk.redact``).
+in async code. Question texts are stored redacted (``core.redact``).
 ``forget(sender_id)`` deletes one person's hand-offs, messages and questions
 (``connectors.privacy`` does the same in Rasa's tables).
 """
@@ -24,10 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from connectors.desk.redact import redact
+from core.redact import redact
 
 OPEN_STATES = ("waiting", "claimed")
-ROLES = ("mediator", "operator", "admin")
+ROLES = ("mediator", "operator", "editor", "admin")
 # More urgent hand-offs than this within FLOOD_MINUTES look like a flood
 # (one person changing sender ids): the queue groups and flags them.
 FLOOD_COUNT = 5

@@ -316,11 +316,15 @@ def test_eval_scores_the_held_out_set_only_when_it_exists(tmp_path):
 
     assert EMERGENCY_HELDOUT.parent == EMERGENCY_DEV.parent
     held_out = tmp_path / "emergency_heldout.yml"
-    [(path, what)] = emergency_sets(EMERGENCY_DEV, held_out)
+    [(path, what)] = emergency_sets(EMERGENCY_DEV, held_out, ())
     assert path == EMERGENCY_DEV and "development" in what
     held_out.write_text("messages: []\n", encoding="utf-8")
-    paths = [path for path, _ in emergency_sets(EMERGENCY_DEV, held_out)]
+    paths = [path for path, _ in emergency_sets(EMERGENCY_DEV, held_out, ())]
     assert paths == [EMERGENCY_DEV, held_out]
+    used = tmp_path / "used_heldout.yml"
+    used.write_text("messages: []\n", encoding="utf-8")
+    [_, (path, what), _] = emergency_sets(EMERGENCY_DEV, held_out, (used,))
+    assert path == used and "development" in what
 
 
 def test_tense_marks_now_habit_and_distance_as_three_more_inputs():

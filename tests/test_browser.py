@@ -345,3 +345,79 @@ def test_numbers_in_arabic_keep_their_order_in_widget_and_assist(browser, web_ur
     link = operator.locator('#results .answer-migrant a.tel[href="tel:+390121000007"]').first
     expect(link).to_be_visible(timeout=20_000)
     assert_phone_in_order(link)
+
+
+def test_waiting_person_hears_the_queue_position_and_who_joined(browser, web_url, desk_store):
+    """Issue 20.3: no silence while waiting; every message with its time, in Arabic."""
+    migrant = browser.new_context(locale="it-IT", **PHONE).new_page()
+    open_widget(migrant, web_url)
+    widget_say(migrant, "أريد التحدث مع شخص")
+    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    handoff = wait_for(
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
+    )
+    widget_say(migrant, "هل من أحد هنا؟")
+    waiting = migrant.locator(".hd-msg.hd-note", has_text="رقمك في الدور")
+    expect(waiting).to_be_visible(timeout=10_000)
+    position = desk_store.waiting_position(f"socketio:{session_id}")
+    arabic_digits = migrant.evaluate(f"new Intl.NumberFormat('ar').format({position})")
+    expect(waiting).to_contain_text(arabic_digits)
+    # A second message updates the note instead of adding another.
+    widget_say(migrant, "أنا أنتظر")
+    expect(migrant.locator(".hd-msg.hd-user", has_text="أنا أنتظر")).to_be_visible()
+    migrant.wait_for_timeout(1000)
+    expect(migrant.locator(".hd-msg.hd-note", has_text="رقمك في الدور")).to_have_count(1)
+
+    mediator = log_in(browser, web_url, "amal")
+    mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
+    expect(migrant.locator(".hd-msg.hd-note", has_text="انضم الوسيط")).to_contain_text(
+        "amal", timeout=10_000
+    )
+    # Each message carries its time, written in the conversation's language.
+    times = migrant.locator(".hd-msg .hd-time")
+    assert times.count() >= 4
+    first = times.first
+    shown = first.evaluate(
+        "(t) => new Intl.DateTimeFormat('ar', {hour: '2-digit', minute: '2-digit'})"
+        ".format(new Date(t.dateTime))"
+    )
+    expect(first).to_have_text(shown)
+
+
+def test_phone_panel_is_modal_notices_offline_and_refuses_long_text_keeping_it(browser, web_url):
+    """Issue 20.4: focus stays in the full-screen panel; offline said at once; the counter."""
+    context = browser.new_context(locale="ar", **PHONE)
+    page = context.new_page()
+    open_widget(page, web_url)
+    expect(page.locator(".hd-msg.hd-bot").first).to_be_visible(timeout=30_000)
+    panel = page.locator("#hd-panel")
+    expect(panel).to_have_attribute("aria-modal", "true")
+    page.focus("#hd-send")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('hd-panel').contains(document.activeElement)")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "hd-send"
+
+    # Over the limit: refused before sending, the text kept, said in Arabic.
+    sent = page.locator(".hd-msg.hd-user").count()
+    too_long = "أ" * 4001
+    page.fill("#hd-input", too_long)
+    page.press("#hd-input", "Enter")
+    expect(page.locator("#hd-count")).to_contain_text("الرسالة طويلة جدًا")
+    expect(page.locator("#hd-count")).to_have_class(re.compile("hd-over"))
+    assert page.input_value("#hd-input") == too_long
+    assert page.locator(".hd-msg.hd-user").count() == sent
+
+    # The network goes: the widget says so within a second, and recovers.
+    context.set_offline(True)
+    expect(page.locator(".hd-status")).to_have_text("جارٍ إعادة الاتصال…", timeout=1_000)
+    context.set_offline(False)
+    expect(page.locator(".hd-status")).to_have_text("", timeout=20_000)
+
+    # On a desktop the panel is a window beside the page, not a modal.
+    desktop = browser.new_context(locale="ar", viewport={"width": 1366, "height": 900}).new_page()
+    open_widget(desktop, web_url)
+    expect(desktop.locator("#hd-panel")).not_to_have_attribute("aria-modal", "true")

@@ -51,6 +51,17 @@
     tr: 'Mesajınız yardım masasına ulaştı. Sıradaki numaranız {n}; bir arabulucu size burada yanıt verecek.|Arabulucu {name} sohbete katıldı.',
   };
   for (const c in NOTE) NOTE[c] = NOTE[c].split('|');
+  // Said before sending when a message is over the server's limit (data-max-chars); the text stays.
+  const LONG = {
+    it: 'Messaggio troppo lungo: al massimo {max} caratteri.', en: 'Message too long: at most {max} characters.',
+    ar: 'الرسالة طويلة جدًا: {max} حرف على الأكثر.', fr: 'Message trop long : {max} caractères au plus.',
+    uk: 'Повідомлення задовге: щонайбільше {max} символів.', es: 'Mensaje demasiado largo: como máximo {max} caracteres.',
+    fa: 'پیام خیلی طولانی است: حداکثر {max} نویسه.', ur: 'پیغام بہت لمبا ہے: زیادہ سے زیادہ {max} حروف۔',
+    bn: 'বার্তাটি খুব দীর্ঘ: সর্বোচ্চ {max} অক্ষর।', ru: 'Сообщение слишком длинное: не более {max} символов.',
+    ro: 'Mesaj prea lung: cel mult {max} caractere.', sq: 'Mesazh shumë i gjatë: të shumtën {max} shkronja.',
+    tr: 'Mesaj çok uzun: en fazla {max} karakter.',
+  };
+  const MAX_CHARS = Number(attr('max-chars')) > 0 ? Number(attr('max-chars')) : 4000;
   const note = (i, fill) => NOTE[lang][i].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
   const t = (k) => STR[lang][KEYS.indexOf(k)];
 
@@ -103,9 +114,10 @@
   for (const c in NAMES) select.appendChild(el('option', { value: c, lang: c, dir: RTL.includes(c) ? 'rtl' : 'ltr', text: NAMES[c] }));
   const status = el('div', { class: 'hd-status', role: 'status' });
   const box = el('div', { id: 'hd-messages', class: 'hd-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'hd-title', tabindex: '0' });
-  const input = el('textarea', { id: 'hd-input', class: 'hd-input', rows: '1', dir: 'auto', 'data-a': 'input', oninput: () => grow(), onkeydown: (e) => {
+  const input = el('textarea', { id: 'hd-input', class: 'hd-input', rows: '1', dir: 'auto', 'data-a': 'input', oninput: () => { grow(); count(false); }, onkeydown: (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); submit(); }
   } });
+  const counter = el('div', { id: 'hd-count', class: 'hd-count', 'aria-live': 'polite', hidden: true });
   const panel = el('section', { id: 'hd-panel', class: 'hd-panel', role: 'dialog', 'aria-labelledby': 'hd-title', hidden: true },
     el('div', { class: 'hd-head' },
       el('h2', { id: 'hd-title', class: 'hd-title', 'data-t': 'title' }),
@@ -115,12 +127,24 @@
       el('button', { id: 'hd-close', class: 'hd-close', type: 'button', 'data-a': 'close', icon: 'close', onclick: () => { close(); launcher.focus(); } })),
     status,
     box,
+    counter,
     el('form', { class: 'hd-form', onsubmit: (e) => { e.preventDefault(); submit(); } },
       input,
       el('button', { id: 'hd-send', class: 'hd-send', type: 'submit', 'data-a': 'send', icon: 'send' })));
   root.append(launcher, panel);
+  // Full screen on a phone: a modal dialog, and Tab stays inside it.
+  const phone = window.matchMedia ? window.matchMedia('(max-width:479.98px)') : { matches: false };
+  const modal = () => !panel.hidden && phone.matches;
   root.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !panel.hidden) { e.preventDefault(); close(); launcher.focus(); }
+    if (e.key !== 'Tab' || !modal()) return;
+    const inside = [...panel.querySelectorAll('button,select,textarea,a[href],[tabindex="0"]')].filter((x) => !x.disabled && !x.hidden && x.offsetParent !== null);
+    if (!inside.length) return;
+    const first = inside[0];
+    const last = inside[inside.length - 1];
+    const at = document.activeElement;
+    if (e.shiftKey && (at === first || !panel.contains(at))) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && (at === last || !panel.contains(at))) { e.preventDefault(); first.focus(); }
   });
 
   function grow() {
@@ -200,7 +224,7 @@
       } });
       body.append(el('div', { class: 'hd-mt' }, el('span', { class: 'hd-mt-label', 'data-t': 'mt' }), m.o ? toggle : null), orig);
     }
-    const b = el('div', { class: 'hd-msg hd-' + ROLE[m.r], dir: 'auto' }, body);
+    const b = el('div', { class: 'hd-msg hd-' + ROLE[m.r], dir: 'auto', 'data-k': m.k || null }, body);
     if (m.r === 'b' || m.r === 'm') {
       const btn = el('button', { type: 'button', class: 'hd-read-aloud', 'data-a': 'read', icon: 'read', hidden: !voice(), onclick: () => speak(m.t, btn) });
       b.appendChild(btn);
@@ -221,12 +245,10 @@
 
   function add(m) {
     m.at = Date.now();
-    // A new place in the queue replaces the last one, not one note per message.
-    const last = log[log.length - 1];
-    if (m.r === 's' && m.k === 'waiting' && last && last.r === 's' && last.k === 'waiting') {
-      log.pop();
-      const shownNote = box.lastElementChild;
-      if (shownNote && shownNote.classList.contains('hd-note')) shownNote.remove();
+    // A new place in the queue replaces the earlier one, not one note per message.
+    if (m.r === 's' && m.k === 'waiting') {
+      log = log.filter((x) => !(x.r === 's' && x.k === 'waiting'));
+      box.querySelectorAll('.hd-note[data-k="waiting"]').forEach((n) => n.remove());
     }
     log.push(m);
     if (log.length > 100) log = log.slice(-100);
@@ -457,15 +479,29 @@
     if (!ws) connect(); // after forgetHere(), the next message opens a new session
     flush();
   }
+  // Shown from 80 % of the limit; over it the message is refused before sending and kept.
+  function count(refuse) {
+    const n = input.value.trim().length;
+    const over = n > MAX_CHARS;
+    counter.hidden = n < MAX_CHARS * 0.8 && !over;
+    const fmt = (x) => new Intl.NumberFormat(lang).format(x);
+    counter.textContent = fmt(n) + ' / ' + fmt(MAX_CHARS) + (over && refuse ? ' · ' + (LONG[lang] || LONG.en).replace('{max}', fmt(MAX_CHARS)) : '');
+    counter.classList.toggle('hd-over', over);
+    input.setAttribute('aria-invalid', String(over));
+    return over;
+  }
   function submit() {
     const v = input.value.trim();
-    if (!v) return;
+    if (!v || count(true)) return;
     input.value = '';
     grow();
+    count(false);
     say(v, v);
   }
   document.addEventListener('visibilitychange', reportSeen);
   window.addEventListener('online', () => { if (!ws) { retry = 0; connect(); } });
+  // The browser knows at once when the network goes: say so now, not after the heartbeat.
+  window.addEventListener('offline', () => { setOffline(true); if (ws) drop(ws); });
 
   // ---------- forgetting on this device ----------
   // After "delete my data" the bot's reply carries {custom: {helpdesk: 'forgotten'}};
@@ -517,6 +553,8 @@
   function open() {
     if (!panel.hidden) return;
     panel.hidden = false;
+    if (phone.matches) panel.setAttribute('aria-modal', 'true');
+    else panel.removeAttribute('aria-modal');
     launcher.setAttribute('aria-expanded', 'true');
     launcher.classList.remove('hd-unread');
     box.scrollTop = box.scrollHeight;
@@ -555,6 +593,8 @@
 #hd-widget .hd-close:hover{background:rgba(255,255,255,.18)}
 #hd-widget .hd-forget{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center;border-radius:8px;background:transparent;color:#fff}
 #hd-widget .hd-forget:hover{background:rgba(255,255,255,.18)}
+#hd-widget .hd-count{padding:2px 16px;font-size:14px;color:#4a4a4a;text-align:end}
+#hd-widget .hd-count.hd-over{color:#a4000f;font-weight:700}
 #hd-widget .hd-status{padding:6px 16px;background:#fff3cd;color:#4d3300;font-weight:600}
 #hd-widget .hd-status:empty{display:none}
 #hd-widget .hd-log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;background:#f6f7f8}

@@ -4,8 +4,9 @@ Pure helpers shared by ``connectors/telegram.py`` and ``connectors/twilio.py``
 (inside Rasa) and unit-tested from the knowledge side's tests:
 
 - ``split_text(text, limit)``: a reply cut to a platform's message limit, at
-  line, sentence or word ends, never inside a word, and with right-to-left
-  embeddings closed and reopened across the cut;
+  line, sentence or word ends, never inside a word, with left-to-right runs
+  in right-to-left text isolated (``connectors/bidi.py``) and directional
+  runs closed and reopened across the cut;
 - ``telegram_keyboard(buttons)`` / ``button_payload(data)``: quick replies as
   Telegram's inline keyboard, and the payload a button press stands for;
 - ``numbered_options(text, buttons)`` and ``Choices``: quick replies as
@@ -38,6 +39,7 @@ from typing import Any
 
 import aiohttp
 
+from connectors.bidi import isolate_ltr_runs
 from connectors.identity import namespaced
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ def split_text(text: str, limit: int) -> list[str]:
     never between a letter and its marks (Arabic vowel signs, accents).
     """
     parts: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text.strip()):
+    # Numbers, phone numbers and URLs keep their order in Arabic text (bidi.py).
+    for paragraph in re.split(r"\n\s*\n", isolate_ltr_runs(text.strip())):
         paragraph = paragraph.strip()
         while paragraph:
             if units(paragraph) <= limit:

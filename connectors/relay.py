@@ -137,22 +137,41 @@ class DeskRelay:
         text = message.text or ""
         if not self.desk_url or not text.strip() or text.startswith("/"):
             return False
+        body = {"sender_id": message.sender_id, "text": text, "at": time.time()}
+        answer = await self.ask_desk("inbound", body)
+        if answer is None:
+            # Rasa records it; the desk reads it from the event broker when back.
+            log.warning("The desk did not take a message; Rasa records it")
+        taken = answer is not None and answer.get("taken") is True
+        if taken:
+            await self.desk_took(message, answer or {})
+        return taken
+
+    async def desk_took(self, message: UserMessage, answer: dict) -> None:
+        """The desk stored `message` (`answer`: its ``position`` in the queue, or None)."""
+
+    async def ask_desk(self, route: str, body: dict) -> dict | None:
+        """``POST {desk_url}/desk/api/<route>`` with the token; its JSON, or None."""
+        if not self.desk_url:
+            return None
         if self._desk_session is None:
             self._desk_session = aiohttp.ClientSession(timeout=DESK_TIMEOUT)
-        body = {"sender_id": message.sender_id, "text": text, "at": time.time()}
         try:
             async with self._desk_session.post(
-                f"{self.desk_url}/desk/api/inbound",
+                f"{self.desk_url}/desk/api/{route}",
                 json=body,
                 headers={"Authorization": f"Bearer {self.token}"},
             ) as answer:
-                return answer.status == 200 and (await answer.json()).get("taken") is True
+                if answer.status != 200:
+                    log.warning("The desk answered %s to %s", answer.status, route)
+                    return None
+                found = await answer.json()
+                return found if isinstance(found, dict) else None
         # asyncio.TimeoutError: on Rasa's Python 3.10 it is not the built-in one,
-        # and an uncaught timeout would drop the message.
+        # and an uncaught timeout would lose the message.
         except (asyncio.TimeoutError, aiohttp.ClientError, ValueError) as exc:  # noqa: UP041
-            # Rasa records it; the desk reads it from the event broker when back.
-            log.warning("The desk did not take a message (%s); Rasa records it", exc)
-            return False
+            log.warning("The desk did not answer %s (%s)", route, exc)
+            return None
 
 
 class PlatformInput(DeskRelay):

@@ -28,7 +28,19 @@ no session gets a new random id and its HMAC tag (``session_confirm``
 one naming a session without its valid tag is refused (``session_refused``,
 no room joined), and so is ``user_uttered`` for a session this connection
 was not confirmed for. Knowing a person's session id is not enough to join
-their room. Rasa stores the conversation as ``socketio:<session id>``, which
+their room.
+
+What a mediator wrote while the person's page was closed is fetched again:
+``history_request`` ``{"after": <last reply id shown>}`` on a confirmed
+connection answers ``history`` ``{"messages": [...], "seen_up_to"}`` with that
+session's mediator replies from the desk (``POST /desk/api/history``), and
+``replies_seen`` ``{"up_to": <id>}`` tells the desk they were on screen. Both
+name no session: they answer for the one the connection proved with its tag.
+A message written while waiting for a mediator is answered with
+``bot_uttered`` ``{"from": "desk", "event": "waiting", "position": n}``, and
+the claim with ``{"from": "desk", "event": "joined", "name"}`` (from the desk).
+
+Rasa stores the conversation as ``socketio:<session id>``, which
 is also the room's name, so Rasa's replies and the relay reach it directly.
 Only pages of ``allowed_origins`` may connect (python-socketio's
 ``cors_allowed_origins``), and one address gets at most
@@ -84,6 +96,13 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
         channel.allowed_origins = str(credentials.get("allowed_origins") or "").split()
         channel.addresses = address_limits_from(credentials)
         return channel
+
+    async def desk_took(self, message: UserMessage, answer: dict) -> None:
+        # Written while waiting: the widget says it arrived, and where they stand.
+        position = answer.get("position")
+        if self.sio is not None and isinstance(position, int):
+            notice = {"from": "desk", "event": "waiting", "position": position}
+            await self.sio.emit(self.bot_message_evt, notice, room=message.sender_id)
 
     def get_output_channel(self) -> OutputChannel | None:
         if self.sio is None:
@@ -155,6 +174,30 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             await sio.emit(
                 "session_confirm", {"session_id": session_id, "session_tag": tag}, room=sid
             )
+
+        @sio.on("history_request", namespace=self.namespace)
+        async def history_request(sid: str, data: Any) -> None:
+            # Only for the session this connection proved with its tag: the
+            # replies of no one else, whatever id the page names.
+            session_id = bound.get(sid)
+            if session_id is None:
+                await sio.emit("session_refused", {"reason": "unknown session"}, room=sid)
+                return
+            after = data.get("after") if isinstance(data, dict) else None
+            after = after if isinstance(after, int) and not isinstance(after, bool) else 0
+            sender_id = namespaced(self.name(), session_id)
+            found = await self.ask_desk("history", {"sender_id": sender_id, "after": max(after, 0)})
+            if found is not None:
+                await sio.emit("history", found, room=sid)
+
+        @sio.on("replies_seen", namespace=self.namespace)
+        async def replies_seen(sid: str, data: Any) -> None:
+            session_id = bound.get(sid)
+            up_to = data.get("up_to") if isinstance(data, dict) else None
+            if session_id is None or not isinstance(up_to, int) or isinstance(up_to, bool):
+                return
+            sender_id = namespaced(self.name(), session_id)
+            await self.ask_desk("seen", {"sender_id": sender_id, "up_to": up_to})
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> None:

@@ -227,3 +227,197 @@ def test_delete_my_data_leaves_nothing_in_the_browser(browser, web_url, desk_sto
     kept = page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('helpdesk.'))")
     assert kept == ["helpdesk.language"]
     assert page.locator("#hd-messages .hd-msg").count() == 0
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def open_widget(page: Page, web_url: str, language: str = "ar") -> None:
+    page.goto(f"{web_url}/widget/example.html")
+    page.click("#hd-launcher")
+    page.select_option("#hd-language", language)
+
+
+def test_replies_written_while_away_are_shown_once_and_marked_seen(browser, web_url, desk_store):
+    """Issue 20.1: a mediator's reply sent while the person's page was closed."""
+    phone = browser.new_context(locale="ar", **PHONE)
+    migrant = phone.new_page()
+    open_widget(migrant, web_url)
+    widget_say(migrant, "أريد التحدث مع شخص")
+    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    handoff = wait_for(
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
+    )
+    mediator = log_in(browser, web_url, "amal")
+    mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
+    expect(mediator.locator("#transcript")).to_contain_text("أريد التحدث مع شخص")
+
+    # The person closes the page; the mediator answers meanwhile.
+    migrant.goto("about:blank")
+    away = "سأتصل بك غدا على الرقم +39 0121 000007"
+    mediator.fill("#reply-text", away)
+    mediator.click("#reply-send")
+    reply = mediator.locator("#transcript .msg-mediator", has_text="000007")
+    expect(reply.locator(".seen-mark")).to_have_text("not seen yet", timeout=10_000)
+    # Issue 20.2 on the desk: the number in the Arabic reply keeps its order.
+    assert_phone_in_order(reply.locator("a.tel"))
+
+    # Someone who knows the session id but not its tag gets a session of their own, not the reply.
+    stranger = browser.new_context(locale="ar", **PHONE).new_page()
+    stranger.add_init_script(
+        f"localStorage.setItem('helpdesk.session', '{session_id}');"
+        "localStorage.setItem('helpdesk.session_tag', 'forged');"
+    )
+    open_widget(stranger, web_url)
+    wait_for(
+        lambda: stranger.evaluate("window.HelpdeskWidget.sessionId()") not in (None, session_id)
+    )
+
+    # Back on the page: the reply is there, once, and the desk sees it was read.
+    open_widget(migrant, web_url)
+    shown = migrant.locator(".hd-msg.hd-mediator", has_text="000007")
+    expect(shown).to_have_count(1, timeout=10_000)
+    assert_phone_in_order(shown.locator("a.hd-tel"))
+    expect(reply.locator(".seen-mark")).to_have_text("seen", timeout=10_000)
+    # A reload (history fetched again, transcript restored) still shows it once.
+    migrant.reload()
+    migrant.click("#hd-launcher")
+    expect(migrant.locator(".hd-msg.hd-mediator").first).to_be_visible()
+    migrant.wait_for_timeout(1500)
+    assert shown.count() == 1
+    # A reply while the page is open arrives live, once, and is seen at once.
+    mediator.fill("#reply-text", "هل وصلتك رسالتي؟")
+    mediator.click("#reply-send")
+    expect(migrant.locator(".hd-msg.hd-mediator", has_text="وصلتك")).to_have_count(1)
+    live = mediator.locator("#transcript .msg-mediator", has_text="وصلتك")
+    expect(live.locator(".seen-mark")).to_have_text("seen", timeout=10_000)
+    assert stranger.locator(".hd-msg.hd-mediator").count() == 0
+    assert "000007" not in stranger.locator("#hd-messages").inner_text()
+
+
+# True when the characters of the element's text are laid out left to right
+# (on one line): the visual order, from each character's box.
+READS_LEFT_TO_RIGHT = """(node) => {
+  const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  const lefts = [];
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    for (let i = 0; i < text.length; i++) {
+      if (!text.data[i].trim()) continue;
+      range.setStart(text, i);
+      range.setEnd(text, i + 1);
+      lefts.push(range.getBoundingClientRect().left);
+    }
+  }
+  return lefts.length > 1 && lefts.every((x, i) => i === 0 || x > lefts[i - 1]);
+}"""
+
+
+def assert_phone_in_order(link) -> None:
+    expect(link).to_have_attribute("href", "tel:+390121000007")
+    expect(link).to_have_text("+39 0121 000007")
+    assert link.evaluate("(a) => a.closest('bdi') !== null && a.closest('bdi').dir === 'ltr'")
+    assert link.evaluate(READS_LEFT_TO_RIGHT)
+
+
+def test_numbers_in_arabic_keep_their_order_in_widget_and_assist(browser, web_url):
+    """Issue 20.2: "+39 0121 000007" must not read "000007 0121 39+" in Arabic."""
+    migrant = browser.new_context(locale="ar", **PHONE).new_page()
+    open_widget(migrant, web_url)
+    widget_say(migrant, "كيف أسجل عند طبيب العائلة؟")
+    phone = migrant.locator('.hd-msg.hd-bot a.hd-tel[href="tel:+390121000007"]').first
+    expect(phone).to_be_visible(timeout=30_000)
+    assert_phone_in_order(phone)
+    # «medico di base» and addresses stay whole inside the Arabic text.
+    answer = migrant.locator(".hd-msg.hd-bot", has=phone)
+    for run in answer.locator("bdi").all():
+        assert run.evaluate("(b) => !/[\\u0600-\\u06FF]/.test(b.textContent)")
+    url = answer.locator('bdi a[href^="https://"]').first
+    if url.count():
+        assert url.evaluate(READS_LEFT_TO_RIGHT)
+
+    operator = log_in(browser, web_url, "olga")
+    operator.fill("#question", "كيف أسجل عند طبيب العائلة؟")
+    operator.click("#ask")
+    link = operator.locator('#results .answer-migrant a.tel[href="tel:+390121000007"]').first
+    expect(link).to_be_visible(timeout=20_000)
+    assert_phone_in_order(link)
+
+
+def test_waiting_person_hears_the_queue_position_and_who_joined(browser, web_url, desk_store):
+    """Issue 20.3: no silence while waiting; every message with its time, in Arabic."""
+    migrant = browser.new_context(locale="it-IT", **PHONE).new_page()
+    open_widget(migrant, web_url)
+    widget_say(migrant, "أريد التحدث مع شخص")
+    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    handoff = wait_for(
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
+    )
+    widget_say(migrant, "هل من أحد هنا؟")
+    waiting = migrant.locator(".hd-msg.hd-note", has_text="رقمك في الدور")
+    expect(waiting).to_be_visible(timeout=10_000)
+    position = desk_store.waiting_position(f"socketio:{session_id}")
+    arabic_digits = migrant.evaluate(f"new Intl.NumberFormat('ar').format({position})")
+    expect(waiting).to_contain_text(arabic_digits)
+    # A second message updates the note instead of adding another.
+    widget_say(migrant, "أنا أنتظر")
+    expect(migrant.locator(".hd-msg.hd-user", has_text="أنا أنتظر")).to_be_visible()
+    migrant.wait_for_timeout(1000)
+    expect(migrant.locator(".hd-msg.hd-note", has_text="رقمك في الدور")).to_have_count(1)
+
+    mediator = log_in(browser, web_url, "amal")
+    mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
+    expect(migrant.locator(".hd-msg.hd-note", has_text="انضم الوسيط")).to_contain_text(
+        "amal", timeout=10_000
+    )
+    # Each message carries its time, written in the conversation's language.
+    times = migrant.locator(".hd-msg .hd-time")
+    assert times.count() >= 4
+    first = times.first
+    shown = first.evaluate(
+        "(t) => new Intl.DateTimeFormat('ar', {hour: '2-digit', minute: '2-digit'})"
+        ".format(new Date(t.dateTime))"
+    )
+    expect(first).to_have_text(shown)
+
+
+def test_phone_panel_is_modal_notices_offline_and_refuses_long_text_keeping_it(browser, web_url):
+    """Issue 20.4: focus stays in the full-screen panel; offline said at once; the counter."""
+    context = browser.new_context(locale="ar", **PHONE)
+    page = context.new_page()
+    open_widget(page, web_url)
+    expect(page.locator(".hd-msg.hd-bot").first).to_be_visible(timeout=30_000)
+    panel = page.locator("#hd-panel")
+    expect(panel).to_have_attribute("aria-modal", "true")
+    page.focus("#hd-send")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('hd-panel').contains(document.activeElement)")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "hd-send"
+
+    # Over the limit: refused before sending, the text kept, said in Arabic.
+    sent = page.locator(".hd-msg.hd-user").count()
+    too_long = "أ" * 4001
+    page.fill("#hd-input", too_long)
+    page.press("#hd-input", "Enter")
+    expect(page.locator("#hd-count")).to_contain_text("الرسالة طويلة جدًا")
+    expect(page.locator("#hd-count")).to_have_class(re.compile("hd-over"))
+    assert page.input_value("#hd-input") == too_long
+    assert page.locator(".hd-msg.hd-user").count() == sent
+
+    # The network goes: the widget says so within a second, and recovers.
+    context.set_offline(True)
+    expect(page.locator(".hd-status")).to_have_text("جارٍ إعادة الاتصال…", timeout=1_000)
+    context.set_offline(False)
+    expect(page.locator(".hd-status")).to_have_text("", timeout=20_000)
+
+    # On a desktop the panel is a window beside the page, not a modal.
+    desktop = browser.new_context(locale="ar", viewport={"width": 1366, "height": 900}).new_page()
+    open_widget(desktop, web_url)
+    expect(desktop.locator("#hd-panel")).not_to_have_attribute("aria-modal", "true")

@@ -80,6 +80,7 @@ def test_full_handoff_in_arabic(assistant, desk_as, desk_store):
     custom = delivered[-1]["data"]["custom"]["data"]
     assert custom == {
         "from": "mediator",
+        "id": delivered[-1]["metadata"]["desk_message_id"],
         "name": "amal",
         "text": "مرحبا، أنا أمل. كيف أساعدك؟",
         "machine_translated": False,

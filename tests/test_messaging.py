@@ -240,3 +240,23 @@ def test_twilio_429_retry_after_header(platforms):
     answer = _send(url, data=form, headers={"Authorization": basic_auth(TWILIO_SID, TWILIO_TOKEN)})
     assert answer["status"] == "queued" and answer["body"] == "ciao"
     assert len(platforms.calls("Messages", To="whatsapp:+391")) == 2
+
+
+def test_left_to_right_runs_in_arabic_lines_are_isolated_for_plain_text_channels():
+    from connectors.bidi import FSI, PDI, isolate_ltr_runs
+
+    arabic = (
+        "اتصل بـ «medico di base» على +39 0121 000007 "
+        "أو https://www.aslto3.piemonte.it/ في 02/12 09:00."
+    )
+    isolated = isolate_ltr_runs(arabic)
+    assert f"{FSI}«medico di base»{PDI}" in isolated
+    assert f"{FSI}+39 0121 000007{PDI}" in isolated
+    assert f"{FSI}https://www.aslto3.piemonte.it/{PDI}" in isolated
+    assert f"{FSI}02/12 09:00{PDI}" in isolated
+    assert isolated.replace(FSI, "").replace(PDI, "") == arabic
+    # An Italian line quoting Arabic is shown left to right already: unchanged.
+    italian = "Indirizzo: شارع روما 3, tel. +39 0121 000007"
+    assert isolate_ltr_runs(f"{arabic}\n{italian}").split("\n")[1] == italian
+    # What Telegram and WhatsApp send goes through split_text.
+    assert split_text(arabic, 4096) == [isolated]

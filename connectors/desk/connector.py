@@ -149,6 +149,22 @@ class DeskConnector(HandoffConnector):
 
     # -- mediators' replies --------------------------------------------------------
 
+    def tell_joined(self, handoff: dict, name: str) -> None:
+        """The widget says "<name> joined"; sent beside the claim, never holding it up.
+
+        Only the widget shows it: other channels would get an empty message
+        (PlatformOutput sends the desk's messages as text)."""
+        if handoff["channel"] == "socketio" and self.rasa is not None:
+            notice = {"from": "desk", "event": "joined", "name": name}
+            self._in_background(self._send_notice(handoff["sender_id"], notice))
+
+    async def _send_notice(self, sender_id: str, notice: dict) -> None:
+        assert self.rasa is not None
+        try:
+            await self.rasa.send(sender_id, notice, {"desk_notice": notice["event"]}, "socketio")
+        except DeliveryError as exc:
+            log.info("A desk notice to %s was not delivered: %s", log_id(sender_id), exc)
+
     async def reply(self, handoff: dict, mediator_id: int, **fields: Any) -> int:
         message_id = await asyncio.to_thread(
             self.store.add_mediator_reply, handoff, mediator_id, **fields
@@ -201,7 +217,7 @@ class DeskConnector(HandoffConnector):
             try:
                 await self.rasa.send(
                     sender,
-                    _for_person(message),
+                    for_person(message),
                     {"desk_message_id": message["id"]},
                     message["channel"],
                 )
@@ -411,11 +427,13 @@ class DeskConnector(HandoffConnector):
                 self.listeners.discard(listener)
 
 
-def _for_person(message: dict) -> dict:
+def for_person(message: dict) -> dict:
     """What the person's channel shows: the reply in their language, labelled."""
     translated = message.get("translated_text")
     return {
         "from": "mediator",
+        # The widget shows each reply once, live or fetched again (history_request).
+        "id": message["id"],
         "name": message.get("mediator_name") or "",
         "text": translated or message["text"],
         "machine_translated": bool(translated),

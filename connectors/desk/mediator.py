@@ -12,6 +12,10 @@
     POST /desk/api/handoffs/{id}/close       {"note"}
     GET  /desk/ws                            live notices: {"type": "queue" | "message"}
     POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
+                                             -> {"taken", "position": in the queue, or null}
+    POST /desk/api/history                   from Rasa's socket.io channel: {"sender_id", "after"}
+                                             -> the person's mediator replies after `after`
+    POST /desk/api/seen                      from Rasa's socket.io channel: {"sender_id", "up_to"}
 
 POSTs are JSON with the ``X-CSRF-Token`` header of the page, except
 ``/desk/api/inbound``: Rasa's socket.io channel (``connectors/socketio.py``)
@@ -35,6 +39,7 @@ from aiohttp import WSMsgType, web
 
 from connectors.desk import app as desk
 from connectors.desk import auth
+from connectors.desk.connector import for_person
 from connectors.desk.store import public
 
 MAX_REPLY_CHARS = 4000
@@ -159,6 +164,7 @@ async def claim(request: web.Request) -> web.Response:
             {"error": "Another mediator has already taken this conversation."}, status=409
         )
     await request.app[desk.CONNECTOR_KEY].notify({"type": "queue"})
+    request.app[desk.CONNECTOR_KEY].tell_joined(handoff, user.username)
     return web.json_response({"claimed": True})
 
 
@@ -219,7 +225,45 @@ async def inbound(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="Send sender_id and text.")
     at = float(at) if isinstance(at, int | float) else None
     taken = await request.app[desk.CONNECTOR_KEY].to_mediator(sender_id, text, at)
-    return web.json_response({"taken": taken})
+    # While no mediator has it, the person's channel tells them where they stand.
+    position = (
+        await asyncio.to_thread(request.app[desk.STORE_KEY].waiting_position, sender_id)
+        if taken
+        else None
+    )
+    return web.json_response({"taken": taken, "position": position})
+
+
+async def history(request: web.Request) -> web.Response:
+    """A person's mediator replies after message `after`, as their channel shows them.
+
+    Rasa's socket.io channel asks for the session a connection proved with its
+    signed tag (connectors/socketio.py); no page or person calls this directly.
+    """
+    if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
+        raise web.HTTPUnauthorized(text="Wrong or missing token.")
+    body = await _json(request)
+    sender_id, after = body.get("sender_id"), body.get("after", 0)
+    if not isinstance(sender_id, str) or not sender_id or not isinstance(after, int):
+        raise web.HTTPBadRequest(text="Send sender_id and after.")
+    store = request.app[desk.STORE_KEY]
+    replies = await asyncio.to_thread(store.mediator_replies, sender_id, after)
+    seen = await asyncio.to_thread(store.seen_up_to, sender_id)
+    return web.json_response({"messages": [for_person(m) for m in replies], "seen_up_to": seen})
+
+
+async def seen(request: web.Request) -> web.Response:
+    """The person had their replies up to `up_to` on screen: the desk shows them as seen."""
+    if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
+        raise web.HTTPUnauthorized(text="Wrong or missing token.")
+    body = await _json(request)
+    sender_id, up_to = body.get("sender_id"), body.get("up_to")
+    if not isinstance(sender_id, str) or not sender_id or not isinstance(up_to, int):
+        raise web.HTTPBadRequest(text="Send sender_id and up_to.")
+    changed = await asyncio.to_thread(request.app[desk.STORE_KEY].mark_seen, sender_id, up_to)
+    for handoff_id in changed:
+        await request.app[desk.CONNECTOR_KEY].notify({"type": "message", "handoff_id": handoff_id})
+    return web.json_response({"seen": bool(changed)})
 
 
 @desk.requires("operator")
@@ -291,5 +335,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/handoffs/{id}/close", close)
     app.router.add_get("/desk/ws", live)
     app.router.add_post("/desk/api/inbound", inbound)
+    app.router.add_post("/desk/api/history", history)
+    app.router.add_post("/desk/api/seen", seen)
     app.router.add_get("/desk/api/views", views)
     app.router.add_get("/assist/ws", live_operator)

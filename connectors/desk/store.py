@@ -152,6 +152,17 @@ transcript_views = sa.Table(
     sa.Column("viewed_at", sa.DateTime, nullable=False),
 )
 
+# How far the person has read a mediator's replies: message ids up to `up_to`
+# were on their screen (the widget says so). A table of its own, so that
+# existing databases get it from create_all.
+replies_seen = sa.Table(
+    "replies_seen",
+    metadata,
+    sa.Column("sender_id", sa.String(255), primary_key=True),
+    sa.Column("up_to", sa.Integer, nullable=False),
+    sa.Column("seen_at", sa.DateTime, nullable=False),
+)
+
 cursors = sa.Table(
     "cursors",
     metadata,
@@ -342,6 +353,27 @@ class Store:
             )
         ).scalar()
 
+    def waiting_position(self, sender_id: str) -> int | None:
+        """Where the person's waiting hand-off stands in the queue (1: next); None when
+        a mediator has it or none is open. Queue order: urgent first, then the oldest."""
+        with self.engine.connect() as db:
+            mine = db.execute(
+                sa.select(handoffs.c.urgent, handoffs.c.created_at).where(
+                    handoffs.c.sender_id == sender_id, handoffs.c.status == "waiting"
+                )
+            ).first()
+            if mine is None:
+                return None
+            older = handoffs.c.created_at < mine.created_at
+            urgent = handoffs.c.urgent.is_(True)
+            ahead = (urgent & older) if mine.urgent else (urgent | older)
+            count = db.execute(
+                sa.select(sa.func.count())
+                .select_from(handoffs)
+                .where(handoffs.c.status == "waiting", ahead)
+            ).scalar()
+        return int(count or 0) + 1
+
     def flag_urgent(self, handoff_id: int) -> bool:
         """Move an open hand-off to the top of the queue; False if it already was there."""
         with self.transaction() as db:
@@ -514,9 +546,89 @@ class Store:
                 .order_by(messages.c.id.desc())
                 .limit(limit)
             ).all()
+            seen = (
+                db.execute(
+                    sa.select(replies_seen.c.up_to).where(
+                        replies_seen.c.sender_id == rows[0].sender_id
+                    )
+                ).scalar()
+                if rows
+                else None
+            ) or 0
+        # `seen`: a mediator's reply the person had on screen (None for other messages).
         return [
-            {**dict(row._mapping), "created_at": _iso(row.created_at)} for row in reversed(rows)
+            {
+                **dict(row._mapping),
+                "created_at": _iso(row.created_at),
+                "seen": row.id <= seen if row.author == "mediator" else None,
+            }
+            for row in reversed(rows)
         ]
+
+    def mediator_replies(self, sender_id: str, after: int = 0, limit: int = 100) -> list[dict]:
+        """A person's mediator replies with an id above `after`, oldest first, as
+        their channel shows them (`for_person` in connector.py reads the same fields)."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(messages, users.c.username.label("mediator_name"))
+                .outerjoin(users, users.c.id == messages.c.mediator_id)
+                .where(
+                    messages.c.sender_id == sender_id,
+                    messages.c.author == "mediator",
+                    messages.c.id > after,
+                )
+                .order_by(messages.c.id)
+                .limit(limit)
+            ).all()
+        return [{**dict(row._mapping), "created_at": _iso(row.created_at)} for row in rows]
+
+    def mark_seen(self, sender_id: str, up_to: int) -> list[int]:
+        """The person saw their replies up to message `up_to`; the hand-offs that changed."""
+        with self.transaction() as db:
+            before = db.execute(
+                sa.select(replies_seen.c.up_to).where(replies_seen.c.sender_id == sender_id)
+            ).scalar()
+            # Only the person's own replies count, and the mark never moves back.
+            newest = db.execute(
+                sa.select(sa.func.max(messages.c.id)).where(
+                    messages.c.sender_id == sender_id,
+                    messages.c.author == "mediator",
+                    messages.c.id <= up_to,
+                )
+            ).scalar()
+            if newest is None or (before is not None and newest <= before):
+                return []
+            if before is None:
+                db.execute(
+                    replies_seen.insert().values(sender_id=sender_id, up_to=newest, seen_at=now())
+                )
+            else:
+                db.execute(
+                    replies_seen.update()
+                    .where(replies_seen.c.sender_id == sender_id)
+                    .values(up_to=newest, seen_at=now())
+                )
+            return list(
+                db.execute(
+                    sa.select(messages.c.handoff_id)
+                    .where(
+                        messages.c.sender_id == sender_id,
+                        messages.c.author == "mediator",
+                        messages.c.id > (before or 0),
+                        messages.c.id <= newest,
+                    )
+                    .distinct()
+                ).scalars()
+            )
+
+    def seen_up_to(self, sender_id: str) -> int:
+        with self.engine.connect() as db:
+            return (
+                db.execute(
+                    sa.select(replies_seen.c.up_to).where(replies_seen.c.sender_id == sender_id)
+                ).scalar()
+                or 0
+            )
 
     def preview(self, handoff_id: int) -> list[str]:
         """The person's first lines in a hand-off, redacted and cut short, for the queue."""
@@ -618,7 +730,7 @@ class Store:
                     table.delete().where(table.c.sender_id == sender_id)
                 ).rowcount
                 # Messages before the hand-offs they point to.
-                for table in (messages, questions, handoffs)
+                for table in (messages, questions, handoffs, replies_seen)
             }
         deleted["open handoffs"] = 1 if open_handoffs else 0
         return deleted

@@ -9,7 +9,7 @@
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   const attr = (n) => ((script && script.getAttribute('data-' + n)) || '').trim();
   // The session's tag proves it was issued to this browser; the server refuses a session without it.
-  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', t: 'helpdesk.transcript', q: 'helpdesk.queue' };
+  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', t: 'helpdesk.transcript', q: 'helpdesk.queue', m: 'helpdesk.replies' };
   const getS = (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } };
   const setS = (k, v) => { try { localStorage.setItem(k, v); } catch (e) { /* private mode or full */ } };
   const getJ = (k) => { try { const v = JSON.parse(getS(k)); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
@@ -34,6 +34,35 @@
     tr: 'Yardım masasıyla sohbet edin|Yardım masası|Mesajınızı yazın|Gönder|Kapat|Dil|Sesli oku|Okumayı durdur|Arabulucu|Makine çevirisi|Orijinali göster|Yeniden bağlanıyor…|Siz|Asistan',
   };
   for (const c in STR) STR[c] = STR[c].split('|');
+  // The desk's notices while a person waits: their place in the queue ({n}), and who joined ({name}).
+  const NOTE = {
+    it: 'Il tuo messaggio è arrivato allo sportello. Sei il numero {n} in coda: un mediatore ti risponderà qui.|{name}, mediatore, è entrato nella conversazione.',
+    en: 'Your message reached the help desk. You are number {n} in the queue; a mediator will answer here.|{name}, a mediator, joined the conversation.',
+    ar: 'وصلت رسالتك إلى مكتب المساعدة. رقمك في الدور {n}، وسيرد عليك وسيط هنا.|انضم الوسيط {name} إلى المحادثة.',
+    fr: 'Votre message est bien arrivé au service d’aide. Vous êtes numéro {n} dans la file ; un médiateur vous répondra ici.|{name}, médiateur, a rejoint la conversation.',
+    uk: 'Ваше повідомлення надійшло до служби допомоги. Ваш номер у черзі: {n}; медіатор відповість тут.|Медіатор {name} приєднався до розмови.',
+    es: 'Tu mensaje ha llegado al servicio de ayuda. Eres el número {n} en la cola; un mediador te responderá aquí.|{name}, mediador, se ha unido a la conversación.',
+    fa: 'پیام شما به میز راهنما رسید. شما نفر {n} در صف هستید؛ یک میانجی همین‌جا پاسخ می‌دهد.|میانجی {name} به گفتگو پیوست.',
+    ur: 'آپ کا پیغام مدد مرکز تک پہنچ گیا۔ قطار میں آپ کا نمبر {n} ہے؛ ثالث یہیں جواب دے گا۔|ثالث {name} گفتگو میں شامل ہو گئے۔',
+    bn: 'আপনার বার্তা সহায়তা কেন্দ্রে পৌঁছেছে। সারিতে আপনার নম্বর {n}; একজন মধ্যস্থতাকারী এখানে উত্তর দেবেন।|মধ্যস্থতাকারী {name} কথোপকথনে যোগ দিয়েছেন।',
+    ru: 'Ваше сообщение получено службой помощи. Ваш номер в очереди: {n}; медиатор ответит здесь.|Медиатор {name} присоединился к разговору.',
+    ro: 'Mesajul tău a ajuns la biroul de ajutor. Ești numărul {n} la rând; un mediator îți va răspunde aici.|Mediatorul {name} s-a alăturat conversației.',
+    sq: 'Mesazhi juaj arriti te sporteli i ndihmës. Jeni numri {n} në radhë; një ndërmjetës do t’ju përgjigjet këtu.|Ndërmjetësi {name} u bashkua me bisedën.',
+    tr: 'Mesajınız yardım masasına ulaştı. Sıradaki numaranız {n}; bir arabulucu size burada yanıt verecek.|Arabulucu {name} sohbete katıldı.',
+  };
+  for (const c in NOTE) NOTE[c] = NOTE[c].split('|');
+  // Said before sending when a message is over the server's limit (data-max-chars); the text stays.
+  const LONG = {
+    it: 'Messaggio troppo lungo: al massimo {max} caratteri.', en: 'Message too long: at most {max} characters.',
+    ar: 'الرسالة طويلة جدًا: {max} حرف على الأكثر.', fr: 'Message trop long : {max} caractères au plus.',
+    uk: 'Повідомлення задовге: щонайбільше {max} символів.', es: 'Mensaje demasiado largo: como máximo {max} caracteres.',
+    fa: 'پیام خیلی طولانی است: حداکثر {max} نویسه.', ur: 'پیغام بہت لمبا ہے: زیادہ سے زیادہ {max} حروف۔',
+    bn: 'বার্তাটি খুব দীর্ঘ: সর্বোচ্চ {max} অক্ষর।', ru: 'Сообщение слишком длинное: не более {max} символов.',
+    ro: 'Mesaj prea lung: cel mult {max} caractere.', sq: 'Mesazh shumë i gjatë: të shumtën {max} shkronja.',
+    tr: 'Mesaj çok uzun: en fazla {max} karakter.',
+  };
+  const MAX_CHARS = Number(attr('max-chars')) > 0 ? Number(attr('max-chars')) : 4000;
+  const note = (i, fill) => NOTE[lang][i].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
   const t = (k) => STR[lang][KEYS.indexOf(k)];
 
   const browserLang = () => {
@@ -50,6 +79,9 @@
   let tag = sid ? getS(K.g) || null : null;
   let log = getJ(K.t);
   const queue = getJ(K.q);
+  // Ids of the mediator replies already on screen: each is shown once, live or fetched again.
+  let shown = getJ(K.m).filter((i) => Number.isInteger(i));
+  let seenSent = 0;
   let greeted = false;
 
   // ---------- DOM ----------
@@ -82,9 +114,10 @@
   for (const c in NAMES) select.appendChild(el('option', { value: c, lang: c, dir: RTL.includes(c) ? 'rtl' : 'ltr', text: NAMES[c] }));
   const status = el('div', { class: 'hd-status', role: 'status' });
   const box = el('div', { id: 'hd-messages', class: 'hd-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'hd-title', tabindex: '0' });
-  const input = el('textarea', { id: 'hd-input', class: 'hd-input', rows: '1', dir: 'auto', 'data-a': 'input', oninput: () => grow(), onkeydown: (e) => {
+  const input = el('textarea', { id: 'hd-input', class: 'hd-input', rows: '1', dir: 'auto', 'data-a': 'input', oninput: () => { grow(); count(false); }, onkeydown: (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); submit(); }
   } });
+  const counter = el('div', { id: 'hd-count', class: 'hd-count', 'aria-live': 'polite', hidden: true });
   const panel = el('section', { id: 'hd-panel', class: 'hd-panel', role: 'dialog', 'aria-labelledby': 'hd-title', hidden: true },
     el('div', { class: 'hd-head' },
       el('h2', { id: 'hd-title', class: 'hd-title', 'data-t': 'title' }),
@@ -94,12 +127,24 @@
       el('button', { id: 'hd-close', class: 'hd-close', type: 'button', 'data-a': 'close', icon: 'close', onclick: () => { close(); launcher.focus(); } })),
     status,
     box,
+    counter,
     el('form', { class: 'hd-form', onsubmit: (e) => { e.preventDefault(); submit(); } },
       input,
       el('button', { id: 'hd-send', class: 'hd-send', type: 'submit', 'data-a': 'send', icon: 'send' })));
   root.append(launcher, panel);
+  // Full screen on a phone: a modal dialog, and Tab stays inside it.
+  const phone = window.matchMedia ? window.matchMedia('(max-width:479.98px)') : { matches: false };
+  const modal = () => !panel.hidden && phone.matches;
   root.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !panel.hidden) { e.preventDefault(); close(); launcher.focus(); }
+    if (e.key !== 'Tab' || !modal()) return;
+    const inside = [...panel.querySelectorAll('button,select,textarea,a[href],[tabindex="0"]')].filter((x) => !x.disabled && !x.hidden && x.offsetParent !== null);
+    if (!inside.length) return;
+    const first = inside[0];
+    const last = inside[inside.length - 1];
+    const at = document.activeElement;
+    if (e.shiftKey && (at === first || !panel.contains(at))) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && (at === last || !panel.contains(at))) { e.preventDefault(); first.focus(); }
   });
 
   function grow() {
@@ -107,26 +152,56 @@
     input.style.height = Math.min(input.scrollHeight + 4, 140) + 'px';
   }
 
-  // **bold**, line breaks and http(s) links; everything else stays text.
+  // Left-to-right runs inside right-to-left text (numbers, phone numbers, URLs,
+  // Italian names in «», dates, times) each go in a <bdi dir="ltr">: without
+  // it "+39 0121 000007" reads "000007 0121 39+" in Arabic. The desk's
+  // common.js does the same for staff pages (this file has no dependencies).
+  // Text shown right to left: its first letter is (what dir="auto" follows).
+  const RTL_FIRST = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
+  const LTR_RUN = /[«(+]?[0-9A-Za-z\u00C0-\u024F](?:[^\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\n]*[0-9A-Za-z\u00C0-\u024F»)/])?/g;
+  // URLs, and Italian phone numbers: international, landline (0…), mobile (3…), free (80x).
+  const LINK = /(https?:\/\/[^\s<>"«»]+|\+\d[\d ]{6,16}\d|\b0\d(?: ?\d){4,11}|\b3\d\d ?\d{6,7}\b|\b80[03] ?\d{3,6}\b)/;
+  function links(into, text) {
+    text.split(LINK).forEach((s, k) => {
+      if (!s) return;
+      if (!(k % 2)) return into.appendChild(document.createTextNode(s));
+      if (!/^https?:/.test(s)) return into.appendChild(el('a', { href: 'tel:' + s.replace(/[^\d+]/g, ''), class: 'hd-tel', text: s }));
+      const tail = (s.match(/[.,;:!?)\]}']+$/) || [''])[0];
+      const url = s.slice(0, s.length - tail.length);
+      into.appendChild(el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url }));
+      if (tail) into.appendChild(document.createTextNode(tail));
+    });
+  }
+  function isolated(into, text, rtl) {
+    if (!rtl) return links(into, text);
+    let at = 0;
+    for (const m of text.matchAll(LTR_RUN)) {
+      if (m.index > at) into.appendChild(document.createTextNode(text.slice(at, m.index)));
+      links(into.appendChild(el('bdi', { dir: 'ltr' })), m[0]);
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) into.appendChild(document.createTextNode(text.slice(at)));
+  }
+  // **bold**, line breaks, links and isolated runs; everything else stays text.
   function rich(parent, text) {
+    const rtl = RTL_FIRST.test(String(text));
     String(text).split('\n').forEach((line, i) => {
       if (i) parent.appendChild(el('br'));
       line.split(/\*\*(.+?)\*\*/).forEach((part, j) => {
-        const into = j % 2 ? parent.appendChild(el('strong')) : parent;
-        part.split(/(https?:\/\/[^\s<>"]+)/).forEach((s, k) => {
-          if (!s) return;
-          if (!(k % 2)) return into.appendChild(document.createTextNode(s));
-          const tail = (s.match(/[.,;:!?)\]}'»]+$/) || [''])[0];
-          const url = s.slice(0, s.length - tail.length);
-          into.appendChild(el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url }));
-          if (tail) into.appendChild(document.createTextNode(tail));
-        });
+        isolated(j % 2 ? parent.appendChild(el('strong')) : parent, part, rtl);
       });
     });
     return parent;
   }
 
-  const ROLE = { u: 'user', b: 'bot', m: 'mediator' };
+  const ROLE = { u: 'user', b: 'bot', m: 'mediator', s: 'note' };
+  // Times in the conversation's language: "14:05" today, with the day before that.
+  function when(at) {
+    const d = new Date(at);
+    const today = new Date().toDateString() === d.toDateString();
+    const o = today ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
+    try { return new Intl.DateTimeFormat(lang, o).format(d); } catch (e) { return d.toLocaleTimeString(); }
+  }
   let seq = 0;
   function render(m) {
     if (m.r === 'u') box.querySelectorAll('.hd-quick-reply').forEach((b) => { b.disabled = true; });
@@ -138,6 +213,7 @@
       body.appendChild(el('span', { class: 'hd-sr', text: ': ' }));
     }
     body.appendChild(rich(el('div', { class: 'hd-text' }), m.t));
+    if (Number.isFinite(m.at)) body.appendChild(el('time', { class: 'hd-time', datetime: new Date(m.at).toISOString(), 'data-at': String(m.at), text: when(m.at) }));
     if (m.r === 'm' && m.mt) {
       const id = 'hd-orig-' + ++seq;
       const orig = el('div', { id, class: 'hd-orig', dir: 'auto', lang: m.ol || null, hidden: true });
@@ -148,8 +224,8 @@
       } });
       body.append(el('div', { class: 'hd-mt' }, el('span', { class: 'hd-mt-label', 'data-t': 'mt' }), m.o ? toggle : null), orig);
     }
-    const b = el('div', { class: 'hd-msg hd-' + ROLE[m.r], dir: 'auto' }, body);
-    if (m.r !== 'u') {
+    const b = el('div', { class: 'hd-msg hd-' + ROLE[m.r], dir: 'auto', 'data-k': m.k || null }, body);
+    if (m.r === 'b' || m.r === 'm') {
       const btn = el('button', { type: 'button', class: 'hd-read-aloud', 'data-a': 'read', icon: 'read', hidden: !voice(), onclick: () => speak(m.t, btn) });
       b.appendChild(btn);
     }
@@ -168,6 +244,12 @@
   }
 
   function add(m) {
+    m.at = Date.now();
+    // A new place in the queue replaces the earlier one, not one note per message.
+    if (m.r === 's' && m.k === 'waiting') {
+      log = log.filter((x) => !(x.r === 's' && x.k === 'waiting'));
+      box.querySelectorAll('.hd-note[data-k="waiting"]').forEach((n) => n.remove());
+    }
     log.push(m);
     if (log.length > 100) log = log.slice(-100);
     setJ(K.t, log);
@@ -180,6 +262,7 @@
   function localize(scope) {
     scope.querySelectorAll('[data-t]').forEach((e) => { e.textContent = t(e.dataset.t); e.dir = dir(); });
     scope.querySelectorAll('[data-a]').forEach((e) => { e.setAttribute('aria-label', t(e.dataset.a)); e.title = t(e.dataset.a); });
+    scope.querySelectorAll('.hd-time').forEach((e) => { e.textContent = when(Number(e.dataset.at)); });
   }
   function apply() {
     const d = dir();
@@ -325,6 +408,7 @@
       retry = 0;
       setOffline(false);
       flush();
+      askHistory();
     } else if (name === 'session_refused') {
       // A stored session the server no longer knows (its key changed): start a new one.
       ready = false;
@@ -334,12 +418,45 @@
       }
     } else if (name === 'bot_uttered') {
       bot(data);
+      reportSeen();
+    } else if (name === 'history') {
+      history(data);
+    }
+  }
+  // What a mediator wrote while this page was closed or offline, from the server.
+  function askHistory() {
+    if (ready && ws && ws.readyState === 1) emit(ws, 'history_request', { after: shown.length ? Math.max(...shown) : 0 });
+  }
+  function history(d) {
+    const list = d && Array.isArray(d.messages) ? d.messages : [];
+    list.forEach((m) => { if (m && typeof m === 'object' && m.from === 'mediator') bot(m); });
+    reportSeen();
+  }
+  // The desk shows the mediator which replies the person had on screen.
+  function reportSeen() {
+    if (panel.hidden || document.hidden || !ready || !ws || ws.readyState !== 1 || !shown.length) return;
+    const top = Math.max(...shown);
+    if (top > seenSent) { emit(ws, 'replies_seen', { up_to: top }); seenSent = top; }
+  }
+  function deskNotice(d) {
+    if (d.event === 'waiting' && Number.isInteger(d.position) && d.position > 0) {
+      add({ r: 's', k: 'waiting', t: note(0, { n: new Intl.NumberFormat(lang).format(d.position) }) });
+    } else if (d.event === 'joined' && typeof d.name === 'string') {
+      add({ r: 's', k: 'joined', t: note(1, { name: d.name }) });
     }
   }
   function bot(d) {
     if (isForgotten(d)) return forgetHere(true);
+    if (d && typeof d === 'object' && d.from === 'desk') return deskNotice(d);
     if (!d || typeof d !== 'object' || typeof d.text !== 'string' || !d.text.trim()) return;
     if (d.from === 'mediator') {
+      const id = Number.isInteger(d.id) ? d.id : null;
+      if (id !== null) {
+        if (shown.includes(id)) return;
+        shown.push(id);
+        if (shown.length > 200) shown = shown.slice(-200);
+        setJ(K.m, shown);
+      }
       add({ r: 'm', t: d.text, n: String(d.name || ''), mt: !!d.machine_translated, o: d.original ? String(d.original) : '', ol: d.original_language ? String(d.original_language) : '' });
     } else {
       const q = Array.isArray(d.quick_replies) ? d.quick_replies.filter((x) => x && x.title != null)
@@ -362,14 +479,29 @@
     if (!ws) connect(); // after forgetHere(), the next message opens a new session
     flush();
   }
+  // Shown from 80 % of the limit; over it the message is refused before sending and kept.
+  function count(refuse) {
+    const n = input.value.trim().length;
+    const over = n > MAX_CHARS;
+    counter.hidden = n < MAX_CHARS * 0.8 && !over;
+    const fmt = (x) => new Intl.NumberFormat(lang).format(x);
+    counter.textContent = fmt(n) + ' / ' + fmt(MAX_CHARS) + (over && refuse ? ' · ' + (LONG[lang] || LONG.en).replace('{max}', fmt(MAX_CHARS)) : '');
+    counter.classList.toggle('hd-over', over);
+    input.setAttribute('aria-invalid', String(over));
+    return over;
+  }
   function submit() {
     const v = input.value.trim();
-    if (!v) return;
+    if (!v || count(true)) return;
     input.value = '';
     grow();
+    count(false);
     say(v, v);
   }
+  document.addEventListener('visibilitychange', reportSeen);
   window.addEventListener('online', () => { if (!ws) { retry = 0; connect(); } });
+  // The browser knows at once when the network goes: say so now, not after the heartbeat.
+  window.addEventListener('offline', () => { setOffline(true); if (ws) drop(ws); });
 
   // ---------- forgetting on this device ----------
   // After "delete my data" the bot's reply carries {custom: {helpdesk: 'forgotten'}};
@@ -398,6 +530,8 @@
       keys.filter((k) => k && k.startsWith('helpdesk.') && k !== K.l).forEach((k) => localStorage.removeItem(k));
     } catch (e) { /* storage unavailable: nothing was kept */ }
     log = [];
+    shown = [];
+    seenSent = 0;
     queue.length = 0;
     sid = null;
     tag = null;
@@ -419,11 +553,14 @@
   function open() {
     if (!panel.hidden) return;
     panel.hidden = false;
+    if (phone.matches) panel.setAttribute('aria-modal', 'true');
+    else panel.removeAttribute('aria-modal');
     launcher.setAttribute('aria-expanded', 'true');
     launcher.classList.remove('hd-unread');
     box.scrollTop = box.scrollHeight;
     input.focus();
     if (!log.length && !greeted) { greeted = true; say('/greet'); }
+    reportSeen();
   }
   function close() {
     if (panel.hidden) return;
@@ -456,6 +593,8 @@
 #hd-widget .hd-close:hover{background:rgba(255,255,255,.18)}
 #hd-widget .hd-forget{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center;border-radius:8px;background:transparent;color:#fff}
 #hd-widget .hd-forget:hover{background:rgba(255,255,255,.18)}
+#hd-widget .hd-count{padding:2px 16px;font-size:14px;color:#4a4a4a;text-align:end}
+#hd-widget .hd-count.hd-over{color:#a4000f;font-weight:700}
 #hd-widget .hd-status{padding:6px 16px;background:#fff3cd;color:#4d3300;font-weight:600}
 #hd-widget .hd-status:empty{display:none}
 #hd-widget .hd-log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;background:#f6f7f8}
@@ -464,6 +603,9 @@
 #hd-widget .hd-bot{align-self:flex-start;background:#fff;border:1px solid #b8bcc0}
 #hd-widget .hd-user{align-self:flex-end;background:#0b4f6c;color:#fff}
 #hd-widget .hd-mediator{align-self:flex-start;background:#fff6e5;border:2px solid #a35200}
+#hd-widget .hd-tel{white-space:nowrap}
+#hd-widget .hd-note{align-self:center;max-width:92%;background:#eef4f7;border:1px solid #9ab;color:#1a1a1a;font-size:15px;text-align:center}
+#hd-widget .hd-time{display:block;margin-top:2px;font-size:13px;color:#4a4a4a}
 #hd-widget .hd-who{font-size:16px;font-weight:700;color:#7a3d00}
 #hd-widget .hd-msg a{color:#0a4a94;text-decoration:underline}
 #hd-widget .hd-user a{color:#fff}

@@ -7,7 +7,7 @@
   'use strict';
 
   const $ = (id) => document.getElementById(id);
-  const { el, clear, sourceLink, clock, api } = window.HelpDesk;
+  const { el, clear, sourceLink, clock, api, mixedText } = window.HelpDesk;
   const MY_LANGUAGE = document.body.dataset.language || 'it';
 
   // -- small helpers -----------------------------------------------------------
@@ -35,7 +35,7 @@
     if (version.unreviewed_translation) labels.appendChild(el('span', { className: 'mt-label', text: 'Translation not reviewed' }));
     if (version.fallback) labels.appendChild(el('span', { className: 'fallback-label', text: 'No translation: shown in ' + (version.language || '?') }));
     if (labels.firstChild) column.appendChild(labels);
-    column.appendChild(el('p', { className: 'answer-text', text: version.text || '', attrs: { dir: 'auto' } }));
+    column.appendChild(mixedText(el('p', { className: 'answer-text', attrs: { dir: 'auto' } }), version.text));
     const facts = el('p', { className: 'answer-facts', attrs: { lang: 'en', dir: 'ltr' } }, [
       el('span', { className: 'answer-topic', text: 'Topic: ' + (version.topic || '—') }),
       el('span', { className: 'reviewed', text: 'Reviewed: ' + (version.last_reviewed || '—') }),
@@ -235,12 +235,12 @@
     for (const reply of replies) {
       const entry = el('li', { className: 'reply' }, [
         el('span', { className: 'author', text: 'Mediator' + (reply.created_at ? ' · ' + clock(reply.created_at) : '') }),
-        el('p', { className: 'original', text: reply.text || '', attrs: { dir: 'auto', lang: reply.language } }),
+        mixedText(el('p', { className: 'original', attrs: { dir: 'auto', lang: reply.language } }), reply.text),
       ]);
       if (reply.translated_text) {
         entry.appendChild(el('div', { className: 'translation' }, [
           el('span', { className: 'translation-label', text: 'Machine translation (' + (reply.translated_language || '?') + ')' }),
-          el('p', { className: 'translation-text', text: reply.translated_text, attrs: { dir: 'auto', lang: reply.translated_language } }),
+          mixedText(el('p', { className: 'translation-text', attrs: { dir: 'auto', lang: reply.translated_language } }), reply.translated_text),
         ]));
       }
       list.appendChild(entry);

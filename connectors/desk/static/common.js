@@ -87,5 +87,45 @@
     return { ok: response.ok, status: response.status, data, error };
   }
 
-  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api };
+  // Left-to-right runs inside right-to-left text (numbers, phone numbers, URLs,
+  // Italian names in «», dates, times) each in a <bdi dir="ltr">, so that
+  // "+39 0121 000007" keeps its order in Arabic; phone numbers become tel:
+  // links. The same rules as the widget's (widget.js, which has no dependencies).
+  // Text shown right to left: its first letter is (what dir="auto" follows).
+  const RTL_FIRST = /^[^\p{L}]*[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/u;
+  const LTR_RUN = /[«(+]?[0-9A-Za-z\u00C0-\u024F](?:[^\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF\n]*[0-9A-Za-z\u00C0-\u024F»)/])?/g;
+  const LINK = /(https?:\/\/[^\s<>"«»]+|\+\d[\d ]{6,16}\d|\b0\d(?: ?\d){4,11}|\b3\d\d ?\d{6,7}\b|\b80[03] ?\d{3,6}\b)/;
+
+  function links(into, text) {
+    text.split(LINK).forEach((part, k) => {
+      if (!part) return;
+      if (!(k % 2)) return into.appendChild(document.createTextNode(part));
+      if (!/^https?:/.test(part)) {
+        return into.appendChild(el('a', { className: 'tel', text: part, attrs: { href: 'tel:' + part.replace(/[^\d+]/g, '') } }));
+      }
+      const tail = (part.match(/[.,;:!?)\]}']+$/) || [''])[0];
+      const url = part.slice(0, part.length - tail.length);
+      into.appendChild(el('a', { text: url, attrs: { href: url, target: '_blank', rel: 'noopener noreferrer' } }));
+      if (tail) into.appendChild(document.createTextNode(tail));
+    });
+  }
+
+  /** `node` filled with `text` as text: LTR runs isolated in RTL text, links made. */
+  function mixedText(node, text) {
+    const value = String(text == null ? '' : text);
+    if (!RTL_FIRST.test(value)) {
+      links(node, value);
+      return node;
+    }
+    let at = 0;
+    for (const run of value.matchAll(LTR_RUN)) {
+      if (run.index > at) node.appendChild(document.createTextNode(value.slice(at, run.index)));
+      links(node.appendChild(el('bdi', { attrs: { dir: 'ltr' } })), run[0]);
+      at = run.index + run[0].length;
+    }
+    if (at < value.length) node.appendChild(document.createTextNode(value.slice(at)));
+    return node;
+  }
+
+  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText };
 })();

@@ -6,7 +6,7 @@
   'use strict';
 
   const $ = (id) => document.getElementById(id);
-  const { el, clear, sourceLink, parseTime, clock, api } = window.HelpDesk;
+  const { el, clear, sourceLink, parseTime, clock, api, mixedText } = window.HelpDesk;
   const USERNAME = document.body.dataset.username || '';
   const AUTHORS = { migrant: 'Person', bot: 'Assistant', mediator: 'Mediator' };
   const STATUS = { waiting: 'waiting', claimed: 'claimed', closed: 'closed' };
@@ -171,12 +171,12 @@
       message.created_at ? el('time', { className: 'msg-time', text: clock(message.created_at), attrs: { datetime: message.created_at } }) : null,
     ]);
     li.appendChild(head);
-    li.appendChild(el('p', { className: 'original', text: message.text || '', attrs: { dir: 'auto', lang: language } }));
+    li.appendChild(mixedText(el('p', { className: 'original', attrs: { dir: 'auto', lang: language } }), message.text));
     if (message.translated_text) {
       const target = message.translated_language || '';
       li.appendChild(el('div', { className: 'translation' }, [
         el('span', { className: 'translation-label', text: 'Machine translation' + (target ? ' (' + target + ')' : '') }),
-        el('p', { className: 'translation-text', text: message.translated_text, attrs: { dir: 'auto', lang: target || null } }),
+        mixedText(el('p', { className: 'translation-text', attrs: { dir: 'auto', lang: target || null } }), message.translated_text),
       ]));
     }
     if (author === 'mediator' && message.delivery === 'pending') {
@@ -184,6 +184,12 @@
         className: 'not-delivered',
         text: 'not delivered yet',
         attrs: { title: message.delivery_error || 'Waiting to be delivered' },
+      }));
+    } else if (author === 'mediator' && message.seen !== null && message.seen !== undefined && handoff.channel === 'socketio') {
+      // The widget says which replies the person had on screen; other channels cannot.
+      li.appendChild(el('span', {
+        className: message.seen ? 'seen-mark seen' : 'seen-mark not-seen',
+        text: message.seen ? 'seen' : 'not seen yet',
       }));
     }
     return li;

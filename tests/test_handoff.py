@@ -305,4 +305,4 @@ def test_relay_routes_need_rasas_token(assistant, settings, web_url):
         {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=10) as answer:
-        assert json.loads(answer.read()) == {"taken": False}
+        assert json.loads(answer.read()) == {"taken": False, "position": None}

@@ -47,7 +47,7 @@ from sanic import Sanic, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
-from bot.actions import knowledge_base
+from bot.actions import domain_file, knowledge_base
 from bot.knowledge_reload import reload_entry_route
 from connectors.identity import same_secret
 from core.redact import configure_logging
@@ -104,6 +104,19 @@ class Batcher:
                     future.set_result(result)
         finally:
             self.draining = False
+
+
+class DomainFileExecutor(ActionExecutor):
+    """rasa-sdk's executor, giving the actions domain.yml when Rasa sends no domain.
+
+    With selective domain Rasa 3.6 leaves the domain out of action calls;
+    rasa-sdk 3.21 would then wait for a domain digest that only newer Rasa
+    sends, and refuse the call. The project's own domain.yml is the same file
+    Rasa was trained with.
+    """
+
+    def update_and_return_domain(self, payload: dict[str, Any], action_name: str) -> dict:
+        return payload.get("domain") or domain_file()
 
 
 def _suggest_many(queries: list[SuggestRequest]) -> list[dict]:
@@ -283,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--actions", default="bot.actions")
     args = parser.parse_args(argv)
     configure_logging()
-    executor = ActionExecutor()
+    executor = DomainFileExecutor()
     executor.register_package(args.actions)
     # Load entries, index and model now, so that /health means "ready to answer".
     try:

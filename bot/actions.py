@@ -198,17 +198,16 @@ def first_reply_notice(
 
 
 @functools.cache
-def domain_file_responses() -> dict[str, Any]:
-    """The responses of domain.yml, read once. Rasa sends no domain with action
-    calls (``enable_selective_domain`` in endpoints.yml): encoding the whole
-    domain into every call cost Rasa about 7% of its CPU, and decoding it here more."""
-    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text()).get("responses") or {}
+def domain_file() -> dict[str, Any]:
+    """domain.yml, read once. Rasa sends no domain with action calls
+    (``enable_selective_domain`` in endpoints.yml): encoding the whole domain
+    into every call cost Rasa about 7% of its CPU, and decoding it here more."""
+    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 
 
 def response_variation(domain: dict[str, Any], name: str, language: str) -> dict[str, Any] | None:
     """The variation of a response for `language`, else the one without a condition."""
-    responses = domain.get("responses") or domain_file_responses()
-    variations = responses.get(name) or []
+    variations = (domain.get("responses") or {}).get(name) or []
     for variation in variations:
         conditions = variation.get("condition") or []
         if any(c.get("name") == "language" and c.get("value") == language for c in conditions):

@@ -81,10 +81,8 @@ def summary(name: str, latencies: list[float], seconds: float) -> str:
     )
 
 
-def timed_post(
-    url: str, payload: dict, headers: dict[str, str] | None = None, empty_ok: bool = False
-) -> float:
-    """Seconds for one POST; a failed answer, or an empty one unless `empty_ok`, stops it."""
+def timed_post(url: str, payload: dict, headers: dict[str, str] | None = None) -> float:
+    """Seconds for one POST; an empty or failed answer stops the benchmark."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
@@ -94,7 +92,7 @@ def timed_post(
     with urllib.request.urlopen(request, timeout=120) as response:
         body = json.loads(response.read())
     elapsed = time.perf_counter() - started
-    if not body and not empty_ok:
+    if not body:
         raise RuntimeError(f"Empty answer to {payload!r}")
     return elapsed
 

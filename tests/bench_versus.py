@@ -16,12 +16,14 @@ and the machine. The assistant's own data folder is removed at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import threading
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +36,9 @@ from tests.bench import (
     percentile,
     start_assistant,
     stop_assistant,
-    timed_post,
 )
 from tests.bench_channels import REST_AUTH
+from tests.bench_faults import APOLOGIES
 from tests.conftest import free_port
 
 RASA = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
@@ -154,6 +156,19 @@ def run_conversations(ask, conversations: list[tuple[str, list[str]]], at_once: 
     return phase
 
 
+def post(url: str, payload: dict, headers: dict[str, str] | None = None) -> tuple[float, list]:
+    """Seconds for one REST turn, and the replies."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=300) as response:
+        replies = json.loads(response.read())
+    return time.perf_counter() - started, replies
+
+
 def row(name: str, ours: Phase, bare: Phase) -> str:
     return (
         f"{name:<26} ours p50 {ours.p(0.5):7.0f} p95 {ours.p(0.95):7.0f} ms "
@@ -183,12 +198,18 @@ def main() -> None:
         ours_url = f"{settings.services.rasa_url}/webhooks/rest/webhook"
         bare_url = f"{bare.url}/webhooks/rest/webhook"
 
+        # What our bot said: an answer, the apology or nothing (each must be 0 but the first).
+        said: Counter[str] = Counter()
+
         def ours(sender: str, text: str) -> float:
-            return timed_post(ours_url, {"sender": sender, "message": text}, REST_AUTH)
+            seconds, replies = post(ours_url, {"sender": sender, "message": text}, REST_AUTH)
+            texts = {r.get("text") for r in replies}
+            said["apology" if texts & APOLOGIES else "answer" if replies else "nothing"] += 1
+            return seconds
 
         def theirs(sender: str, text: str) -> float:
             # The mood bot may rightly say nothing to a question it was not made for.
-            return timed_post(bare_url, {"sender": sender, "message": text}, empty_ok=True)
+            return post(bare_url, {"sender": sender, "message": text})[0]
 
         for number, text in enumerate(texts[:8]):
             ours(f"warm-up-{number // PER_SENDER}", text)
@@ -220,6 +241,10 @@ def main() -> None:
                     phase.add(done.latencies, done.seconds)
             print(row(f"{at_once} concurrent", many_ours, many_bare))
 
+        print(
+            f"Our replies: {said['answer']} answered, {said['apology']} apologies, "
+            f"{said['nothing']} silent"
+        )
         print(f"Machine: {machine()}")
         print("Peak memory (VmHWM):")
         for part in supervisor.parts:

@@ -1,5 +1,6 @@
 """The custom actions, called as the action server calls them, on the real knowledge base."""
 
+import asyncio
 from dataclasses import replace
 from datetime import date
 
@@ -9,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import bot.actions as actions
+from bot.action_server import DomainFileExecutor
 from knowledge.settings import PROJECT_ROOT
 
 
@@ -149,8 +151,6 @@ def test_detect_language(text, slots, metadata, entities, expected):
     _, set_slots = run(
         actions.ActionDetectLanguage(), tracker(text, slots, metadata=metadata, entities=entities)
     )
-    # The first reply's privacy notice sets its own slot (tested below).
-    set_slots.pop("privacy", None)
     assert set_slots == expected
 
 
@@ -254,17 +254,33 @@ def test_two_unsure_answers_open_a_handoff(desk_hours):
     assert request["reason"] == "unsure" and second[-1]["event"] == "pause"
 
 
-def test_responses_come_from_domain_yml_when_rasa_sends_no_domain():
+def test_actions_get_domain_yml_when_rasa_sends_no_domain():
     # endpoints.yml turns on Rasa's selective domain: action calls carry no domain.
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
     assert endpoints["action_endpoint"]["enable_selective_domain"] is True
-    greeting = actions.response_variation({}, "utter_greet", "ar")
-    assert greeting and any("\u0600" <= c <= "\u06ff" for c in greeting["text"])
-    # A domain sent by Rasa still wins (an action that asks for it with send_domain).
-    sent = {"responses": {"utter_greet": [{"text": "sent by Rasa"}]}}
-    assert actions.response_variation(sent, "utter_greet", "ar") == {"text": "sent by Rasa"}
-    # The first reply of a conversation still carries the privacy notice.
-    messages, _ = run(actions.ActionDetectLanguage(), tracker("مرحبا، أحتاج مساعدة"))
-    notice = actions.response_variation({}, "utter_privacy_notice", "ar")
+    executor = DomainFileExecutor()
+    executor.register_action(actions.ActionDetectLanguage())
+    call = {
+        "next_action": "action_detect_language",
+        "sender_id": "unit",
+        "tracker": {
+            "sender_id": "unit",
+            "slots": {},
+            "latest_message": {"text": "/get_started", "intent": {"name": "get_started"}},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+        "version": "3.6.21",
+    }
+    answer = asyncio.run(executor.run(call)).model_dump()
+    # The first reply's privacy notice comes from domain.yml's responses.
+    notice = actions.response_variation(actions.domain_file(), "utter_privacy_notice", "it")
     start = notice["text"].split("{")[0][:40]
-    assert any(start in (m.get("text") or "") for m in messages), messages
+    assert any(start in (r.get("text") or "") for r in answer["responses"]), answer
+    # A domain that Rasa does send (an action with send_domain) wins.
+    sent = {"responses": {"utter_privacy_notice": [{"text": "sent by Rasa"}]}}
+    answer = asyncio.run(executor.run({**call, "domain": sent})).model_dump()
+    assert any("sent by Rasa" in (r.get("text") or "") for r in answer["responses"]), answer

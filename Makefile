@@ -122,8 +122,12 @@ eval: install train index  ## retrieval quality, emergency recall and false alar
 calibrate: $(VENV_APP)/.installed  ## recompute the confidence threshold and emergency thresholds in helpdesk.yml
 	$(PY) -m knowledge calibrate
 
+# Side by side with a bare `rasa init` bot first, then our own figures, the
+# retrieval quality of the encoder in use (models.encoder), and faults.
 bench: install train  ## latency and memory figures (not a test)
+	$(PY) -m tests.bench_versus
 	$(PY) -m tests.bench
+	$(PY) -m knowledge eval
 	$(PY) -m tests.bench_faults
 
 clean:

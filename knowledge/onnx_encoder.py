@@ -28,7 +28,7 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "encoder.json"
 # Bumped when the export changes, so that older exports are made again.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 # The action server shares two cores with Rasa: more threads only contend.
 THREADS = 2
 # Folders of a model hub snapshot that hold other formats, not the source.

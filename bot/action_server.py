@@ -59,6 +59,10 @@ from knowledge.settings import ACTION_TOKEN_HEADER, SettingsError, get_settings
 
 # Largest body, compressed or not: Rasa's action calls carry the tracker, well under it.
 MAX_BODY = 1024 * 1024
+# Sanic answers 503 to a request still waiting after 60 s, and Rasa turns that
+# into the "technical problem" apology: under load a slow answer must be late,
+# not replaced. Rasa itself waits 5 minutes for an action (DEFAULT_REQUEST_TIMEOUT).
+RESPONSE_TIMEOUT_SECONDS = 300
 STARTUP_ERRORS = (ModelUnavailable, IndexMissing, ContentError, SettingsError)
 
 
@@ -289,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"The action server cannot start: {exc}")
     app = create_app(executor, cors_origins=None)
     app.config.REQUEST_MAX_SIZE = MAX_BODY
+    app.config.RESPONSE_TIMEOUT = RESPONSE_TIMEOUT_SECONDS
     add_guards(app, get_settings().services.action_token)
     add_knowledge_routes(app)
     host = args.host or get_settings().services.bind_host

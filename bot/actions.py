@@ -25,6 +25,7 @@ action server starts (``knowledge_base()``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import OrderedDict
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -43,7 +45,7 @@ from core.hours import OpeningHours
 from knowledge.answers import MAX_QUESTION_CHARS, Answer, KnowledgeBase
 from knowledge.emergency import KINDS
 from knowledge.language import LANGUAGE_NAMES, language_command
-from knowledge.settings import get_settings
+from knowledge.settings import PROJECT_ROOT, get_settings
 from knowledge.understanding import CONTEXT_ONLY, SENSITIVE_TOPICS, Reading, Understanding
 
 log = logging.getLogger(__name__)
@@ -195,9 +197,18 @@ def first_reply_notice(
     return [SlotSet("privacy", "notified")]
 
 
+@functools.cache
+def domain_file_responses() -> dict[str, Any]:
+    """The responses of domain.yml, read once. Rasa sends no domain with action
+    calls (``enable_selective_domain`` in endpoints.yml): encoding the whole
+    domain into every call cost Rasa about 7% of its CPU, and decoding it here more."""
+    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text()).get("responses") or {}
+
+
 def response_variation(domain: dict[str, Any], name: str, language: str) -> dict[str, Any] | None:
     """The variation of a response for `language`, else the one without a condition."""
-    variations = (domain.get("responses") or {}).get(name) or []
+    responses = domain.get("responses") or domain_file_responses()
+    variations = responses.get(name) or []
     for variation in variations:
         conditions = variation.get("condition") or []
         if any(c.get("name") == "language" and c.get("value") == language for c in conditions):

@@ -4,10 +4,12 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import bot.actions as actions
+from knowledge.settings import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -147,6 +149,8 @@ def test_detect_language(text, slots, metadata, entities, expected):
     _, set_slots = run(
         actions.ActionDetectLanguage(), tracker(text, slots, metadata=metadata, entities=entities)
     )
+    # The first reply's privacy notice sets its own slot (tested below).
+    set_slots.pop("privacy", None)
     assert set_slots == expected
 
 
@@ -248,3 +252,19 @@ def test_two_unsure_answers_open_a_handoff(desk_hours):
     assert responses == ["utter_not_sure", "utter_handoff_unsure_twice", "utter_handoff_queued"]
     request = next(e["value"] for e in second if e.get("name") == "handoff_request")
     assert request["reason"] == "unsure" and second[-1]["event"] == "pause"
+
+
+def test_responses_come_from_domain_yml_when_rasa_sends_no_domain():
+    # endpoints.yml turns on Rasa's selective domain: action calls carry no domain.
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
+    greeting = actions.response_variation({}, "utter_greet", "ar")
+    assert greeting and any("\u0600" <= c <= "\u06ff" for c in greeting["text"])
+    # A domain sent by Rasa still wins (an action that asks for it with send_domain).
+    sent = {"responses": {"utter_greet": [{"text": "sent by Rasa"}]}}
+    assert actions.response_variation(sent, "utter_greet", "ar") == {"text": "sent by Rasa"}
+    # The first reply of a conversation still carries the privacy notice.
+    messages, _ = run(actions.ActionDetectLanguage(), tracker("مرحبا، أحتاج مساعدة"))
+    notice = actions.response_variation({}, "utter_privacy_notice", "ar")
+    start = notice["text"].split("{")[0][:40]
+    assert any(start in (m.get("text") or "") for m in messages), messages

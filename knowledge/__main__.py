@@ -49,13 +49,13 @@ def _retriever(settings, threshold: float | None = None):
 
 
 def cmd_build(args) -> int:
-    from knowledge.embedding import load_embedder
+    from knowledge.embedding import embedder_name, load_embedder
     from knowledge.entries import load_kit
     from knowledge.index import build_index, is_current
 
     settings = get_settings()
     kit = load_kit(settings.content.dir, settings.content.municipality)
-    if not args.force and is_current(kit, settings.models.embedding, settings.index_dir):
+    if not args.force and is_current(kit, embedder_name(settings.models), settings.index_dir):
         print(f"Index is up to date ({len(kit.entries)} entries): nothing to do.")
         return 0
     print(f"Building the index of {len(kit.entries)} entries into {settings.index_dir}")

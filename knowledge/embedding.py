@@ -1,4 +1,4 @@
-"""Sentence embeddings with multilingual-e5 through sentence-transformers.
+"""Sentence embeddings with multilingual-e5, through ONNX Runtime or PyTorch.
 
     embedder = load_embedder(settings.models)
     embedder.queries(["dove si fa la residenza?"])    # normalised float32 rows
@@ -7,17 +7,20 @@
 
 E5 needs its prompts: questions are encoded as "query: ..." and content as
 "passage: ...". Vectors are normalised, so inner product is cosine similarity.
+models.encoder chooses the engine: onnx-int8 and onnx (knowledge/onnx_encoder.py,
+no torch in this process once exported) or torch (sentence-transformers).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from knowledge.settings import Models
+from knowledge.settings import PROJECT_ROOT, Models
 
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
@@ -27,7 +30,13 @@ class ModelUnavailable(RuntimeError):
     """The embedding model can be neither found in the models folder nor downloaded."""
 
 
+def embedder_name(models: Models) -> str:
+    """The model and the encoder kind: vectors of different encoders are never mixed."""
+    return f"{models.embedding}+{models.encoder}"
+
+
 class Embedder:
+    # `model` is a SentenceTransformer or an OnnxEncoder (the same encode call).
     def __init__(self, model, name: str) -> None:
         self._model = model
         self.name = name
@@ -71,22 +80,54 @@ class Embedder:
 
 
 def load_embedder(models: Models) -> Embedder:
-    """Load the model from the models folder when it is there, else by name (online)."""
+    """Load the model from the models folder when it is there, else by name (online),
+    with the encoder models.encoder names."""
+    folder = models.local_folder(models.embedding)
+    if models.encoder == "torch":
+        source = str(folder) if folder else models.embedding
+        with _unavailable(models, folder, source):
+            model = _torch_model(source)
+        return Embedder(model, embedder_name(models))
+    from knowledge.onnx_encoder import OnnxEncoder, ensure_export
+
+    source = str(folder) if folder else models.embedding
+    exports = models.exports or PROJECT_ROOT / "data" / "encoders"
+    with _unavailable(models, folder, source):
+        export = ensure_export(folder or _snapshot(models.embedding), models.encoder, exports)
+        model = OnnxEncoder(export)
+    return Embedder(model, embedder_name(models))
+
+
+def _torch_model(source: str):
     import torch
     from sentence_transformers import SentenceTransformer
 
-    folder = models.local_folder(models.embedding)
-    source = str(folder) if folder else models.embedding
+    model = SentenceTransformer(source, device="cpu", model_kwargs={"torch_dtype": torch.float32})
+    model.eval()
+    return model
+
+
+def _snapshot(name: str) -> Path:
+    """The model hub's files of `name` (downloaded once into its cache), to export from."""
+    from huggingface_hub import snapshot_download
+
+    # What sentence-transformers reads; not the hub's own onnx/ or openvino/ copies.
+    patterns = ["*.json", "*.txt", "*.model", "*.safetensors"]
+    folder = Path(snapshot_download(name, allow_patterns=patterns))
+    if not any(folder.glob("*.safetensors")):
+        folder = Path(snapshot_download(name, allow_patterns=[*patterns, "pytorch_model.bin"]))
+    return folder
+
+
+@contextmanager
+def _unavailable(models: Models, folder: Path | None, source: str) -> Iterator[None]:
     try:
-        model = SentenceTransformer(
-            source, device="cpu", model_kwargs={"torch_dtype": torch.float32}
-        )
-    except Exception as exc:  # network errors, missing files, corrupt weights
+        yield
+    except Exception as exc:  # network errors, missing files, corrupt weights, failed export
         raise ModelUnavailable(
             f"Cannot load the embedding model {models.embedding!r} "
-            f"({'from ' + source if folder else 'by name, online'}): {exc}. "
+            f"({'from ' + source if folder else 'by name, online'}; models.encoder "
+            f"{models.encoder}): {exc}. "
             "Offline, set models.dir in helpdesk.yml (environment: HELPDESK_MODELS_DIR) "
             f"to a folder that holds {models.embedding.split('/')[-1]}/."
         ) from exc
-    model.eval()
-    return Embedder(model, models.embedding)

@@ -21,6 +21,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The header every caller of the action server sends services.action_token in.
 ACTION_TOKEN_HEADER = "X-Helpdesk-Action-Token"
+# models.encoder: ONNX Runtime with int8 weights, ONNX Runtime in float32, PyTorch.
+ENCODERS = ("onnx-int8", "onnx", "torch")
 DEFAULT_CONFIG = PROJECT_ROOT / "helpdesk.yml"
 
 
@@ -32,6 +34,10 @@ class SettingsError(ValueError):
 class Models:
     dir: Path | None
     embedding: str
+    # How sentences are encoded: ENCODERS; the ONNX kinds need no torch at run time.
+    encoder: str = "onnx-int8"
+    # Where the ONNX exports are kept (under data_dir), made once per model and kind.
+    exports: Path | None = None
 
     def local_folder(self, name: str) -> Path | None:
         """The folder of model `name` under the models folder, if it is there."""
@@ -170,6 +176,7 @@ class Settings:
 ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("models.dir", "HELPDESK_MODELS_DIR"),
     ("models.embedding", "HELPDESK_EMBEDDING_MODEL"),
+    ("models.encoder", "HELPDESK_ENCODER"),
     ("content.dir", "HELPDESK_CONTENT_DIR"),
     ("content.municipality", "HELPDESK_MUNICIPALITY"),
     ("content.taxonomy", "HELPDESK_TAXONOMY"),
@@ -317,6 +324,8 @@ class _Reader:
             models=Models(
                 dir=self.path("models.dir", optional=True),
                 embedding=self.text("models.embedding"),
+                encoder=self.choice("models.encoder", ENCODERS, default=Models.encoder),
+                exports=data_dir / "encoders",
             ),
             content=Content(
                 dir=self.path("content.dir"),
@@ -368,6 +377,17 @@ class _Reader:
                 ),
             ),
         )
+
+    def choice(self, dotted: str, allowed: tuple[str, ...], default: str) -> str:
+        # Absent from older helpdesk.yml files: the default, not an error.
+        try:
+            value = self.get(dotted)
+        except SettingsError:
+            return default
+        text = str(value or "").strip().lower()
+        if text not in allowed:
+            raise self.error(dotted, f"is {value!r}", f"give one of {', '.join(allowed)}")
+        return text
 
     def optional_text(self, dotted: str) -> str:
         return str(self.get(dotted) or "").strip()

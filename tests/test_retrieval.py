@@ -1,5 +1,6 @@
 import json
 
+from knowledge.embedding import embedder_name
 from knowledge.index import MANIFEST_FILE, SearchIndex, build_index, is_current, passages_of
 
 
@@ -10,7 +11,9 @@ def test_index_holds_every_entry_in_every_language(kit, settings, built_index):
         (e.id, e.language) for e in kit.entries
     }
     manifest = json.loads((settings.index_dir / MANIFEST_FILE).read_text())
-    assert manifest["model"] == settings.models.embedding
+    # The model and the encoder kind, e.g. intfloat/multilingual-e5-small+onnx-int8.
+    assert manifest["model"] == embedder_name(settings.models)
+    assert manifest["model"].startswith(settings.models.embedding)
 
 
 def test_unchanged_content_is_not_rebuilt(kit, embedder, settings, built_index):

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -132,6 +133,11 @@ class Translator:
         return self._translations[key]
 
     def _load(self, source: str, target: str):
+        # argostranslate.translate imports spaCy, thinc and so PyTorch (about
+        # 500 MiB): only when installed packages could make this pair at all.
+        installed = {code for pair in self.installed_pairs() for code in pair}
+        if source not in installed or target not in installed:
+            return None
         from argostranslate import translate
 
         languages = {lang.code: lang for lang in translate.get_installed_languages()}
@@ -143,9 +149,9 @@ class Translator:
         return translation
 
     def _forget(self) -> None:
-        from argostranslate import translate
-
-        translate.get_installed_languages.cache_clear()
+        translate = sys.modules.get("argostranslate.translate")
+        if translate is not None:  # not imported yet: nothing cached
+            translate.get_installed_languages.cache_clear()
         self._translations.clear()
 
 

@@ -1,5 +1,9 @@
+import subprocess
+import sys
+
 import pytest
 
+from knowledge.settings import PROJECT_ROOT
 from knowledge.translation import PunctuationSentencizer, TranslationUnavailable, Translator
 
 
@@ -83,3 +87,22 @@ def test_installs_from_an_argos_index_when_online(translator, tmp_path, monkeypa
         assert translator.can_translate("en", "bn")
     finally:
         server.shutdown()
+
+
+def test_no_installed_package_keeps_pytorch_out_of_the_process(tmp_path):
+    # argostranslate.translate imports spaCy and PyTorch; with nothing installed
+    # the action server must not pay ~500 MiB to learn that it cannot translate.
+    check = (
+        "import sys\n"
+        "from knowledge.translation import Translator\n"
+        f"translator = Translator({str(tmp_path / 'argos')!r})\n"
+        "assert not translator.can_translate('bn', 'it')\n"
+        "assert translator.installed_pairs() == []\n"
+        "assert 'torch' not in sys.modules and 'spacy' not in sys.modules, 'imported'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"

@@ -81,17 +81,24 @@ def summary(name: str, latencies: list[float], seconds: float) -> str:
     )
 
 
-def timed_post(url: str, payload: dict, headers: dict[str, str] | None = None) -> float:
-    """Seconds for one POST; an empty or failed answer stops the benchmark."""
+def post_json(
+    url: str, payload: dict, headers: dict[str, str] | None = None, timeout: float = 120
+) -> tuple[float, object]:
+    """Seconds for one JSON POST, and the answer's body."""
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json", **(headers or {})},
     )
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=120) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         body = json.loads(response.read())
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started, body
+
+
+def timed_post(url: str, payload: dict, headers: dict[str, str] | None = None) -> float:
+    """Seconds for one POST; an empty or failed answer stops the benchmark."""
+    elapsed, body = post_json(url, payload, headers)
     if not body:
         raise RuntimeError(f"Empty answer to {payload!r}")
     return elapsed

@@ -160,6 +160,11 @@ def report(run: Run, started: float, ended: float) -> None:
             f"apologies={sum(t.apology for t in turns):<4} "
             f"errors={sum(1 for t in turns if t.error):<4}"
         )
+    # Load alone must never apologise: a slow answer is late, not "technical problem".
+    unfaulted = [
+        t for t in run.turns if t.apology and t.seconds is not None and t.sent + t.seconds < kill
+    ]
+    print(f"  apologies answered before the kill (load alone, must be 0): {len(unfaulted)}")
     errors = sorted({t.error for t in run.turns if t.error})
     print(f"  turns completed: {sum(t.seconds is not None for t in run.turns)}")
     print(f"  errors: {sum(1 for t in run.turns if t.error)} {errors if errors else ''}")

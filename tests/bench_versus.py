@@ -16,7 +16,6 @@ and the machine. The assistant's own data folder is removed at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -34,6 +33,7 @@ from tests.bench import (
     machine,
     peak_memory_mib,
     percentile,
+    post_json,
     start_assistant,
     stop_assistant,
 )
@@ -156,19 +156,6 @@ def run_conversations(ask, conversations: list[tuple[str, list[str]]], at_once: 
     return phase
 
 
-def post(url: str, payload: dict, headers: dict[str, str] | None = None) -> tuple[float, list]:
-    """Seconds for one REST turn, and the replies."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=300) as response:
-        replies = json.loads(response.read())
-    return time.perf_counter() - started, replies
-
-
 def row(name: str, ours: Phase, bare: Phase) -> str:
     return (
         f"{name:<26} ours p50 {ours.p(0.5):7.0f} p95 {ours.p(0.95):7.0f} ms "
@@ -202,14 +189,16 @@ def main() -> None:
         said: Counter[str] = Counter()
 
         def ours(sender: str, text: str) -> float:
-            seconds, replies = post(ours_url, {"sender": sender, "message": text}, REST_AUTH)
+            seconds, replies = post_json(
+                ours_url, {"sender": sender, "message": text}, REST_AUTH, timeout=300
+            )
             texts = {r.get("text") for r in replies}
             said["apology" if texts & APOLOGIES else "answer" if replies else "nothing"] += 1
             return seconds
 
         def theirs(sender: str, text: str) -> float:
             # The mood bot may rightly say nothing to a question it was not made for.
-            return post(bare_url, {"sender": sender, "message": text})[0]
+            return post_json(bare_url, {"sender": sender, "message": text}, timeout=300)[0]
 
         for number, text in enumerate(texts[:8]):
             ours(f"warm-up-{number // PER_SENDER}", text)

@@ -14,9 +14,9 @@ Rasa has no hook for this, so ``RemoteAction.run`` is wrapped once, here,
 before Rasa's own ``main``. ``RemoteAction._validate_action_result`` is
 replaced too: Rasa's calls ``jsonschema.validate``, which checks the schema
 itself again on every action call (28% of Rasa's CPU under load); here the
-validator is built once and checks only the answer. Every log line of the Rasa process is redacted
-too (``core.redact``: phone numbers, e-mails, IBANs, tax codes,
-document numbers). This module runs in Rasa's Python 3.10 environment.
+validator is built once and checks only the answer. Every log line of the
+Rasa process is redacted too (``core.redact``: phone numbers, e-mails, IBANs,
+tax codes, document numbers). This module runs in Rasa's Python 3.10 environment.
 
 The API token comes from ``HELPDESK_RASA_TOKEN`` and is added to ``sys.argv``
 here, inside the process, so it never shows in ``ps`` or /proc/<pid>/cmdline.

@@ -83,14 +83,13 @@ def load_embedder(models: Models) -> Embedder:
     """Load the model from the models folder when it is there, else by name (online),
     with the encoder models.encoder names."""
     folder = models.local_folder(models.embedding)
+    source = str(folder) if folder else models.embedding
     if models.encoder == "torch":
-        source = str(folder) if folder else models.embedding
         with _unavailable(models, folder, source):
             model = _torch_model(source)
         return Embedder(model, embedder_name(models))
     from knowledge.onnx_encoder import OnnxEncoder, ensure_export
 
-    source = str(folder) if folder else models.embedding
     exports = models.exports or PROJECT_ROOT / "data" / "encoders"
     with _unavailable(models, folder, source):
         export = ensure_export(folder or _snapshot(models.embedding), models.encoder, exports)

@@ -39,9 +39,8 @@ from tests.bench import (
 )
 from tests.bench_channels import REST_AUTH
 from tests.bench_faults import APOLOGIES
-from tests.conftest import free_port
+from tests.conftest import RASA_BIN, RASA_PYTHON, free_port
 
-RASA = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
 PER_SENDER = 4
 ROUNDS = 2  # concurrent phases alternate ours, bare, ours, bare
 
@@ -49,7 +48,7 @@ ROUNDS = 2  # concurrent phases alternate ours, bare, ours, bare
 def bare_bot_folder() -> Path:
     """The `rasa init` project with its trained model, made once per Rasa version."""
     version = subprocess.run(
-        [str(RASA.parent / "python"), "-c", "import rasa; print(rasa.__version__)"],
+        [str(RASA_PYTHON), "-c", "import rasa; print(rasa.__version__)"],
         capture_output=True,
         text=True,
         check=True,
@@ -60,7 +59,7 @@ def bare_bot_folder() -> Path:
         folder.mkdir(parents=True)  # rasa init wants the folder to exist
         print(f"Training the bare `rasa init` bot once into {folder.relative_to(PROJECT_ROOT)}")
         subprocess.run(
-            [str(RASA), "init", "--no-prompt", "--init-dir", str(folder)],
+            [str(RASA_BIN), "init", "--no-prompt", "--init-dir", str(folder)],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -77,7 +76,7 @@ class BareRasa:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (folder / "rasa.log").open("w")
         self.process = subprocess.Popen(
-            [str(RASA), "run", "-i", "127.0.0.1", "-p", str(self.port)]
+            [str(RASA_BIN), "run", "-i", "127.0.0.1", "-p", str(self.port)]
             + ["--model", "models", "--credentials", "credentials.yml"],
             cwd=folder,
             stdout=self.log,

@@ -21,7 +21,22 @@ from tests.argos_tiny import build_tiny_package
 from tests.fake_platforms import FakePlatforms, platform_env
 
 RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "rasa"
+# Rasa's own Python 3.10, for code that runs inside Rasa (our plug-ins, patches).
+RASA_PYTHON = RASA_BIN.parent / "python"
 MODEL = PROJECT_ROOT / "models" / "helpdesk.tar.gz"
+
+
+def run_in_rasa(code: str, *args: str) -> None:
+    """Run `code` in Rasa's Python from the project folder; it must print "ok" last."""
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", code, *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok")
 
 
 API_TOKEN = "operator-token-for-tests"

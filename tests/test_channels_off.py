@@ -16,10 +16,8 @@ import pytest
 
 from bot.serve import is_up, parts_for
 from knowledge.settings import PROJECT_ROOT, load_settings
-from tests.conftest import free_port, wait_for
+from tests.conftest import RASA_PYTHON, free_port, wait_for
 from tests.test_channels import post
-
-RASA_PYTHON = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "python"
 
 
 @pytest.fixture

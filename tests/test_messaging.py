@@ -34,7 +34,7 @@ from connectors.messaging import (
     twilio_signature,
     units,
 )
-from knowledge.settings import PROJECT_ROOT
+from tests.conftest import RASA_PYTHON
 from tests.fake_platforms import TELEGRAM_TOKEN, TWILIO_SID, TWILIO_TOKEN
 
 ARABIC = "يمكنك التسجيل في البلدية مع جواز السفر وعقد الإيجار، ثم تنتظر زيارة الشرطة المحلية."
@@ -185,7 +185,7 @@ def test_twilio_signature_matches_twilios_own_library():
     params = {"From": "whatsapp:+393331234567", "Body": "مرحبا é", "NumMedia": "0", "To": "w:+1"}
     reference = subprocess.run(
         [
-            str(PROJECT_ROOT / ".venv" / "rasa" / "bin" / "python"),
+            str(RASA_PYTHON),
             "-c",
             "import json, sys; from twilio.request_validator import RequestValidator as V; "
             "a = json.loads(sys.argv[1]); print(V(a[0]).compute_signature(a[1], a[2]))",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-
-from tests.conftest import PROJECT_ROOT, RASA_BIN
+from tests.conftest import run_in_rasa
 
 # Runs in Python 3.10 with Rasa installed.
 CHECK = """
@@ -56,13 +54,4 @@ print("ok")
 
 
 def test_each_event_is_written_and_published_once_without_reading_the_tracker_back(tmp_path):
-    python = RASA_BIN.parent / "python"
-    done = subprocess.run(
-        [str(python), "-c", CHECK, str(tmp_path / "tracker.db")],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().endswith("ok")
+    run_in_rasa(CHECK, str(tmp_path / "tracker.db"))

@@ -38,10 +38,16 @@ from knowledge.settings import (
     SettingsError,
     load_settings,
 )
-from tests.conftest import ACTION_TOKEN, RASA_TOKEN, REST_TOKEN, free_port, rest_id, wait_for
+from tests.conftest import (
+    ACTION_TOKEN,
+    RASA_PYTHON,
+    RASA_TOKEN,
+    REST_TOKEN,
+    free_port,
+    rest_id,
+    wait_for,
+)
 from tests.socketio_client import SessionRefused, SocketIOClient
-
-RASA_PYTHON = PROJECT_ROOT / ".venv" / "rasa" / "bin" / "python"
 
 
 def post(url: str, body: bytes, headers: dict, method: str = "POST") -> tuple[int, bytes, dict]:

@@ -106,7 +106,10 @@ def has_words(text: str) -> bool:
 
 
 class ActionDetectLanguage(Action):
-    """Choose the reply language: an explicit choice sticks, else each message is detected."""
+    """Choose the reply language: an explicit choice sticks, else each message is detected.
+
+    Runs before the reply to a button (ask_human, feedback, ...). A typed
+    message needs no second call: action_understand does the same first."""
 
     def name(self) -> str:
         return "action_detect_language"
@@ -114,53 +117,111 @@ class ActionDetectLanguage(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        kb = knowledge_base()
-        supported = kb.settings.languages.supported
-        message = tracker.latest_message or {}
-        text = message.get("text") or ""
-        metadata = message.get("metadata") or {}
-        current = tracker.get_slot("language")
-        chosen = next(
-            (
-                code
-                for code in (
-                    next(tracker.get_latest_entity_values("language"), None),
-                    language_command(text),
-                    metadata.get("language"),
-                )
-                if code in supported
-            ),
-            None,
-        )
-        question = clean_question(text)
-        danger = []
-        if not text.startswith("/") and has_words(question):
-            alarm = kb.emergency(question, question_vector(kb, tracker.sender_id, question))
-            if alarm:
-                log.warning(
-                    "Emergency (%s) in conversation %s", alarm.kind, log_id(tracker.sender_id)
-                )
-                danger = [SlotSet("emergency", alarm.kind), FollowupAction("action_emergency")]
-        if chosen:
-            language = chosen
-            events = [SlotSet("language", chosen), SlotSet("language_chosen", True)]
-        elif tracker.get_slot("language_chosen") and current:
-            events, language = [], current
-        else:
-            hint = metadata.get("language_hint")
-            fallback = current or (hint if hint in supported else None)
-            # A button's payload or a channel's "/non_text" has no words of the
-            # person's language ("/non_text" reads as French): keep what is known.
-            language = kb.detect_language("" if text.startswith("/") else question, fallback)
-            events = [] if language == current else [SlotSet("language", language)]
+        events, language, danger = read_language_and_danger(tracker)
         # Emergency numbers come first, alone; the notice waits for a later turn.
-        # A typed message (intent "text") gets it from action_understand, which
-        # knows whether the person greeted; a client's opening payload
-        # ("/get_started") gets none, so that the notice follows the language
-        # of the first real message.
+        # A client's opening payload ("/get_started") gets none, so that the
+        # notice follows the language of the first real message.
         if not danger and latest_intent(tracker) != TEXT_INTENT:
             events += first_reply_notice(dispatcher, tracker, domain, language)
         return [*events, *danger]
+
+
+def read_language_and_danger(tracker: Tracker) -> tuple[list[EventType], str, list[EventType]]:
+    """The language to reply in (and the slot events that say so), and, when
+    the message shows immediate danger, the events that hand over to action_emergency."""
+    kb = knowledge_base()
+    supported = kb.settings.languages.supported
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    metadata = message.get("metadata") or {}
+    current = tracker.get_slot("language")
+    chosen = next(
+        (
+            code
+            for code in (
+                next(tracker.get_latest_entity_values("language"), None),
+                language_command(text),
+                metadata.get("language"),
+            )
+            if code in supported
+        ),
+        None,
+    )
+    question = clean_question(text)
+    danger = []
+    if not text.startswith("/") and has_words(question):
+        alarm = kb.emergency(question, question_vector(kb, tracker.sender_id, question))
+        if alarm:
+            log.warning("Emergency (%s) in conversation %s", alarm.kind, log_id(tracker.sender_id))
+            danger = [SlotSet("emergency", alarm.kind), FollowupAction("action_emergency")]
+    if chosen:
+        language = chosen
+        events = [SlotSet("language", chosen), SlotSet("language_chosen", True)]
+    elif tracker.get_slot("language_chosen") and current:
+        events, language = [], current
+    else:
+        hint = metadata.get("language_hint")
+        fallback = current or (hint if hint in supported else None)
+        # A button's payload or a channel's "/non_text" has no words of the
+        # person's language ("/non_text" reads as French): keep what is known.
+        language = kb.detect_language("" if text.startswith("/") else question, fallback)
+        events = [] if language == current else [SlotSet("language", language)]
+    return events, language, danger
+
+
+class InLanguage(CollectingDispatcher):
+    """Fills domain responses here, in the language this very call chose.
+
+    Rasa fills a call's responses with the slots as they were before the call,
+    so an action that sets `language` and replies in one call must choose the
+    variation itself. Each message still names its response (`utter_action`
+    in the bot event's metadata), as Rasa's own would."""
+
+    def __init__(self, inner: CollectingDispatcher, language: str, slots: dict[str, Any]) -> None:
+        super().__init__()
+        self.messages = inner.messages
+        self.language = language
+        self.slots = slots
+
+    def utter_message(
+        self,
+        text: str | None = None,
+        image: str | None = None,
+        json_message: dict[str, Any] | None = None,
+        template: str | None = None,
+        response: str | None = None,
+        attachment: str | None = None,
+        buttons: list[dict[str, Any]] | None = None,
+        elements: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        name = response or template
+        variation = response_variation(domain_file(), name, self.language) if name else None
+        if variation is not None:
+            text = fill(variation.get("text") or "", {**self.slots, **kwargs})
+            buttons = [*(variation.get("buttons") or []), *(buttons or [])]
+            json_message = variation.get("custom") or json_message
+            kwargs["utter_action"], name = name, None
+        super().utter_message(
+            text=text,
+            image=image,
+            json_message=json_message,
+            response=name,
+            attachment=attachment,
+            buttons=buttons,
+            elements=elements,
+            **kwargs,
+        )
+
+
+_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+
+
+def fill(text: str, values: dict[str, Any]) -> str:
+    """A response's {placeholders} filled as Rasa fills them; unknown ones stay as written."""
+    return _PLACEHOLDER.sub(
+        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text
+    )
 
 
 def first_reply_notice(
@@ -509,7 +570,8 @@ MOST_ASKED_TOPICS = (
 class ActionUnderstand(Action):
     """Every typed message: decide what it is, from the knowledge side, and reply to that.
 
-    Emergencies were caught by action_detect_language. Then: a request for a
+    First the language and the emergency check (as action_detect_language
+    does for buttons), in this same call. Then: a request for a
     person or to delete the conversation, a service question matched
     confidently (answered), a request for help, small talk, noise, an answer
     to the bot's own question (feedback, yes, no), else did-you-mean.
@@ -522,7 +584,22 @@ class ActionUnderstand(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         kb = knowledge_base()
-        language = tracker.get_slot("language") or kb.settings.languages.default
+        language_events, language, danger = read_language_and_danger(tracker)
+        if danger:
+            return [*language_events, *danger]
+        # What follows reads the language from the slot and replies in it.
+        tracker.slots["language"] = language
+        dispatcher = InLanguage(dispatcher, language, tracker.current_slot_values())
+        return [*language_events, *self.reply_to_text(dispatcher, tracker, domain, kb, language)]
+
+    def reply_to_text(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        kb: KnowledgeBase,
+        language: str,
+    ) -> list[EventType]:
         raw = (tracker.latest_message or {}).get("text") or ""
         if raw.startswith("/"):
             return self.payload(dispatcher, raw)

@@ -55,13 +55,28 @@ def cmd_build(args) -> int:
 
     settings = get_settings()
     kit = load_kit(settings.content.dir, settings.content.municipality)
+    embedder = None
     if not args.force and is_current(kit, embedder_name(settings.models), settings.index_dir):
-        print(f"Index is up to date ({len(kit.entries)} entries): nothing to do.")
-        return 0
-    print(f"Building the index of {len(kit.entries)} entries into {settings.index_dir}")
-    result = build_index(kit, load_embedder(settings.models), settings.index_dir, force=True)
-    print(f"Indexed {result.passages} passages in {result.seconds:.1f} s.")
+        print(f"Index is up to date ({len(kit.entries)} entries).")
+    else:
+        print(f"Building the index of {len(kit.entries)} entries into {settings.index_dir}")
+        embedder = load_embedder(settings.models)
+        result = build_index(kit, embedder, settings.index_dir, force=True)
+        print(f"Indexed {result.passages} passages in {result.seconds:.1f} s.")
+    # Quick when they are kept already: their files are named by their data.
+    prepare_classifiers(settings, kit, embedder or load_embedder(settings.models))
     return 0
+
+
+def prepare_classifiers(settings, kit, embedder) -> None:
+    """Fit the emergency detector and the reading of typed messages once, here,
+    so that the action server loads their numbers instead (knowledge/linear.py)."""
+    from knowledge.emergency import EmergencyDetector
+    from knowledge.understanding import Understanding
+
+    EmergencyDetector.open(settings, kit, embedder)
+    Understanding.open(embedder, settings.index_dir)
+    print(f"Emergency and reading classifiers kept in {settings.index_dir}.")
 
 
 def _emergencies(settings, retriever):

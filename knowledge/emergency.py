@@ -49,9 +49,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
+from knowledge import linear
 from knowledge.embedding import Embedder
 from knowledge.entries import Kit
 from knowledge.settings import Settings
@@ -147,7 +146,9 @@ class EmergencyDetector:
         # Which texts are look-alikes: calibration limits their false alarms apart.
         self.look_alike = np.zeros(len(vectors), dtype=bool)
         self.look_alike[len(self._kinds) : start + len(figurative)] = True
-        self._model = _fit(self._vectors, self._labels)
+        self._model = linear.fitted(
+            self._vectors, self._labels, cache_dir, "emergency", _REGULARISATION
+        )
         self._keywords = sorted(
             (
                 (plain(phrase), kind)
@@ -246,11 +247,13 @@ class EmergencyDetector:
         """Every example, look-alike and ordinary question scored by a model
         trained without it (cross-validation), and whether it is an emergency:
         what `calibrate` needs."""
+        from sklearn.model_selection import StratifiedKFold
+
         scores = np.zeros(len(self._vectors))
         smaller_class = min(self._labels.sum(), (~self._labels).sum())
         folds = StratifiedKFold(min(_FOLDS, smaller_class), shuffle=True, random_state=0)
         for trained, held_out in folds.split(self._vectors, self._labels):
-            model = _fit(self._vectors[trained], self._labels[trained])
+            model = linear.fit(self._vectors[trained], self._labels[trained], _REGULARISATION)
             scores[held_out] = model.predict_proba(self._vectors[held_out])[:, 1]
         to_examples = self._vectors[:, : self._examples.shape[1]] @ self._examples.T
         count = len(self._kinds)
@@ -337,11 +340,6 @@ def _any_of(words: Sequence[str]) -> re.Pattern | None:
         escaped = re.escape(word)
         parts.append(rf"\b{escaped}\b" if word.isascii() else escaped)
     return re.compile("|".join(sorted(parts, key=len, reverse=True))) if parts else None
-
-
-def _fit(vectors: np.ndarray, emergency: np.ndarray) -> LogisticRegression:
-    model = LogisticRegression(C=_REGULARISATION, class_weight="balanced", max_iter=5000)
-    return model.fit(vectors, emergency)
 
 
 def ordinary_questions(kit: Kit, nlu_dir: Path = NLU_DIR) -> list[str]:

@@ -5,7 +5,9 @@
 Imports torch, so knowledge/onnx_encoder.py runs it in a child process, once
 per model and kind. Writes the transformer (dynamic batch and sequence axes;
 for onnx-int8 then quantised dynamically to QInt8, per channel), its tokenizer.json and
-encoder.json (maximum length, dimensions, padding token) into a temporary
+encoder.json (maximum length, dimensions, padding token), and the same
+tokenizer as a sentencepiece model when it gives the same ids (smaller in
+memory: knowledge/sentencepiece_tokenizer.py), into a temporary
 folder, then renames it to OUT_FOLDER, so a reader never sees half an export.
 """
 
@@ -18,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from knowledge import sentencepiece_tokenizer
 from knowledge.onnx_encoder import META_FILE, MODEL_FILE, TOKENIZER_FILE
 
 KINDS = ("onnx", "onnx-int8")
@@ -44,6 +47,7 @@ def export(source: Path, out: Path, kind: str) -> None:
     work.mkdir(parents=True)
     try:
         tokenizer.backend_tokenizer.save(str(work / TOKENIZER_FILE))
+        spm_options = _write_sentencepiece(work, int(model.max_seq_length))
         float_file = work / ("float.onnx" if kind == "onnx-int8" else MODEL_FILE)
         _export_transformer(transformer.auto_model.eval(), tokenizer, float_file)
         if kind == "onnx-int8":
@@ -66,6 +70,8 @@ def export(source: Path, out: Path, kind: str) -> None:
             "pad_id": int(tokenizer.pad_token_id),
             "pad_token": tokenizer.pad_token,
         }
+        if spm_options is not None:
+            meta["sentencepiece"] = spm_options
         (work / META_FILE).write_text(json.dumps(meta, indent=2))
         try:
             work.rename(out)
@@ -75,6 +81,21 @@ def export(source: Path, out: Path, kind: str) -> None:
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_sentencepiece(work: Path, max_length: int) -> dict[str, bool] | None:
+    """The sentencepiece copy of tokenizer.json and its options, if it gives the same ids."""
+    spm = sentencepiece_tokenizer
+    spm_file = work / spm.MODEL_FILE
+    options = spm.write_model(work / TOKENIZER_FILE, spm_file)
+    if options is None:
+        return None
+    ours = spm.SentencePieceTokenizer(spm_file, max_length, **options)
+    if spm.same_ids(work / TOKENIZER_FILE, ours, spm.SAMPLE):
+        return options
+    print("The sentencepiece tokenizer differs: keeping tokenizer.json", file=sys.stderr)
+    spm_file.unlink()
+    return None
 
 
 def _export_transformer(auto_model, tokenizer, path: Path) -> None:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from sklearn.linear_model import LogisticRegression
 
+from knowledge import linear
 from knowledge.embedding import Embedder
 
 PROTOTYPES_FILE = Path(__file__).with_name("openings.yml")
@@ -104,12 +104,12 @@ def _looks_mashed(word: str) -> bool:
 
 
 class Understanding:
-    def __init__(self, prototypes: dict[str, list[str]], vectors: np.ndarray) -> None:
+    def __init__(
+        self, prototypes: dict[str, list[str]], vectors: np.ndarray, cache_dir: Path | None = None
+    ) -> None:
         labels = [kind for kind, texts in prototypes.items() for _ in texts]
-        self._model = LogisticRegression(
-            C=_REGULARISATION, class_weight="balanced", max_iter=5000
-        ).fit(vectors, labels)
-        self.kinds = list(self._model.classes_)
+        self._model = linear.fitted(vectors, labels, cache_dir, "openings", _REGULARISATION)
+        self.kinds = [str(kind) for kind in self._model.classes_]
 
     @classmethod
     def open(
@@ -118,7 +118,8 @@ class Understanding:
         """The prototypes file's classifier; its vectors are kept in `cache_dir`."""
         prototypes = load_prototypes(path)
         texts = [text for group in prototypes.values() for text in group]
-        return cls(prototypes, embedder.queries_kept(texts, cache_dir, "openings"))
+        vectors = embedder.queries_kept(texts, cache_dir, "openings")
+        return cls(prototypes, vectors, cache_dir)
 
     def probabilities(self, vector: np.ndarray) -> dict[str, float]:
         row = self._model.predict_proba(vector.reshape(1, -1))[0]

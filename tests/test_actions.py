@@ -288,3 +288,40 @@ def test_actions_get_domain_yml_when_rasa_sends_no_domain():
     sent = {"responses": {"utter_privacy_notice": [{"text": "sent by Rasa"}]}}
     answer = asyncio.run(executor.run({**call, "domain": sent})).model_dump()
     assert any("sent by Rasa" in (r.get("text") or "") for r in answer["responses"]), answer
+
+
+def test_a_typed_message_is_answered_in_its_language_in_one_call():
+    # The conversation was Italian; the person now writes Arabic. Rasa would
+    # fill this call's responses with the Italian slot: the action fills them.
+    messages, slots = run(
+        actions.ActionUnderstand(),
+        tracker("أين أجدد تصريح الإقامة؟", {"language": "it", "privacy": "accepted"}, "text"),
+    )
+    assert slots["language"] == "ar"
+    entry = next(m["custom"]["entry"] for m in messages if m.get("custom"))
+    assert entry["language"] == "ar"
+    useful = next(m for m in messages if m.get("utter_action") == "utter_was_it_useful")
+    arabic = actions.response_variation(actions.domain_file(), "utter_was_it_useful", "ar")
+    assert useful["text"] == arabic["text"] and useful["response"] is None
+    assert useful["buttons"] == arabic["buttons"]
+    sources = next(m for m in messages if m.get("utter_action") == "utter_answer_sources")
+    assert "{" not in sources["text"] and entry["sources"][0]["url"] in sources["text"]
+
+
+def test_an_emergency_in_a_typed_message_hands_over_at_once():
+    text = "my husband is hitting me right now, help"
+    messages, events = all_events(
+        actions.ActionUnderstand(), tracker(text, {"language": "it"}, "text")
+    )
+    assert messages == []  # action_emergency gives the numbers, alone
+    assert [(e["event"], e["name"], e.get("value")) for e in events] == [
+        ("slot", "language", "en"),
+        ("slot", "emergency", "violence"),
+        ("followup", "action_emergency", None),
+    ]
+
+
+def test_fill_leaves_unknown_placeholders_as_written():
+    assert actions.fill("wait {wait_minutes} min, {nobody}", {"wait_minutes": 5}) == (
+        "wait 5 min, {nobody}"
+    )

@@ -159,3 +159,53 @@ def test_an_onnx_process_never_imports_torch(session_env, onnx_embedders):
     seen = json.loads(finished.stdout.strip().splitlines()[-1])
     assert seen["name"].endswith("+onnx-int8")
     assert not seen["torch"]
+
+
+def _export_folder(settings, kind: str = "onnx-int8"):
+    models = dataclasses.replace(settings.models, encoder=kind)
+    [model_file] = list(models.exports.glob(f"{kind}-*/{onnx_encoder.MODEL_FILE}"))
+    return model_file.parent
+
+
+def test_the_sentencepiece_tokenizer_gives_the_ids_of_tokenizer_json(settings, onnx_embedders):
+    from knowledge import sentencepiece_tokenizer as spm
+    from knowledge.evaluation import load_questions
+
+    folder = _export_folder(settings)
+    options = json.loads((folder / onnx_encoder.META_FILE).read_text())["sentencepiece"]
+    ours = spm.SentencePieceTokenizer(folder / spm.MODEL_FILE, 512, **options)
+    questions = load_questions(PROJECT_ROOT / "tests/data/dev_questions.yml")
+    texts = [f"query: {q.text}" for q in questions] + list(spm.SAMPLE) + QUERIES
+    texts += ["<b>aiuto</b> &amp; \u202eتجديد\u202c", "\x00\x01 binario \ufffd", "parola " * 900]
+    assert len(texts) > 300
+    assert spm.same_ids(folder / onnx_encoder.TOKENIZER_FILE, ours, texts)
+    assert len(ours.ids("parola " * 900)) == 512
+
+
+def test_an_export_without_sentencepiece_encodes_through_tokenizer_json(
+    settings, onnx_embedders, tmp_path
+):
+    folder, copy = _export_folder(settings), tmp_path / "export"
+    copy.mkdir()
+    for name in (onnx_encoder.MODEL_FILE, onnx_encoder.TOKENIZER_FILE):
+        (copy / name).symlink_to(folder / name)
+    meta = json.loads((folder / onnx_encoder.META_FILE).read_text())
+    del meta["sentencepiece"]
+    (copy / onnx_encoder.META_FILE).write_text(json.dumps(meta))
+    texts = [f"query: {q}" for q in QUERIES]
+    through_json = onnx_encoder.OnnxEncoder(copy).encode(texts, normalize_embeddings=True)
+    through_spm = onnx_encoder.OnnxEncoder(folder).encode(texts, normalize_embeddings=True)
+    assert isinstance(onnx_encoder.OnnxEncoder(copy)._tokenizer, onnx_encoder.JsonTokenizer)
+    np.testing.assert_allclose(through_json, through_spm, atol=1e-6)
+
+
+def test_a_tokenizer_of_another_kind_is_not_rebuilt(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from knowledge import sentencepiece_tokenizer as spm
+
+    other = Tokenizer(models.WordLevel({"[UNK]": 0, "ciao": 1}, unk_token="[UNK]"))
+    other.pre_tokenizer = pre_tokenizers.Whitespace()
+    other.save(str(tmp_path / "tokenizer.json"))
+    assert spm.write_model(tmp_path / "tokenizer.json", tmp_path / "spm.model") is None
+    assert not (tmp_path / "spm.model").exists()

@@ -64,6 +64,12 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or max(1, min(THREADS, os.cpu_count() or 1))
         options.inter_op_num_threads = 1
+        # Without its arena ONNX Runtime gives back what a long batch needed; the
+        # arena kept the peak for the process's whole life.
+        options.enable_cpu_mem_arena = False
+        # Idle threads sleep instead of spinning: the two cores are shared with Rasa
+        # and the web app, which a spinning thread would keep waiting.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )

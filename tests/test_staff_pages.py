@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 
 import pytest
 
@@ -88,6 +89,7 @@ def _dashboard_html(figures, kit, **extra):
         rating_chart="",
         rating_spread="",
         target=8.0,
+        not_useful=[(e, dashboard.topic_title(kit, e), q, n) for e, q, n in figures.not_useful],
     )
     context.update(extra)
     return env.get_template("dashboard.html").render(**context)
@@ -145,6 +147,8 @@ def test_dashboard_names_topics_and_languages(kit):
     assert f">{entry.title}</text>" in html.replace("&#39;", "'").replace("&amp;", "&")
     assert ">Arabic (ar)</text>" in html
     assert f">{entry.topic}</text>" not in html
+    useful = _dashboard_html(_figures(not_useful=[(entry.id, "ciao", 2)]), kit)
+    assert f'data-entry="{entry.id}">{escape(entry.title)}</td>' in useful
 
 
 def test_dashboard_without_data_says_so_and_counts_ratings(kit):

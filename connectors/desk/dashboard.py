@@ -84,6 +84,10 @@ async def page(request: web.Request) -> web.Response:
             "questions by language",
         ),
         trend_chart=trend_chart(figures.by_day, "questions per day"),
+        not_useful=[
+            (entry_id, topic_title(kit, entry_id), question, count)
+            for entry_id, question, count in figures.not_useful
+        ],
         confident_chart=bar_chart(
             [
                 ("with confidence", figures.confident),

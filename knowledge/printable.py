@@ -21,6 +21,7 @@ from pathlib import Path
 
 from knowledge.entries import Entry, Kit, load_kit, unwrap
 from knowledge.printable_text import domain_name, jurisdiction_name, text
+from knowledge.qr import qr_svg
 from knowledge.settings import Settings
 from knowledge.taxonomy import Taxonomy, load_taxonomy
 
@@ -30,36 +31,42 @@ _BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 CSS = """
-@page { size: A4; margin: 16mm 15mm 18mm; }
-html { font-size: 13pt; }
+@page { size: A4; margin: 12mm 13mm 16mm; }
+html { font-size: 14pt; }
 body {
   font-family: "Noto Sans", "Noto Sans Arabic", "Noto Naskh Arabic", "DejaVu Sans", sans-serif;
-  line-height: 1.5; color: #000; background: #fff; margin: 0 auto; max-width: 46em;
+  line-height: 1.45; color: #000; background: #fff; margin: 0 auto;
 }
-h1 { font-size: 22pt; line-height: 1.25; margin: 0 0 6pt; }
+h1 { font-size: 24pt; line-height: 1.25; margin: 0 0 6pt; }
 h2 {
-  font-size: 17pt; margin: 18pt 0 8pt; padding-bottom: 2pt; border-bottom: 2pt solid #000;
+  font-size: 18pt; margin: 14pt 0 6pt; padding-bottom: 2pt; border-bottom: 2pt solid #000;
   break-after: avoid; page-break-after: avoid;
 }
-h3 { font-size: 14pt; margin: 0 0 4pt; }
-p { margin: 0 0 6pt; }
-ol, ul { margin: 0 0 6pt; padding-inline-start: 1.6em; }
+h3 { font-size: 15pt; margin: 0 0 4pt; break-after: avoid; page-break-after: avoid; }
+p { margin: 0 0 5pt; }
+ol, ul { margin: 0 0 5pt; padding-inline-start: 1.5em; }
+li { break-inside: avoid; }
 a { color: #000; }
-.cover { margin-bottom: 12pt; }
+.cover { margin-bottom: 10pt; }
 .example { border: 2pt dashed #000; padding: 6pt 10pt; font-weight: bold; }
+.chat { display: flex; align-items: center; gap: 10pt; font-weight: bold; }
+.chat svg { flex: none; }
 .contents > ul { columns: 2; column-gap: 18pt; list-style: none; padding: 0; }
-.contents > ul > li { break-inside: avoid; margin-bottom: 6pt; }
+.contents > ul > li { break-inside: avoid; margin-bottom: 5pt; }
 .contents ul ul { list-style: none; padding-inline-start: 0.8em; font-size: 12pt; }
-.entry {
-  border: 1pt solid #777; border-radius: 4pt; padding: 8pt 12pt; margin: 0 0 10pt;
-  break-inside: avoid; page-break-inside: avoid;
-}
+/* Entries may run across a page break: keeping each whole left pages nearly blank. */
+.entry { border-top: 1pt solid #777; padding: 6pt 0 0; margin: 0 0 8pt; }
+.source-qr { float: inline-end; margin-inline-start: 8pt; text-align: center; font-size: 9pt; }
+.source-qr span { display: block; max-width: 7em; }
 .sources, .meta, .unreviewed { font-size: 12pt; }
-.sources li { margin-bottom: 3pt; }
-.url { display: block; font-family: "DejaVu Sans Mono", monospace; word-break: break-all; }
+.sources li { margin-bottom: 2pt; }
+.sources-label, .meta, .unreviewed { break-before: avoid; page-break-before: avoid; }
+.url { display: block; font-family: "DejaVu Sans Mono", monospace; font-size: 10.5pt;
+  word-break: break-all; }
 [dir="rtl"] .url { text-align: right; }
 .unreviewed { font-style: italic; }
-@media screen { body { padding: 12pt; } }
+.entry-end { clear: both; }
+@media screen { body { padding: 12pt; max-width: 46em; } }
 """
 
 
@@ -74,7 +81,8 @@ def export(
     pages = []
     for language in settings.languages.curated:
         path = out_dir / f"welcome-kit-{language}.html"
-        path.write_text(render_page(kit, taxonomy, language, today), encoding="utf-8")
+        html = render_page(kit, taxonomy, language, today, settings.content.chat_url)
+        path.write_text(html, encoding="utf-8")
         pages.append(path)
     return pages + (write_pdfs(pages) if pdf else [])
 
@@ -111,8 +119,16 @@ def write_pdfs(pages: list[Path]) -> list[Path]:
     return written
 
 
-def render_page(kit: Kit, taxonomy: Taxonomy, language: str, today: dt.date | None = None) -> str:
-    """The complete HTML page of `language`: header, contents, then entries by domain."""
+def render_page(
+    kit: Kit,
+    taxonomy: Taxonomy,
+    language: str,
+    today: dt.date | None = None,
+    chat_url: str = "",
+) -> str:
+    """The complete HTML page of `language`: header, contents, then entries by domain.
+
+    With `chat_url` the cover carries a QR code to the chat."""
     today = today or dt.date.today()
     sections = _sections(kit, taxonomy, language)
     town = kit.municipality
@@ -124,6 +140,12 @@ def render_page(kit: Kit, taxonomy: Taxonomy, language: str, today: dt.date | No
     ]
     if town.example:
         cover.append(f'<p class="example">EXAMPLE DATA – {escape(text(language, "example"))}</p>')
+    if chat_url:
+        label = text(language, "chat")
+        cover.append(
+            f'<p class="chat">{qr_svg(chat_url, label, scale=3)}'
+            f'<span>{escape(label)}<span class="url" dir="ltr">{escape(chat_url)}</span></span></p>'
+        )
     cover.append(f'<p class="printed">{escape(text(language, "printed"))}: {_date(today)}</p>')
     contents = [f'<nav class="contents"><h2>{escape(text(language, "contents"))}</h2><ul>']
     body = []
@@ -197,6 +219,7 @@ def _entry_html(kit: Kit, entry: Entry, language: str) -> str:
     parts = [
         f'<article class="entry" id="{escape(entry.id)}" lang="{escape(entry.language)}">',
         f"<h3>{escape(entry.title)}</h3>",
+        *_source_qr(entry, language),
         f'<div class="answer">{markdown_to_html(kit.render(entry))}</div>',
         f'<p class="sources-label"><strong>{escape(text(language, "sources"))}:</strong></p>',
         f'<ul class="sources">{"".join(sources)}</ul>',
@@ -208,8 +231,17 @@ def _entry_html(kit: Kit, entry: Entry, language: str) -> str:
     ]
     if entry.is_translation and not entry.reviewed_by_person:
         parts.append(f'<p class="unreviewed">{escape(text(language, "unreviewed"))}</p>')
-    parts.append("</article>")
+    parts.append('<div class="entry-end"></div></article>')
     return "\n".join(parts)
+
+
+def _source_qr(entry: Entry, language: str) -> list[str]:
+    """A QR code to the entry's first web source, beside the answer."""
+    web = [s.url for s in entry.sources if s.url.startswith(("https://", "http://"))]
+    if not web:
+        return []
+    label = text(language, "source_qr")
+    return [f'<div class="source-qr">{qr_svg(web[0], label)}<span>{escape(label)}</span></div>']
 
 
 def _date(day: dt.date | None) -> str:

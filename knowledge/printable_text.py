@@ -23,6 +23,8 @@ TEXT: dict[str, dict[str, str]] = {
         "last_reviewed": "Last reviewed",
         "jurisdiction": "Applies to",
         "unreviewed": "This translation has not been checked by a person yet.",
+        "chat": "Questions? Scan to chat with the help desk",
+        "source_qr": "Scan to open the first source",
     },
     "it": {
         "title": "Guida di benvenuto: i servizi pubblici in Italia",
@@ -35,6 +37,8 @@ TEXT: dict[str, dict[str, str]] = {
         "last_reviewed": "Ultimo controllo",
         "jurisdiction": "Vale per",
         "unreviewed": "Questa traduzione non è ancora stata controllata da una persona.",
+        "chat": "Domande? Inquadra il codice per scrivere allo sportello",
+        "source_qr": "Inquadra il codice per aprire la prima fonte",
     },
     "ar": {
         "title": "دليل الترحيب: الخدمات العامة في إيطاليا",
@@ -47,6 +51,8 @@ TEXT: dict[str, dict[str, str]] = {
         "last_reviewed": "آخر مراجعة",
         "jurisdiction": "ينطبق على",
         "unreviewed": "لم يراجع أي شخص هذه الترجمة بعد.",
+        "chat": "هل لديك أسئلة؟ امسح الرمز للدردشة مع مكتب المساعدة",
+        "source_qr": "امسح الرمز لفتح المصدر الأول",
     },
     "fr": {
         "title": "Guide d'accueil : les services publics en Italie",
@@ -59,6 +65,8 @@ TEXT: dict[str, dict[str, str]] = {
         "last_reviewed": "Dernière vérification",
         "jurisdiction": "S'applique à",
         "unreviewed": "Cette traduction n'a pas encore été vérifiée par une personne.",
+        "chat": "Des questions ? Scannez pour écrire au guichet d'aide",
+        "source_qr": "Scannez pour ouvrir la première source",
     },
     "uk": {
         "title": "Довідник для новоприбулих: державні послуги в Італії",
@@ -71,6 +79,8 @@ TEXT: dict[str, dict[str, str]] = {
         "last_reviewed": "Остання перевірка",
         "jurisdiction": "Діє",
         "unreviewed": "Цей переклад ще не перевірила людина.",
+        "chat": "Є питання? Відскануйте, щоб написати до служби допомоги",
+        "source_qr": "Відскануйте, щоб відкрити перше джерело",
     },
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ class Content:
     taxonomy: Path
     # Lint warns when an answer's latest review record is older than this.
     review_max_days: int = 365
+    # The public page with the chat widget; the printed kit shows it as a QR code.
+    chat_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("content.municipality", "HELPDESK_MUNICIPALITY"),
     ("content.taxonomy", "HELPDESK_TAXONOMY"),
     ("content.review_max_days", "HELPDESK_REVIEW_MAX_DAYS"),
+    ("content.chat_url", "HELPDESK_CHAT_URL"),
     ("data_dir", "HELPDESK_DATA_DIR"),
     ("languages.curated", "HELPDESK_CURATED_LANGUAGES"),
     ("languages.supported", "HELPDESK_SUPPORTED_LANGUAGES"),
@@ -332,6 +336,7 @@ class _Reader:
                 municipality=self.text("content.municipality"),
                 taxonomy=self.path("content.taxonomy"),
                 review_max_days=self.number("content.review_max_days", int, 1, 3650),
+                chat_url=self.web_address("content.chat_url"),
             ),
             data_dir=data_dir,
             languages=languages,
@@ -391,6 +396,18 @@ class _Reader:
 
     def optional_text(self, dotted: str) -> str:
         return str(self.get(dotted) or "").strip()
+
+    def web_address(self, dotted: str) -> str:
+        """An optional https:// address ("" when unset)."""
+        try:
+            address = self.optional_text(dotted)
+        except SettingsError:  # an older helpdesk.yml without the key
+            return ""
+        if address and not re.fullmatch(r"https://[^\s<>\"]+", address):
+            raise self.error(
+                dotted, f"is {address!r}", "give an https:// address or leave it empty"
+            )
+        return address
 
     def origins(self, dotted: str) -> tuple[str, ...]:
         value = self.get(dotted) or []

@@ -3,8 +3,10 @@
     GET /dashboard?from=2026-11-01&to=2026-11-30       the page
     GET /dashboard.csv?from=2026-11-01&to=2026-11-30   the same figures as CSV
 
-Dates are whole days, both included; without them, the last 30 days.
-Charts are inline SVG drawn here: no script and nothing fetched from elsewhere.
+Dates are whole days in the desk's time zone (desk.timezone, Europe/Rome), both
+included; without them, the last 30 days. A wrong period gets a page that says
+what to fix. Topics are shown by title and languages by name. Charts, the daily
+trend included, are inline SVG drawn here: no script and nothing fetched from elsewhere.
 """
 
 from __future__ import annotations
@@ -12,52 +14,80 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from markupsafe import Markup, escape
 
 from connectors.desk import app as desk
-from connectors.desk.figures import SATISFACTION_TARGET, Figures
+from connectors.desk.assist import KIT_KEY
+from connectors.desk.figures import SATISFACTION_TARGET, Figures, local_day_bounds
+from connectors.desk.labels import language_label, topic_title
 
 
-def period(request: web.Request) -> tuple[date, date]:
+class PeriodError(ValueError):
+    """A period the dashboard cannot show; the message says how to fix it."""
+
+
+def period(query, timezone: str = "UTC", today: date | None = None) -> tuple[date, date]:
+    """(first day, last day) from ?from=&to=; the last 30 days ending today without them."""
+    today = today or datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
     try:
-        end = date.fromisoformat(request.query["to"]) if request.query.get("to") else date.today()
-        start = (
-            date.fromisoformat(request.query["from"])
-            if request.query.get("from")
-            else end - timedelta(days=29)
-        )
+        end = date.fromisoformat(query["to"]) if query.get("to") else today
+        start = date.fromisoformat(query["from"]) if query.get("from") else end - timedelta(29)
     except ValueError:
-        raise web.HTTPBadRequest(text="Dates are written like 2026-11-30.") from None
+        raise PeriodError("Dates are written like 2026-11-30.") from None
     if start > end:
-        raise web.HTTPBadRequest(text="The period starts after it ends.")
+        raise PeriodError(f"The period starts ({start}) after it ends ({end}).")
     return start, end
 
 
 async def _figures(request: web.Request) -> Figures:
-    start, end = period(request)
+    timezone = request.app[desk.DESK_SETTINGS_KEY].desk.timezone
+    start, end = period(request.query, timezone)
     return await asyncio.to_thread(
         Figures.compute,
         request.app[desk.STORE_KEY],
-        datetime.combine(start, datetime.min.time()),
-        datetime.combine(end + timedelta(days=1), datetime.min.time()),
+        *local_day_bounds(start, end, timezone),
+        timezone,
     )
+
+
+def _period_error(request: web.Request, error: PeriodError) -> web.Response:
+    response = desk.render(request, "dashboard_period.html", message=str(error))
+    response.set_status(400)
+    return response
 
 
 @desk.requires("admin")
 async def page(request: web.Request) -> web.Response:
-    figures = await _figures(request)
+    try:
+        figures = await _figures(request)
+    except PeriodError as error:
+        return _period_error(request, error)
+    kit = request.app[KIT_KEY]
     ratings = [(str(n), figures.ratings.count(n)) for n in range(1, 11)]
     return desk.render(
         request,
         "dashboard.html",
         f=figures,
-        start=figures.start.date(),
-        end=(figures.end - timedelta(days=1)).date(),
-        topic_chart=bar_chart(figures.by_topic.most_common(), "questions by topic"),
-        language_chart=bar_chart(figures.by_language.most_common(), "questions by language"),
+        start=figures.first_day,
+        end=figures.last_day,
+        timezone=figures.timezone,
+        topic_chart=bar_chart(
+            [(topic_title(kit, t), n) for t, n in figures.by_topic.most_common()],
+            "questions by topic",
+        ),
+        language_chart=bar_chart(
+            [(language_label(code), n) for code, n in figures.by_language.most_common()],
+            "questions by language",
+        ),
+        trend_chart=trend_chart(figures.by_day, "questions per day"),
+        not_useful=[
+            (entry_id, topic_title(kit, entry_id), question, count)
+            for entry_id, question, count in figures.not_useful
+        ],
         confident_chart=bar_chart(
             [
                 ("with confidence", figures.confident),
@@ -87,12 +117,15 @@ def spreadsheet_safe(cell: str) -> str:
 
 @desk.requires("admin")
 async def export(request: web.Request) -> web.Response:
-    figures = await _figures(request)
+    try:
+        figures = await _figures(request)
+    except PeriodError as error:
+        return _period_error(request, error)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["section", "key", "value"])
     writer.writerows([[spreadsheet_safe(cell) for cell in row] for row in figures.rows()])
-    name = f"helpdesk-{figures.start.date()}-{(figures.end - timedelta(days=1)).date()}.csv"
+    name = f"helpdesk-{figures.first_day}-{figures.last_day}.csv"
     return web.Response(
         text=buffer.getvalue(),
         content_type="text/csv",
@@ -120,6 +153,33 @@ def bar_chart(items: list[tuple[str, float]], title: str) -> Markup:
             f'<text x="{label_width + width + 6:.1f}" y="{y + 18}">{escape(str(value))}</text>'
         )
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_chart(by_day: dict[date, int], title: str) -> Markup:
+    """One column per day (zero days included), first and last date written below."""
+    if not by_day or not any(by_day.values()):
+        return Markup('<p class="empty">No data yet in this period.</p>')
+    days = list(by_day.items())
+    top = max(by_day.values()) or 1
+    width, height, base = 520, 120, 96
+    step = width / len(days)
+    parts = [
+        f'<svg class="chart trend" role="img" aria-label="{escape(title)}" '
+        f'viewBox="0 0 {width} {height}" width="100%">'
+    ]
+    for i, (day, count) in enumerate(days):
+        bar = (base - 8) * count / top
+        parts.append(
+            f'<rect x="{i * step + 1:.1f}" y="{base - bar:.1f}" width="{max(step - 2, 1):.1f}" '
+            f'height="{bar:.1f}"><title>{day}: {count}</title></rect>'
+        )
+    parts.append(
+        f'<line x1="0" x2="{width}" y1="{base}" y2="{base}" stroke="currentColor"/>'
+        f'<text x="0" y="{height - 4}">{days[0][0]}</text>'
+        f'<text x="{width}" y="{height - 4}" text-anchor="end">{days[-1][0]}</text>'
+        f'<text x="{width}" y="12" text-anchor="end">max {top}</text></svg>'
+    )
     return Markup("".join(parts))
 
 

@@ -1,6 +1,7 @@
 """The help-desk's figures for a period, as the dashboard and its CSV show them.
 
     figures = Figures.compute(store, start, end)   # naive UTC datetimes, end excluded
+    figures = Figures.compute(store, start, end, "Europe/Rome")  # days counted in Rome
     figures.rows()                                 # (section, key, value) for CSV
 
 Everything is counted from what really happened: questions recorded from
@@ -12,7 +13,8 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -37,6 +39,17 @@ class Figures:
     claim_minutes: list[float] = field(default_factory=list)
     mediator_hours: dict[str, float] = field(default_factory=dict)
     ratings: list[int] = field(default_factory=list)
+    # Questions per local day, every day of the period (zero included), for the trend.
+    by_day: dict[date, int] = field(default_factory=dict)
+    timezone: str = "UTC"
+
+    @property
+    def first_day(self) -> date:
+        return _local(self.start, self.timezone).date()
+
+    @property
+    def last_day(self) -> date:
+        return (_local(self.end, self.timezone) - timedelta(days=1)).date()
 
     @property
     def confident_share(self) -> float | None:
@@ -51,8 +64,10 @@ class Figures:
         return statistics.fmean(self.ratings) if self.ratings else None
 
     @classmethod
-    def compute(cls, store: Store, start: datetime, end: datetime) -> Figures:
-        figures = cls(start, end)
+    def compute(
+        cls, store: Store, start: datetime, end: datetime, timezone: str = "UTC"
+    ) -> Figures:
+        figures = cls(start, end, timezone=timezone)
         with store.engine.connect() as db:
             asked = db.execute(
                 sa.select(questions).where(questions.c.asked_at.between(start, end))
@@ -69,6 +84,15 @@ class Figures:
                 .where(handoffs.c.created_at.between(start, end))
             ).all()
         figures.questions = len(asked)
+        day, days = figures.first_day, {}
+        while day <= figures.last_day:
+            days[day] = 0
+            day += timedelta(days=1)
+        for row in asked:
+            local_day = _local(row.asked_at, timezone).date()
+            if local_day in days:
+                days[local_day] += 1
+        figures.by_day = days
         unanswered: Counter = Counter()
         for row in asked:
             figures.by_language[row.language or "?"] += 1
@@ -100,9 +124,10 @@ class Figures:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """Every figure as (section, key, value), for the CSV funders ask for."""
-        period = f"{self.start.date()}..{self.end.date()}"
+        # The same days as the page shows, both included, in the desk's time zone.
+        period = f"{self.first_day}..{self.last_day}"
         rows = [
-            ("period", "from-to (UTC)", period),
+            ("period", f"from-to, both included ({self.timezone})", period),
             ("questions", "total", str(self.questions)),
             ("questions", "answered with confidence", str(self.confident)),
             ("questions", "confident share", _number(self.confident_share, 3)),
@@ -123,8 +148,25 @@ class Figures:
             ("satisfaction", "average (1-10)", _number(self.average_rating, 2)),
             ("satisfaction", "target", _number(SATISFACTION_TARGET, 1)),
         ]
+        rows += [("questions by day", str(day), str(n)) for day, n in self.by_day.items()]
         return rows
 
 
 def _number(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
+
+
+def _local(moment: datetime, timezone: str) -> datetime:
+    """A naive UTC time as the naive local time of `timezone`."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def local_day_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """Naive UTC start and (excluded) end of the local days `first` to `last`."""
+    zone = ZoneInfo(timezone)
+
+    def utc(day: date) -> datetime:
+        local = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+        return local.astimezone(UTC).replace(tzinfo=None)
+
+    return utc(first), utc(last + timedelta(days=1))

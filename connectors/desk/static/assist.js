@@ -18,6 +18,56 @@
     node.hidden = !text;
   }
 
+  // -- answers' Markdown, as DOM nodes -------------------------------------------------
+
+  const NUMBERED = /^\s*(\d+)[.)]\s+(.*)$/;
+  const BULLET = /^\s*[-*+]\s+(.*)$/;
+
+  /** One line's text into `node`: **bold** as <strong>, the rest as text nodes. */
+  function inlineMarkdown(node, line) {
+    line.split(/\*\*(.+?)\*\*/).forEach((part, k) => {
+      if (!part) return;
+      if (k % 2) node.appendChild(mixedText(el('strong'), part));
+      else mixedText(node, part);
+    });
+    return node;
+  }
+
+  /** The answers' Markdown subset (paragraphs, **bold**, "1." and "-" lists) built as
+   * elements and text nodes: nothing is ever parsed as HTML. */
+  function markdown(node, text) {
+    let list = null;
+    let kind = '';
+    for (const line of String(text == null ? '' : text).split('\n')) {
+      const numbered = line.match(NUMBERED);
+      const bullet = numbered ? null : line.match(BULLET);
+      const tag = numbered ? 'ol' : bullet ? 'ul' : '';
+      if (!line.trim()) { list = null; kind = ''; continue; }
+      if (tag) {
+        if (kind !== tag) {
+          list = node.appendChild(el(tag));
+          if (numbered && numbered[1] !== '1') list.setAttribute('start', numbered[1]);
+          kind = tag;
+        }
+        list.appendChild(inlineMarkdown(el('li'), numbered ? numbered[2] : bullet[1]));
+      } else if (list && /^\s+/.test(line)) {
+        inlineMarkdown(list.lastChild, ' ' + line.trim());  // a list item's wrapped line
+      } else {
+        list = null; kind = '';
+        node.appendChild(inlineMarkdown(el('p'), line.trim()));
+      }
+    }
+    return node;
+  }
+
+  function languageName(code) {
+    try {
+      return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) || code;
+    } catch (_) {
+      return code || '?';
+    }
+  }
+
   // -- one answer, two columns ---------------------------------------------------------
 
   /** One column: a version of the entry (`version` may be null). */
@@ -35,7 +85,7 @@
     if (version.unreviewed_translation) labels.appendChild(el('span', { className: 'mt-label', text: 'Translation not reviewed' }));
     if (version.fallback) labels.appendChild(el('span', { className: 'fallback-label', text: 'No translation: shown in ' + (version.language || '?') }));
     if (labels.firstChild) column.appendChild(labels);
-    column.appendChild(mixedText(el('p', { className: 'answer-text', attrs: { dir: 'auto' } }), version.text));
+    column.appendChild(markdown(el('div', { className: 'answer-text', attrs: { dir: 'auto' } }), version.text));
     const facts = el('p', { className: 'answer-facts', attrs: { lang: 'en', dir: 'ltr' } }, [
       el('span', { className: 'answer-topic', text: 'Topic: ' + (version.topic || '—') }),
       el('span', { className: 'reviewed', text: 'Reviewed: ' + (version.last_reviewed || '—') }),
@@ -57,11 +107,28 @@
   function renderAnswer(answer, options) {
     const o = options || {};
     const mine = o.operatorLanguage || MY_LANGUAGE;
-    const card = el('article', { className: 'answer' + (o.possible ? ' is-possible' : '') });
+    // The same language on both sides (an Italian question for an Italian operator): one column.
+    const single = !answer.side || answer.side.language === answer.language;
+    const card = el('article', { className: 'answer' + (o.possible ? ' is-possible' : '') + (single ? ' is-single' : '') });
     if (o.possible) card.appendChild(el('p', { className: 'possible-label', text: 'Possible answer (not sure)' }));
-    card.appendChild(answerColumn(answer.side || null, 'answer-operator', 'For you (' + mine + ')',
-      'Not available in your language.'));
-    card.appendChild(answerColumn(answer, 'answer-migrant', 'For the person (' + (answer.language || '?') + ')', ''));
+    const wanted = o.language || answer.language;
+    if (answer.fallback && wanted && wanted !== answer.language) {
+      // No translation for the person: say so plainly and offer a mediator.
+      const call = el('button', { className: 'button-danger', text: 'Call a mediator', attrs: { type: 'button' } });
+      call.addEventListener('click', () => callMediator(call));
+      card.appendChild(el('div', { className: 'no-translation', attrs: { role: 'note' } }, [
+        el('p', { text: 'There is no ' + languageName(wanted) + ' translation of this answer. '
+          + 'The text for the person is in ' + languageName(answer.language)
+          + ': show it only if they understand it, or call a mediator.' }),
+        call,
+      ]));
+    }
+    if (!single) {
+      card.appendChild(answerColumn(answer.side, 'answer-operator', 'For you (' + mine + ')',
+        'Not available in your language.'));
+    }
+    card.appendChild(answerColumn(answer, 'answer-migrant',
+      single ? 'For you and the person (' + (answer.language || '?') + ')' : 'For the person (' + (answer.language || '?') + ')', ''));
 
     if (o.feedback) {
       const actions = el('div', { className: 'answer-actions' });

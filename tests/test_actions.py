@@ -325,3 +325,34 @@ def test_fill_leaves_unknown_placeholders_as_written():
     assert actions.fill("wait {wait_minutes} min, {nobody}", {"wait_minutes": 5}) == (
         "wait 5 min, {nobody}"
     )
+
+
+def test_every_message_names_the_conversations_language():
+    # Italian phone, Arabic typed: each message of the call says "ar", the
+    # language this call chose, so the widget's frame can follow it.
+    executor = DomainFileExecutor()
+    executor.register_action(actions.ActionUnderstand())
+    call = {
+        "next_action": "action_understand",
+        "sender_id": "unit",
+        "tracker": {
+            "sender_id": "unit",
+            "slots": {"language": "it"},
+            "latest_message": {"text": "أين أجدد تصريح الإقامة؟", "intent": {"name": "text"}},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+        "version": "3.6.21",
+    }
+    answer = asyncio.run(executor.run(call)).model_dump()
+    assert answer["responses"] and {r["language"] for r in answer["responses"]} == {"ar"}
+    # An action that sets no language names the tracker's.
+    executor.register_action(actions.ActionPrivacyChoice())
+    call = {**call, "next_action": "action_privacy_choice"}
+    call["tracker"] = {**call["tracker"], "slots": {"language": "uk"}}
+    call["tracker"]["latest_message"] = {"text": "/privacy_ok", "intent": {"name": "privacy_ok"}}
+    answer = asyncio.run(executor.run(call)).model_dump()
+    assert answer["responses"] and {r["language"] for r in answer["responses"]} == {"uk"}

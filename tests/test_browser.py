@@ -421,3 +421,31 @@ def test_phone_panel_is_modal_notices_offline_and_refuses_long_text_keeping_it(b
     desktop = browser.new_context(locale="ar", viewport={"width": 1366, "height": 900}).new_page()
     open_widget(desktop, web_url)
     expect(desktop.locator("#hd-panel")).not_to_have_attribute("aria-modal", "true")
+
+
+SMALL_PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+
+
+def test_italian_phone_writing_arabic_gets_an_arabic_right_to_left_frame(browser, web_url):
+    """Issue 20.5: the widget's own labels and direction follow the conversation."""
+    page = browser.new_context(locale="it-IT", **SMALL_PHONE).new_page()
+    page.goto(f"{web_url}/widget/example.html")
+    page.click("#hd-launcher")
+    panel = page.locator("#hd-panel")
+    expect(page.locator("#hd-title")).to_have_text("Sportello di aiuto", timeout=10_000)
+    expect(panel).to_have_attribute("dir", "ltr")
+    widget_say(page, "كيف أسجل عند طبيب العائلة؟")
+    expect(panel).to_have_attribute("dir", "rtl", timeout=30_000)
+    expect(panel).to_have_attribute("lang", "ar")
+    expect(page.locator("#hd-title")).to_have_text("مكتب المساعدة")
+    expect(page.locator("#hd-input")).to_have_attribute("placeholder", "اكتب رسالتك")
+    expect(page.locator("#hd-send")).to_have_attribute("aria-label", "إرسال")
+    expect(page.locator("#hd-language")).to_have_value("ar")
+    # A reload keeps the frame the conversation chose.
+    page.reload()
+    page.click("#hd-launcher")
+    expect(panel).to_have_attribute("dir", "rtl")
+    # Writing Italian again brings the Italian frame back (no language was picked).
+    widget_say(page, "come mi iscrivo dal medico di base?")
+    expect(panel).to_have_attribute("dir", "ltr", timeout=30_000)
+    expect(page.locator("#hd-title")).to_have_text("Sportello di aiuto")

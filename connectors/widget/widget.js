@@ -9,14 +9,14 @@
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   const attr = (n) => ((script && script.getAttribute('data-' + n)) || '').trim();
   // The session's tag proves it was issued to this browser; the server refuses a session without it.
-  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', t: 'helpdesk.transcript', q: 'helpdesk.queue', m: 'helpdesk.replies' };
+  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', c: 'helpdesk.conversation_language', t: 'helpdesk.transcript', q: 'helpdesk.queue', m: 'helpdesk.replies' };
   const getS = (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } };
   const setS = (k, v) => { try { localStorage.setItem(k, v); } catch (e) { /* private mode or full */ } };
   const getJ = (k) => { try { const v = JSON.parse(getS(k)); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
   const setJ = (k, v) => setS(k, JSON.stringify(v));
 
   const NAMES = { it: 'italiano', en: 'English', ar: 'العربية', fr: 'français', uk: 'українська', es: 'español', fa: 'فارسی', ur: 'اردو', bn: 'বাংলা', ru: 'русский', ro: 'română', sq: 'shqip', tr: 'Türkçe' };
-  const RTL = ['ar', 'fa', 'ur'];
+  const RTL = ['ar', 'fa', 'ur', 'ps'];
   const KEYS = 'launch title input send close lang read stop med mt orig reconn you bot'.split(' ');
   const STR = {
     it: 'Chatta con lo sportello|Sportello di aiuto|Scrivi il tuo messaggio|Invia|Chiudi|Lingua|Leggi ad alta voce|Ferma la lettura|Mediatore|Traduzione automatica|Mostra originale|Riconnessione…|Tu|Assistente',
@@ -62,8 +62,9 @@
     tr: 'Mesaj çok uzun: en fazla {max} karakter.',
   };
   const MAX_CHARS = Number(attr('max-chars')) > 0 ? Number(attr('max-chars')) : 4000;
-  const note = (i, fill) => NOTE[lang][i].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
-  const t = (k) => STR[lang][KEYS.indexOf(k)];
+  const note = (i, fill) => (NOTE[lang] || NOTE.en)[i].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
+  // The widget's own labels, in the conversation's language; English where a language has none.
+  const t = (k) => (STR[lang] || STR.en)[KEYS.indexOf(k)];
 
   const browserLang = () => {
     for (const l of navigator.languages || [navigator.language || '']) {
@@ -74,7 +75,9 @@
   };
   let chosen = getS(K.l);
   if (!NAMES[chosen]) chosen = null;
-  let lang = chosen || (NAMES[attr('language').toLowerCase()] ? attr('language').toLowerCase() : browserLang() || 'it');
+  // The language the bot last answered in (each of its messages names it) wins over the page's.
+  const followed = NAMES[getS(K.c)] ? getS(K.c) : null;
+  let lang = chosen || followed || (NAMES[attr('language').toLowerCase()] ? attr('language').toLowerCase() : browserLang() || 'it');
   let sid = getS(K.s) || null;
   let tag = sid ? getS(K.g) || null : null;
   let log = getJ(K.t);
@@ -283,6 +286,7 @@
     const changed = code !== lang || chosen !== code;
     lang = chosen = code;
     setS(K.l, code);
+    setS(K.c, code);
     stopSpeech();
     apply();
     if (changed) say('/lang ' + code);
@@ -445,8 +449,19 @@
       add({ r: 's', k: 'joined', t: note(1, { name: d.name }) });
     }
   }
+  // The bot names the conversation's language on each message: the frame follows it,
+  // so an Italian-locale phone writing Arabic gets Arabic labels, right to left.
+  function follow(d) {
+    const code = d && typeof d === 'object' && typeof d.language === 'string' ? d.language.toLowerCase() : '';
+    if (!NAMES[code] || code === lang) return;
+    lang = code;
+    setS(K.c, code);
+    stopSpeech();
+    apply();
+  }
   function bot(d) {
     if (isForgotten(d)) return forgetHere(true);
+    follow(d);
     if (d && typeof d === 'object' && d.from === 'desk') return deskNotice(d);
     if (!d || typeof d !== 'object' || typeof d.text !== 'string' || !d.text.trim()) return;
     if (d.from === 'mediator') {

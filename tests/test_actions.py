@@ -356,3 +356,46 @@ def test_every_message_names_the_conversations_language():
     call["tracker"]["latest_message"] = {"text": "/privacy_ok", "intent": {"name": "privacy_ok"}}
     answer = asyncio.run(executor.run(call)).model_dump()
     assert answer["responses"] and {r["language"] for r in answer["responses"]} == {"uk"}
+
+
+def texts_and_payloads(messages):
+    text = "\n".join(m.get("text") or "" for m in messages)
+    return text, [b["payload"] for m in messages for b in m.get("buttons") or []]
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "intent", "entities"),
+    [
+        # The widget's language menu sends "/lang ar" (a typed message).
+        (actions.ActionUnderstand(), "/lang ar", "text", ()),
+        # A language button of utter_choose_language.
+        (
+            actions.ActionDetectLanguage(),
+            '/change_language{"language": "ar"}',
+            "change_language",
+            [{"entity": "language", "value": "ar"}],
+        ),
+    ],
+)
+def test_a_picked_language_gets_the_greeting_and_privacy_notice_again_in_it(
+    action, text, intent, entities
+):
+    domain = actions.domain_file()
+    before = {"language": "it", "privacy": "notified"}
+    messages, slots = run(action, tracker(text, before, intent, entities))
+    assert slots["language"] == "ar" and slots["language_chosen"] is True
+    said, payloads = texts_and_payloads(messages)
+    for name in ("utter_language_changed", "utter_greet"):
+        assert actions.response_variation(domain, name, "ar")["text"] in said
+    notice = actions.response_variation(domain, "utter_privacy_notice", "ar")["text"]
+    assert notice.split("{")[0] in said
+    assert "/privacy_ok" in payloads and "/privacy_decline" in payloads
+    italian = actions.response_variation(domain, "utter_greet", "it")["text"]
+    assert italian not in said
+    # Who declined keeps their choice: the greeting again, not the notice.
+    messages, slots = run(
+        action, tracker(text, {**before, "privacy": "declined"}, intent, entities)
+    )
+    said, payloads = texts_and_payloads(messages)
+    assert actions.response_variation(domain, "utter_greet", "ar")["text"] in said
+    assert notice.split("{")[0] not in said and "privacy" not in slots

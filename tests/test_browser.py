@@ -449,3 +449,23 @@ def test_italian_phone_writing_arabic_gets_an_arabic_right_to_left_frame(browser
     widget_say(page, "come mi iscrivo dal medico di base?")
     expect(panel).to_have_attribute("dir", "ltr", timeout=30_000)
     expect(page.locator("#hd-title")).to_have_text("Sportello di aiuto")
+
+
+def test_picking_arabic_sends_the_greeting_and_privacy_notice_again_in_arabic(browser, web_url):
+    """Issue 20.5: after picking a language, the greeting and notice come again in it."""
+    from bot.actions import domain_file, response_variation
+
+    def first_words(name: str, language: str) -> str:
+        return response_variation(domain_file(), name, language)["text"].split("{")[0][:40]
+
+    page = browser.new_context(locale="it-IT", **SMALL_PHONE).new_page()
+    page.goto(f"{web_url}/widget/example.html")
+    page.click("#hd-launcher")
+    bots = page.locator(".hd-msg.hd-bot")
+    expect(bots.first).to_contain_text(first_words("utter_greet", "it"), timeout=30_000)
+    page.select_option("#hd-language", "ar")
+    for name in ("utter_language_changed", "utter_greet", "utter_privacy_notice"):
+        expect(bots.filter(has_text=first_words(name, "ar"))).to_have_count(1, timeout=30_000)
+    expect(page.locator("#hd-panel")).to_have_attribute("dir", "rtl")
+    ok = page.locator(".hd-quick-reply", has_text="موافق").last
+    expect(ok).to_be_enabled()

@@ -50,6 +50,7 @@ from sanic.request import Request
 from bot.actions import domain_file, knowledge_base
 from bot.knowledge_reload import reload_entry_route
 from connectors.identity import same_secret
+from core.protocol import MESSAGE_LANGUAGE
 from core.redact import configure_logging
 from knowledge.api import BadRequest, SuggestRequest, suggestions
 from knowledge.embedding import ModelUnavailable
@@ -117,6 +118,25 @@ class DomainFileExecutor(ActionExecutor):
 
     def update_and_return_domain(self, payload: dict[str, Any], action_name: str) -> dict:
         return payload.get("domain") or domain_file()
+
+    async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        """Every message an action returns names the conversation's language."""
+        result = await super().run(action_call, *args, **kwargs)
+        if result is not None:
+            language = reply_language(action_call, result.events)
+            for message in result.responses:
+                if language and isinstance(message, dict):
+                    message.setdefault(MESSAGE_LANGUAGE, language)
+        return result
+
+
+def reply_language(action_call: dict[str, Any], events: list[dict[str, Any]]) -> str | None:
+    """The `language` slot after this call: the last one the action set, else the tracker's."""
+    for event in reversed(events):
+        if event.get("event") == "slot" and event.get("name") == "language" and event.get("value"):
+            return str(event["value"])
+    slots = (action_call.get("tracker") or {}).get("slots") or {}
+    return str(slots["language"]) if slots.get("language") else None
 
 
 def _suggest_many(queries: list[SuggestRequest]) -> list[dict]:

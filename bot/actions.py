@@ -5,6 +5,8 @@
 - ``action_detect_language`` sets the ``language`` slot for each message, so
   that the response Rasa picks next is in the person's language; and first of
   all it checks the message for immediate danger (``knowledge.emergency``).
+  A language picked (menu or button) is confirmed in that language, with the
+  greeting and the privacy notice again (``language_picked``).
 - ``action_emergency`` follows it when there is danger: the emergency numbers
   and what to do now, then an urgent hand-off, at the top of the mediators' queue.
 - ``action_answer_question`` answers every question about services from the
@@ -54,6 +56,7 @@ _TAGS = re.compile(r"<[^>]{0,200}>")
 
 # Rasa reads every typed message as this intent (bot/typed_text.py).
 TEXT_INTENT = "text"
+CHANGE_LANGUAGE_INTENT = "change_language"
 
 _KB: KnowledgeBase | None = None
 
@@ -121,7 +124,11 @@ class ActionDetectLanguage(Action):
         # Emergency numbers come first, alone; the notice waits for a later turn.
         # A client's opening payload ("/get_started") gets none, so that the
         # notice follows the language of the first real message.
-        if not danger and latest_intent(tracker) != TEXT_INTENT:
+        # A language button says so, then greets again in that language.
+        intent = latest_intent(tracker)
+        if not danger and intent == CHANGE_LANGUAGE_INTENT:
+            events += language_picked(dispatcher, tracker, domain, language)
+        elif not danger and intent != TEXT_INTENT:
             events += first_reply_notice(dispatcher, tracker, domain, language)
         return [*events, *danger]
 
@@ -239,23 +246,53 @@ def first_reply_notice(
     Sent as text because Rasa would choose a response's language from the
     slots as they were before this action set `language`.
     """
-    notice = response_variation(domain, "utter_privacy_notice", language)
-    if tracker.get_slot("privacy") is not None or notice is None:
+    if tracker.get_slot("privacy") is not None:
         return []
-    days = str(get_settings().privacy.retention_days)
-    text = notice["text"].replace("{retention_days}", days)
-    buttons = list(notice.get("buttons", []))
     greeted = greeted or any(
         (e.get("metadata") or {}).get("utter_action") == "utter_greet"
         for e in tracker.events
         if e.get("event") == "bot"
     )
-    intro = None if greeted else response_variation(domain, "utter_greet", language)
+    return greeting_and_notice(dispatcher, domain, language, greet=not greeted)
+
+
+def greeting_and_notice(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], language: str, greet: bool
+) -> list[EventType]:
+    """The privacy notice with its buttons, after the greeting when `greet`, in `language`."""
+    notice = response_variation(domain, "utter_privacy_notice", language)
+    if notice is None:
+        return []
+    days = str(get_settings().privacy.retention_days)
+    text = notice["text"].replace("{retention_days}", days)
+    buttons = list(notice.get("buttons", []))
+    intro = response_variation(domain, "utter_greet", language) if greet else None
     if intro:
         text = f"{intro['text']}\n\n{text}"
         buttons += [b for b in intro.get("buttons", []) if b.get("payload") == "/ask_human"]
     dispatcher.utter_message(text=text, buttons=buttons)
     return [SlotSet("privacy", "notified")]
+
+
+def language_picked(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], language: str
+) -> list[EventType]:
+    """A language picked (menu or button): said in it, then the greeting and the
+    privacy notice again, in it, since the first ones may have been unreadable.
+
+    The notice's buttons come again, so the choice can still be made or changed;
+    after "don't keep my data" only the greeting comes (the notice's retention
+    no longer applies)."""
+    slots = {**tracker.current_slot_values(), "language": language}
+    speak = dispatcher if isinstance(dispatcher, InLanguage) else None
+    speak = speak or InLanguage(dispatcher, language, slots)
+    speak.utter_message(response="utter_language_changed")
+    privacy = tracker.get_slot("privacy")
+    if privacy == DECLINED:
+        speak.utter_message(response="utter_greet")
+        return []
+    events = greeting_and_notice(speak, domain or domain_file(), language, greet=True)
+    return events if privacy is None else []
 
 
 @functools.cache
@@ -601,8 +638,10 @@ class ActionUnderstand(Action):
         language: str,
     ) -> list[EventType]:
         raw = (tracker.latest_message or {}).get("text") or ""
+        if language_command(raw):
+            return language_picked(dispatcher, tracker, domain, language)
         if raw.startswith("/"):
-            return self.payload(dispatcher, raw)
+            return self.payload(dispatcher)
         if len(raw) > MAX_QUESTION_CHARS:
             dispatcher.utter_message(response="utter_message_too_long")
             return []
@@ -626,12 +665,10 @@ class ActionUnderstand(Action):
         return [SlotSet("reading", reading.act or reading.kind), *events]
 
     @staticmethod
-    def payload(dispatcher: CollectingDispatcher, raw: str) -> list[EventType]:
-        """A payload Rasa does not know: "/lang xx" typed, or a client's opening."""
-        if language_command(raw):
-            dispatcher.utter_message(response="utter_language_changed")
-        else:  # "/get_started", "/start", "/restart" from common web-chat clients
-            dispatcher.utter_message(response="utter_greet")
+    def payload(dispatcher: CollectingDispatcher) -> list[EventType]:
+        """A payload Rasa does not know: "/get_started", "/start", "/restart" from
+        common web-chat clients ("/lang xx" is a language picked)."""
+        dispatcher.utter_message(response="utter_greet")
         return []
 
     def reply(

@@ -67,15 +67,41 @@ from socketio import AsyncServer
 from connectors.identity import SessionSigner, log_id, namespaced
 from connectors.limits import AddressLimits, address_limits_from, client_address
 from connectors.relay import DeskRelay
+from core.protocol import MESSAGE_LANGUAGE
 
 log = logging.getLogger(__name__)
 
 
 class CustomJsonSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output; each message also names the conversation's language.
+
+    The action server adds ``language`` to every message it returns; Rasa keeps
+    it in the bot event's metadata and passes it here among the keyword
+    arguments, which Rasa's own output drops. The widget follows it for its
+    own labels and direction."""
+
+    language: str | None = None
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        language = message.get(MESSAGE_LANGUAGE)
+        if not isinstance(language, str) or not language:
+            return await super().send_response(recipient_id, message)
+        # One output per turn (get_output_channel), so this is this turn's language.
+        self.language = language
+        try:
+            await super().send_response(recipient_id, message)
+        finally:
+            self.language = None
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        if self.language and isinstance(response, dict):
+            response = {**response, MESSAGE_LANGUAGE: self.language}
+        await self.sio.emit(self.bot_message_evt, response, room=socket_id)
+
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:
-        await self.sio.emit(self.bot_message_evt, {"custom": json_message}, room=recipient_id)
+        await self._send_message(recipient_id, {"custom": json_message})
 
 
 class HandoffSocketIOInput(DeskRelay, SocketIOInput):

@@ -5,7 +5,8 @@ documents: Telegram ``getMe``, ``setWebhook``, ``sendMessage`` (4096-character
 limit, 64-byte callback_data) and ``answerCallbackQuery``
 (https://core.telegram.org/bots/api); Twilio ``POST
 /2010-04-01/Accounts/{AccountSid}/Messages.json`` with Basic auth and the
-1600-character body limit (https://www.twilio.com/docs/messaging/api/message-resource).
+1600-character body limit (https://www.twilio.com/docs/messaging/api/message-resource),
+and an approved template named by ``ContentSid`` in place of a Body.
 
     platforms = FakePlatforms().start()
     environ.update(platform_env(platforms.url, rasa_url))   # for Rasa's credentials.yml
@@ -29,6 +30,8 @@ TWILIO_SID = "AC" + "0123456789abcdef" * 2
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
 TELEGRAM_SECRET = "telegram-secret-for-tests"
 WHATSAPP_NUMBER = "whatsapp:+14155238886"
+# An approved WhatsApp template's Content SID, for replies after the 24-hour window.
+TWILIO_TEMPLATE_SID = "HX" + "0123456789abcdef" * 2
 BOT = {
     "id": 123456789,
     "is_bot": True,
@@ -52,6 +55,7 @@ def platform_env(api_url: str, rasa_url: str) -> dict[str, str]:
         "HELPDESK_TWILIO_NUMBER": WHATSAPP_NUMBER,
         "HELPDESK_TWILIO_WEBHOOK_URL": f"{rasa_url}/webhooks/twilio/webhook",
         "HELPDESK_TWILIO_API_URL": api_url,
+        "HELPDESK_TWILIO_TEMPLATE_SID": TWILIO_TEMPLATE_SID,
     }
 
 
@@ -189,7 +193,8 @@ class FakePlatforms:
         if not params.get("To") or not params.get("From"):
             return _twilio_error(400, 21604, "A 'To' phone number is required.")
         body = params.get("Body", "")
-        if not body and not params.get("MediaUrl"):
+        # A template (Content API) needs no Body: ContentSid names it.
+        if not body and not params.get("MediaUrl") and not params.get("ContentSid"):
             return _twilio_error(400, 21602, "Message body is required.")
         if len(body) > 1600:
             return _twilio_error(

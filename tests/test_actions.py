@@ -325,3 +325,77 @@ def test_fill_leaves_unknown_placeholders_as_written():
     assert actions.fill("wait {wait_minutes} min, {nobody}", {"wait_minutes": 5}) == (
         "wait 5 min, {nobody}"
     )
+
+
+def test_every_message_names_the_conversations_language():
+    # Italian phone, Arabic typed: each message of the call says "ar", the
+    # language this call chose, so the widget's frame can follow it.
+    executor = DomainFileExecutor()
+    executor.register_action(actions.ActionUnderstand())
+    call = {
+        "next_action": "action_understand",
+        "sender_id": "unit",
+        "tracker": {
+            "sender_id": "unit",
+            "slots": {"language": "it"},
+            "latest_message": {"text": "أين أجدد تصريح الإقامة؟", "intent": {"name": "text"}},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+        "version": "3.6.21",
+    }
+    answer = asyncio.run(executor.run(call)).model_dump()
+    assert answer["responses"] and {r["language"] for r in answer["responses"]} == {"ar"}
+    # An action that sets no language names the tracker's.
+    executor.register_action(actions.ActionPrivacyChoice())
+    call = {**call, "next_action": "action_privacy_choice"}
+    call["tracker"] = {**call["tracker"], "slots": {"language": "uk"}}
+    call["tracker"]["latest_message"] = {"text": "/privacy_ok", "intent": {"name": "privacy_ok"}}
+    answer = asyncio.run(executor.run(call)).model_dump()
+    assert answer["responses"] and {r["language"] for r in answer["responses"]} == {"uk"}
+
+
+def texts_and_payloads(messages):
+    text = "\n".join(m.get("text") or "" for m in messages)
+    return text, [b["payload"] for m in messages for b in m.get("buttons") or []]
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "intent", "entities"),
+    [
+        # The widget's language menu sends "/lang ar" (a typed message).
+        (actions.ActionUnderstand(), "/lang ar", "text", ()),
+        # A language button of utter_choose_language.
+        (
+            actions.ActionDetectLanguage(),
+            '/change_language{"language": "ar"}',
+            "change_language",
+            [{"entity": "language", "value": "ar"}],
+        ),
+    ],
+)
+def test_a_picked_language_gets_the_greeting_and_privacy_notice_again_in_it(
+    action, text, intent, entities
+):
+    domain = actions.domain_file()
+    before = {"language": "it", "privacy": "notified"}
+    messages, slots = run(action, tracker(text, before, intent, entities))
+    assert slots["language"] == "ar" and slots["language_chosen"] is True
+    said, payloads = texts_and_payloads(messages)
+    for name in ("utter_language_changed", "utter_greet"):
+        assert actions.response_variation(domain, name, "ar")["text"] in said
+    notice = actions.response_variation(domain, "utter_privacy_notice", "ar")["text"]
+    assert notice.split("{")[0] in said
+    assert "/privacy_ok" in payloads and "/privacy_decline" in payloads
+    italian = actions.response_variation(domain, "utter_greet", "it")["text"]
+    assert italian not in said
+    # Who declined keeps their choice: the greeting again, not the notice.
+    messages, slots = run(
+        action, tracker(text, {**before, "privacy": "declined"}, intent, entities)
+    )
+    said, payloads = texts_and_payloads(messages)
+    assert actions.response_variation(domain, "utter_greet", "ar")["text"] in said
+    assert notice.split("{")[0] not in said and "privacy" not in slots

@@ -421,3 +421,98 @@ def test_phone_panel_is_modal_notices_offline_and_refuses_long_text_keeping_it(b
     desktop = browser.new_context(locale="ar", viewport={"width": 1366, "height": 900}).new_page()
     open_widget(desktop, web_url)
     expect(desktop.locator("#hd-panel")).not_to_have_attribute("aria-modal", "true")
+
+
+SMALL_PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+
+
+def test_italian_phone_writing_arabic_gets_an_arabic_right_to_left_frame(browser, web_url):
+    """Issue 20.5: the widget's own labels and direction follow the conversation."""
+    page = browser.new_context(locale="it-IT", **SMALL_PHONE).new_page()
+    page.goto(f"{web_url}/widget/example.html")
+    page.click("#hd-launcher")
+    panel = page.locator("#hd-panel")
+    expect(page.locator("#hd-title")).to_have_text("Sportello di aiuto", timeout=10_000)
+    expect(panel).to_have_attribute("dir", "ltr")
+    widget_say(page, "كيف أسجل عند طبيب العائلة؟")
+    expect(panel).to_have_attribute("dir", "rtl", timeout=30_000)
+    expect(panel).to_have_attribute("lang", "ar")
+    expect(page.locator("#hd-title")).to_have_text("مكتب المساعدة")
+    expect(page.locator("#hd-input")).to_have_attribute("placeholder", "اكتب رسالتك")
+    expect(page.locator("#hd-send")).to_have_attribute("aria-label", "إرسال")
+    expect(page.locator("#hd-language")).to_have_value("ar")
+    # A reload keeps the frame the conversation chose.
+    page.reload()
+    page.click("#hd-launcher")
+    expect(panel).to_have_attribute("dir", "rtl")
+    # Writing Italian again brings the Italian frame back (no language was picked).
+    widget_say(page, "come mi iscrivo dal medico di base?")
+    expect(panel).to_have_attribute("dir", "ltr", timeout=30_000)
+    expect(page.locator("#hd-title")).to_have_text("Sportello di aiuto")
+
+
+def test_picking_arabic_sends_the_greeting_and_privacy_notice_again_in_arabic(browser, web_url):
+    """Issue 20.5: after picking a language, the greeting and notice come again in it."""
+    from bot.actions import domain_file, response_variation
+
+    def first_words(name: str, language: str) -> str:
+        return response_variation(domain_file(), name, language)["text"].split("{")[0][:40]
+
+    page = browser.new_context(locale="it-IT", **SMALL_PHONE).new_page()
+    page.goto(f"{web_url}/widget/example.html")
+    page.click("#hd-launcher")
+    bots = page.locator(".hd-msg.hd-bot")
+    expect(bots.first).to_contain_text(first_words("utter_greet", "it"), timeout=30_000)
+    page.select_option("#hd-language", "ar")
+    for name in ("utter_language_changed", "utter_greet", "utter_privacy_notice"):
+        expect(bots.filter(has_text=first_words(name, "ar"))).to_have_count(1, timeout=30_000)
+    expect(page.locator("#hd-panel")).to_have_attribute("dir", "rtl")
+    ok = page.locator(".hd-quick-reply", has_text="موافق").last
+    expect(ok).to_be_enabled()
+
+
+NEWEST_IN_VIEW = """() => {
+  const log = document.getElementById('hd-messages').getBoundingClientRect();
+  const all = document.querySelectorAll('#hd-messages > *');
+  const last = all[all.length - 1].getBoundingClientRect();
+  return last.bottom <= log.bottom + 1 && last.bottom <= window.visualViewport.height + 1;
+}"""
+
+
+def test_privacy_buttons_unread_count_and_keyboard_on_a_phone(browser, web_url):
+    """Issue 20.5: privacy buttons stay usable after typing; the unread count is
+    announced; the on-screen keyboard keeps the newest message in view."""
+    page = browser.new_context(locale="ar", **SMALL_PHONE).new_page()
+    open_widget(page, web_url)
+    widget_say(page, "كيف أسجل عند طبيب العائلة؟")
+    ok = page.locator('.hd-quick-reply[data-keep="privacy"]', has_text="موافق")
+    expect(ok).to_have_count(1, timeout=30_000)
+    expect(page.locator(".hd-msg.hd-bot").last).to_be_visible()
+    widget_say(page, "وكم يكلف؟")
+    expect(page.locator(".hd-msg.hd-user")).to_have_count(2)
+    expect(page.locator(".hd-quick-reply:not([data-keep])").first).to_be_disabled()
+    expect(ok).to_be_enabled()
+    ok.click()
+    expect(ok).to_be_disabled()
+    expect(page.locator('.hd-quick-reply[data-keep="privacy"]').last).to_be_disabled()
+
+    # The keyboard opens (the visible viewport shrinks): the newest message stays in view.
+    page.focus("#hd-input")
+    page.locator("#hd-messages").evaluate("(b) => { b.scrollTop = 0; }")
+    page.set_viewport_size({"width": 360, "height": 400})
+    page.wait_for_function(NEWEST_IN_VIEW, timeout=5_000)
+    page.set_viewport_size(SMALL_PHONE["viewport"])
+
+    # Panel closed: what arrives is counted, announced and named on the launcher.
+    page.click("#hd-close")
+    page.evaluate("window.HelpdeskWidget.send('شكرا')")
+    live = page.locator("#hd-unread")
+    expect(live).to_have_attribute("aria-live", "polite")
+    expect(live).to_contain_text("رسائل جديدة", timeout=30_000)
+    launcher = page.locator("#hd-launcher")
+    expect(launcher).to_have_attribute("aria-label", re.compile("رسائل جديدة"))
+    count = launcher.get_attribute("data-unread")
+    assert count and live.text_content().endswith(count)
+    page.click("#hd-launcher")
+    expect(live).to_have_text("")
+    expect(launcher).not_to_have_class(re.compile("hd-unread"))

@@ -280,8 +280,12 @@ def test_whatsapp_text_numbered_options_and_the_number_as_the_button(assistant, 
     offered = platforms.bodies_to(person.number)[-1]
     lines = offered.splitlines()
     assert "1. Italiano" in lines and "4. Français" in lines and len(lines) == 14
+    before = len(platforms.bodies_to(person.number))
     assert person.say("4") == 200
-    assert platforms.bodies_to(person.number)[-1] == response_text("utter_language_changed", "fr")
+    # Said in French, then the greeting and the privacy notice again, in French.
+    after = platforms.bodies_to(person.number)[before:]
+    assert after[0] == response_text("utter_language_changed", "fr")
+    assert response_text("utter_privacy_notice", "fr").split("{")[0] in after[-1]
     assert assistant.slot(person.number, "language") == "fr"
     # Sent as Twilio expects: from our WhatsApp number.
     assert {c["From"] for c in platforms.calls("Messages", To=person.number)} == {WHATSAPP_NUMBER}
@@ -458,3 +462,19 @@ def test_handoff_through_whatsapp_with_a_long_reply(assistant, platforms, desk_a
     assert len(parts) >= 3 and all(len(part) <= 1600 for part in parts)
     assert " ".join(parts).removeprefix("👤 amal\n").split() == long_reply.split()
     assert amal.post(f"/desk/api/handoffs/{handoff['id']}/close", {"note": ""})[0] == 200
+
+
+def test_whatsapp_reply_outside_the_24_hour_window_sends_the_template(assistant, platforms):
+    # Nobody at this number wrote in the last 24 hours: not free text, but the
+    # approved template, and the desk gets the reason (502: "not delivered yet").
+    from tests.fake_platforms import TWILIO_TEMPLATE_SID
+
+    number = "whatsapp:+393330024099"
+    url = f"{assistant.settings.services.rasa_url}/webhooks/twilio/relay"
+    body = {"sender_id": number, "message": {"from": "mediator", "name": "amal", "text": "Ciao"}}
+    headers = {"Authorization": f"Bearer {RASA_TOKEN}", "Content-Type": "application/json"}
+    status, answer = post(url, json.dumps(body).encode(), headers)
+    assert status == 502 and "24-hour" in json.loads(answer)["error"]
+    sent = [c for c in platforms.calls("Messages", To=number) if c.get("_ok")]
+    assert [c.get("ContentSid") for c in sent] == [TWILIO_TEMPLATE_SID]
+    assert not any(c.get("Body") for c in sent)

@@ -9,14 +9,14 @@
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   const attr = (n) => ((script && script.getAttribute('data-' + n)) || '').trim();
   // The session's tag proves it was issued to this browser; the server refuses a session without it.
-  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', t: 'helpdesk.transcript', q: 'helpdesk.queue', m: 'helpdesk.replies' };
+  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', c: 'helpdesk.conversation_language', t: 'helpdesk.transcript', q: 'helpdesk.queue', m: 'helpdesk.replies' };
   const getS = (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } };
   const setS = (k, v) => { try { localStorage.setItem(k, v); } catch (e) { /* private mode or full */ } };
   const getJ = (k) => { try { const v = JSON.parse(getS(k)); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
   const setJ = (k, v) => setS(k, JSON.stringify(v));
 
   const NAMES = { it: 'italiano', en: 'English', ar: 'العربية', fr: 'français', uk: 'українська', es: 'español', fa: 'فارسی', ur: 'اردو', bn: 'বাংলা', ru: 'русский', ro: 'română', sq: 'shqip', tr: 'Türkçe' };
-  const RTL = ['ar', 'fa', 'ur'];
+  const RTL = ['ar', 'fa', 'ur', 'ps'];
   const KEYS = 'launch title input send close lang read stop med mt orig reconn you bot'.split(' ');
   const STR = {
     it: 'Chatta con lo sportello|Sportello di aiuto|Scrivi il tuo messaggio|Invia|Chiudi|Lingua|Leggi ad alta voce|Ferma la lettura|Mediatore|Traduzione automatica|Mostra originale|Riconnessione…|Tu|Assistente',
@@ -61,9 +61,17 @@
     ro: 'Mesaj prea lung: cel mult {max} caractere.', sq: 'Mesazh shumë i gjatë: të shumtën {max} shkronja.',
     tr: 'Mesaj çok uzun: en fazla {max} karakter.',
   };
+  // The unread count, said by screen readers (a live region) and on the launcher's label.
+  const UNREAD = {
+    it: 'Messaggi nuovi: {n}', en: 'New messages: {n}', ar: 'رسائل جديدة: {n}', fr: 'Nouveaux messages : {n}',
+    uk: 'Нові повідомлення: {n}', es: 'Mensajes nuevos: {n}', fa: 'پیام‌های تازه: {n}', ur: 'نئے پیغامات: {n}',
+    bn: 'নতুন বার্তা: {n}', ru: 'Новые сообщения: {n}', ro: 'Mesaje noi: {n}', sq: 'Mesazhe të reja: {n}',
+    tr: 'Yeni mesajlar: {n}',
+  };
   const MAX_CHARS = Number(attr('max-chars')) > 0 ? Number(attr('max-chars')) : 4000;
-  const note = (i, fill) => NOTE[lang][i].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
-  const t = (k) => STR[lang][KEYS.indexOf(k)];
+  const note = (i, fill) => (NOTE[lang] || NOTE.en)[i].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
+  // The widget's own labels, in the conversation's language; English where a language has none.
+  const t = (k) => (STR[lang] || STR.en)[KEYS.indexOf(k)];
 
   const browserLang = () => {
     for (const l of navigator.languages || [navigator.language || '']) {
@@ -74,7 +82,9 @@
   };
   let chosen = getS(K.l);
   if (!NAMES[chosen]) chosen = null;
-  let lang = chosen || (NAMES[attr('language').toLowerCase()] ? attr('language').toLowerCase() : browserLang() || 'it');
+  // The language the bot last answered in (each of its messages names it) wins over the page's.
+  const followed = NAMES[getS(K.c)] ? getS(K.c) : null;
+  let lang = chosen || followed || (NAMES[attr('language').toLowerCase()] ? attr('language').toLowerCase() : browserLang() || 'it');
   let sid = getS(K.s) || null;
   let tag = sid ? getS(K.g) || null : null;
   let log = getJ(K.t);
@@ -83,6 +93,7 @@
   let shown = getJ(K.m).filter((i) => Number.isInteger(i));
   let seenSent = 0;
   let greeted = false;
+  let unread = 0;
 
   // ---------- DOM ----------
   const el = (tag, props, ...kids) => {
@@ -131,7 +142,8 @@
     el('form', { class: 'hd-form', onsubmit: (e) => { e.preventDefault(); submit(); } },
       input,
       el('button', { id: 'hd-send', class: 'hd-send', type: 'submit', 'data-a': 'send', icon: 'send' })));
-  root.append(launcher, panel);
+  const unreadLive = el('div', { id: 'hd-unread', class: 'hd-sr', role: 'status', 'aria-live': 'polite' });
+  root.append(launcher, unreadLive, panel);
   // Full screen on a phone: a modal dialog, and Tab stays inside it.
   const phone = window.matchMedia ? window.matchMedia('(max-width:479.98px)') : { matches: false };
   const modal = () => !panel.hidden && phone.matches;
@@ -146,6 +158,18 @@
     if (e.shiftKey && (at === first || !panel.contains(at))) { e.preventDefault(); last.focus(); }
     else if (!e.shiftKey && (at === last || !panel.contains(at))) { e.preventDefault(); first.focus(); }
   });
+
+  // The on-screen keyboard shrinks the visual viewport, not the layout one: the
+  // full-screen panel follows the visible part and the newest message stays in view.
+  const vv = window.visualViewport;
+  function fitViewport() {
+    if (!vv || panel.hidden) return;
+    const bottom = box.scrollHeight - box.scrollTop - box.clientHeight < 48;
+    if (phone.matches) { panel.style.height = vv.height + 'px'; panel.style.top = vv.offsetTop + 'px'; }
+    else { panel.style.height = ''; panel.style.top = ''; }
+    if (bottom || panel.contains(document.activeElement)) box.scrollTop = box.scrollHeight;
+  }
+  if (vv) { vv.addEventListener('resize', fitViewport); vv.addEventListener('scroll', fitViewport); }
 
   function grow() {
     input.style.height = 'auto';
@@ -195,6 +219,7 @@
   }
 
   const ROLE = { u: 'user', b: 'bot', m: 'mediator', s: 'note' };
+  const PRIVACY = ['/privacy_ok', '/privacy_decline'];
   // Times in the conversation's language: "14:05" today, with the day before that.
   function when(at) {
     const d = new Date(at);
@@ -204,7 +229,8 @@
   }
   let seq = 0;
   function render(m) {
-    if (m.r === 'u') box.querySelectorAll('.hd-quick-reply').forEach((b) => { b.disabled = true; });
+    // Typing makes earlier buttons stale, but not the privacy choice: it stays open until made.
+    if (m.r === 'u') box.querySelectorAll(m.pv ? '.hd-quick-reply' : '.hd-quick-reply:not([data-keep])').forEach((b) => { b.disabled = true; });
     const body = el('div', { class: 'hd-body' });
     if (m.r === 'm') {
       body.appendChild(el('div', { class: 'hd-who' }, el('span', { 'data-t': 'med' }), m.n ? document.createTextNode(' · ') : null, m.n ? el('bdi', { text: m.n }) : null));
@@ -232,9 +258,9 @@
     box.appendChild(b);
     if (m.q && m.q.length) {
       const g = el('div', { class: 'hd-qrs' });
-      m.q.forEach(([title, payload]) => g.appendChild(el('button', { type: 'button', class: 'hd-quick-reply', dir: 'auto', text: title, onclick: (e) => {
+      m.q.forEach(([title, payload]) => g.appendChild(el('button', { type: 'button', class: 'hd-quick-reply', dir: 'auto', text: title, 'data-keep': PRIVACY.includes(payload) ? 'privacy' : null, onclick: (e) => {
         if (e.currentTarget.disabled) return;
-        say(payload, title);
+        say(payload, title, PRIVACY.includes(payload) ? { pv: 1 } : null);
         input.focus();
       } })));
       box.appendChild(g);
@@ -254,7 +280,18 @@
     if (log.length > 100) log = log.slice(-100);
     setJ(K.t, log);
     render(m);
-    if (panel.hidden && m.r !== 'u') launcher.classList.add('hd-unread');
+    if (panel.hidden && m.r !== 'u') setUnread(unread + 1);
+  }
+
+  // The launcher's badge shows how many messages came while the panel was closed;
+  // the count is announced, and named in the launcher's label.
+  function setUnread(n) {
+    unread = n;
+    const said = n ? (UNREAD[lang] || UNREAD.en).replace('{n}', new Intl.NumberFormat(lang).format(n)) : '';
+    launcher.classList.toggle('hd-unread', n > 0);
+    launcher.dataset.unread = n ? new Intl.NumberFormat(lang).format(n) : '';
+    launcher.setAttribute('aria-label', t('launch') + (said ? ' · ' + said : ''));
+    if (unreadLive.textContent !== said) unreadLive.textContent = said;
   }
 
   // ---------- language ----------
@@ -274,6 +311,7 @@
     localize(root);
     input.placeholder = t('input');
     labelForget();
+    setUnread(unread);
     showStatus();
     refreshVoices();
   }
@@ -283,6 +321,7 @@
     const changed = code !== lang || chosen !== code;
     lang = chosen = code;
     setS(K.l, code);
+    setS(K.c, code);
     stopSpeech();
     apply();
     if (changed) say('/lang ' + code);
@@ -445,8 +484,19 @@
       add({ r: 's', k: 'joined', t: note(1, { name: d.name }) });
     }
   }
+  // The bot names the conversation's language on each message: the frame follows it,
+  // so an Italian-locale phone writing Arabic gets Arabic labels, right to left.
+  function follow(d) {
+    const code = d && typeof d === 'object' && typeof d.language === 'string' ? d.language.toLowerCase() : '';
+    if (!NAMES[code] || code === lang) return;
+    lang = code;
+    setS(K.c, code);
+    stopSpeech();
+    apply();
+  }
   function bot(d) {
     if (isForgotten(d)) return forgetHere(true);
+    follow(d);
     if (d && typeof d === 'object' && d.from === 'desk') return deskNotice(d);
     if (!d || typeof d !== 'object' || typeof d.text !== 'string' || !d.text.trim()) return;
     if (d.from === 'mediator') {
@@ -473,8 +523,8 @@
     setJ(K.q, queue);
   }
   // Shown (when `shown` is given) at once; sent now or as soon as the connection is back.
-  function say(message, shown) {
-    if (shown != null) add({ r: 'u', t: shown });
+  function say(message, shown, extra) {
+    if (shown != null) add({ r: 'u', t: shown, ...(extra || {}) });
     queue.push({ message, metadata: { language: chosen, language_hint: lang } });
     if (!ws) connect(); // after forgetHere(), the next message opens a new session
     flush();
@@ -556,9 +606,10 @@
     if (phone.matches) panel.setAttribute('aria-modal', 'true');
     else panel.removeAttribute('aria-modal');
     launcher.setAttribute('aria-expanded', 'true');
-    launcher.classList.remove('hd-unread');
+    setUnread(0);
     box.scrollTop = box.scrollHeight;
     input.focus();
+    fitViewport();
     if (!log.length && !greeted) { greeted = true; say('/greet'); }
     reportSeen();
   }
@@ -580,7 +631,7 @@
 #hd-widget .hd-launcher{position:fixed;z-index:2147483000;bottom:20px;right:20px;width:64px;height:64px;padding:0;border:2px solid #fff;border-radius:50%;background:#0b4f6c;color:#fff;display:flex;align-items:center;justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.35)}
 #hd-widget .hd-launcher svg{width:32px;height:32px}
 #hd-widget .hd-launcher:hover{background:#083a50}
-#hd-widget .hd-unread::after{content:"";position:absolute;top:2px;right:2px;width:16px;height:16px;border-radius:50%;background:#d4351c;border:2px solid #fff}
+#hd-widget .hd-unread::after{content:attr(data-unread);position:absolute;top:-4px;right:-4px;min-width:24px;height:24px;padding:0 4px;border-radius:12px;background:#d4351c;border:2px solid #fff;color:#fff;font-size:14px;font-weight:700;line-height:20px;text-align:center}
 #hd-widget.hd-rtl .hd-launcher{right:auto;left:20px}
 #hd-widget .hd-panel{position:fixed;z-index:2147483001;bottom:96px;right:20px;width:400px;max-width:calc(100vw - 40px);height:640px;max-height:calc(100vh - 116px);display:flex;flex-direction:column;background:#fff;color:#1a1a1a;border:1px solid #6b6b6b;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden;text-align:start}
 #hd-widget.hd-rtl .hd-panel{right:auto;left:20px}

@@ -205,8 +205,10 @@ class InLanguage(CollectingDispatcher):
         name = response or template
         variation = response_variation(domain_file(), name, self.language) if name else None
         if variation is not None:
-            text = fill(variation.get("text") or "", {**self.slots, **kwargs})
-            buttons = [*(variation.get("buttons") or []), *(buttons or [])]
+            values = {**self.slots, **kwargs}
+            text = fill(variation.get("text") or "", values)
+            filled = [fill_button(b, values) for b in variation.get("buttons") or []]
+            buttons = [*filled, *(buttons or [])]
             json_message = variation.get("custom") or json_message
             kwargs["utter_action"], name = name, None
         super().utter_message(
@@ -221,14 +223,25 @@ class InLanguage(CollectingDispatcher):
         )
 
 
-_PLACEHOLDER = re.compile(r"{([^\n{}]+?)}")
+# "{{" and "}}" are escaped braces, "{name}" a slot: as Rasa's interpolator reads them.
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^\n{}]+?)\}")
 
 
 def fill(text: str, values: dict[str, Any]) -> str:
     """A response's {placeholders} filled as Rasa fills them; unknown ones stay as written."""
-    return _PLACEHOLDER.sub(
-        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text
-    )
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)[0]
+        return str(values[name]) if name in values else match.group(0)
+
+    return _PLACEHOLDER.sub(one, text)
+
+
+def fill_button(button: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A response's button with its title and payload filled (Rasa fills both)."""
+    return {k: fill(v, values) if isinstance(v, str) else v for k, v in button.items()}
 
 
 def first_reply_notice(

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def browser(assistant):
+def browser(assistant, desk_store):  # the desk log-ins exist for every test
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium

@@ -108,7 +108,9 @@ def understand(text, slots=None, events=()):
 
 
 def responses(messages):
-    return [m.get("response") for m in messages if m.get("response")]
+    """The domain responses sent, by name (filled here, they carry it as `utter_action`)."""
+    names = [m.get("response") or m.get("utter_action") for m in messages]
+    return [name for name in names if name]
 
 
 NOTIFIED = {"privacy": "accepted"}

@@ -7,7 +7,7 @@
   'use strict';
 
   const $ = (id) => document.getElementById(id);
-  const { el, clear, sourceLink, clock, api, mixedText } = window.HelpDesk;
+  const { el, clear, sourceLink, clock, api, mixedText, isRtl } = window.HelpDesk;
   const MY_LANGUAGE = document.body.dataset.language || 'it';
 
   // -- small helpers -----------------------------------------------------------
@@ -23,12 +23,13 @@
   const NUMBERED = /^\s*(\d+)[.)]\s+(.*)$/;
   const BULLET = /^\s*[-*+]\s+(.*)$/;
 
-  /** One line's text into `node`: **bold** as <strong>, the rest as text nodes. */
-  function inlineMarkdown(node, line) {
+  /** One line's text into `node`: **bold** as <strong>, the rest as text nodes.
+   * `rtl`: the whole answer's direction, since a piece may begin with a number. */
+  function inlineMarkdown(node, line, rtl) {
     line.split(/\*\*(.+?)\*\*/).forEach((part, k) => {
       if (!part) return;
-      if (k % 2) node.appendChild(mixedText(el('strong'), part));
-      else mixedText(node, part);
+      if (k % 2) node.appendChild(mixedText(el('strong'), part, rtl));
+      else mixedText(node, part, rtl);
     });
     return node;
   }
@@ -38,6 +39,7 @@
   function markdown(node, text) {
     let list = null;
     let kind = '';
+    const rtl = isRtl(text);
     for (const line of String(text == null ? '' : text).split('\n')) {
       const numbered = line.match(NUMBERED);
       const bullet = numbered ? null : line.match(BULLET);
@@ -49,12 +51,12 @@
           if (numbered && numbered[1] !== '1') list.setAttribute('start', numbered[1]);
           kind = tag;
         }
-        list.appendChild(inlineMarkdown(el('li'), numbered ? numbered[2] : bullet[1]));
+        list.appendChild(inlineMarkdown(el('li'), numbered ? numbered[2] : bullet[1], rtl));
       } else if (list && /^\s+/.test(line)) {
-        inlineMarkdown(list.lastChild, ' ' + line.trim());  // a list item's wrapped line
+        inlineMarkdown(list.lastChild, ' ' + line.trim(), rtl);  // a list item's wrapped line
       } else {
         list = null; kind = '';
-        node.appendChild(inlineMarkdown(el('p'), line.trim()));
+        node.appendChild(inlineMarkdown(el('p'), line.trim(), rtl));
       }
     }
     return node;

@@ -110,10 +110,16 @@
     });
   }
 
-  /** `node` filled with `text` as text: LTR runs isolated in RTL text, links made. */
-  function mixedText(node, text) {
+  /** True when `text` is shown right to left (its first letter is RTL). */
+  function isRtl(text) {
+    return RTL_FIRST.test(String(text == null ? '' : text));
+  }
+
+  /** `node` filled with `text` as text: LTR runs isolated in RTL text, links made.
+   * `rtl` is the direction of the text this is a piece of (default: its own). */
+  function mixedText(node, text, rtl) {
     const value = String(text == null ? '' : text);
-    if (!RTL_FIRST.test(value)) {
+    if (!(rtl === undefined ? RTL_FIRST.test(value) : rtl)) {
       links(node, value);
       return node;
     }
@@ -127,5 +133,5 @@
     return node;
   }
 
-  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText };
+  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText, isRtl };
 })();

@@ -302,7 +302,7 @@ def test_a_new_request_shows_in_the_title_is_announced_and_urgent_gets_a_banner(
 
         site.new_request("telegram:new-ar", "ar", urgent=True)
         expect(page).to_have_title(f"({count + 2}) Desk · Help desk")
-        expect(page.locator("#queue-announce")).to_have_text("New urgent request: Arabic.")
+        expect(page.locator("#queue-alert")).to_have_text("New urgent request: Arabic.")
         expect(page.locator("#urgent-banner")).to_contain_text("4 urgent requests waiting")
         page.click("#urgent-show")
         newest = store.queue(AMAL)

@@ -77,6 +77,7 @@
   const languageFilter = $('queue-language');
   const urgentOnly = $('queue-urgent-only');
   const announcer = $('queue-announce');
+  const alerter = $('queue-alert');
   const banner = $('urgent-banner');
   const bannerText = $('urgent-banner-text');
   const notifyToggle = $('notify-toggle');
@@ -326,10 +327,13 @@
     banner.hidden = false;
   }
 
-  function announce(message) {
+  /** Tell screen readers, politely, or at once for urgent news. The banner is not
+   * itself an alert: its waiting time changes every half minute. */
+  function announce(message, urgent) {
+    const region = urgent ? alerter : announcer;
     // A change of text is what screen readers announce; clear first so a repeat is heard.
-    announcer.textContent = '';
-    window.setTimeout(() => { announcer.textContent = message; }, 50);
+    region.textContent = '';
+    window.setTimeout(() => { region.textContent = message; }, 50);
   }
 
   function notificationsOn() {
@@ -397,7 +401,7 @@
     const urgent = fresh.filter((item) => item.urgent);
     announce(fresh.length === 1
       ? 'New ' + (urgent.length ? 'urgent ' : '') + 'request: ' + languageName(fresh[0].language) + '.'
-      : fresh.length + ' new requests, ' + urgent.length + ' urgent.');
+      : fresh.length + ' new requests, ' + urgent.length + ' urgent.', urgent.length > 0);
     if (urgent.length) {
       bannerFor = urgent[0].id;
       showBanner();

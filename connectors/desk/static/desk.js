@@ -99,6 +99,7 @@
   let known = null;           // ids of waiting hand-offs already seen (null: not loaded yet)
   let bannerFor = null;       // the urgent hand-off the banner points at
   let queueScroll = 0;        // where the list was when a conversation replaced it
+  let choicesKey = '';        // the language choices now in the list
 
   const displayNames = (() => {
     try { return new Intl.DisplayNames(['en'], { type: 'language' }); } catch (err) { return null; }
@@ -240,6 +241,10 @@
     for (const item of waiting) counts.set(item.language, (counts.get(item.language) || 0) + 1);
     const codes = [...counts.keys()].sort((a, b) => languageName(a).localeCompare(languageName(b)));
     if (!['mine', 'all'].includes(chosen) && !codes.includes(chosen)) codes.push(chosen);
+    // Rebuilt only when something changed: a live update must not close an open list.
+    const key = waiting.length + '|' + codes.map((code) => code + ':' + (counts.get(code) || 0)).join(',');
+    if (key === choicesKey) return;
+    choicesKey = key;
     const mine = MY_LANGUAGES.join(', ');
     const options = [
       el('option', { text: 'Mine' + (mine ? ': ' + mine : ''), attrs: { value: 'mine' } }),

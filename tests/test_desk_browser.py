@@ -209,6 +209,7 @@ def test_long_queue_is_compact_counted_filtered_by_language_and_searchable(queue
         )
         assert languages == ["ar", "fr", "it"]
         expect(page.locator("#queue .queue-item").first).to_contain_text("Arabic")
+        expect(page.locator("#queue .queue-item").first).to_contain_text("residence permit")
         # Many rows per screen, not 6 cards: even the first screen, under the filters.
         rows = page.locator("#queue .queue-item").evaluate_all(
             "(rows) => rows.map((row) => row.getBoundingClientRect())"

@@ -188,11 +188,15 @@
     const text = el('div', { className: 'queue-text' }, [line]);
     // A burst of urgent requests is flagged; a waiting one shows its first lines only.
     if (item.flood) text.appendChild(el('p', { className: 'flood', text: item.flood.text }));
+    // The topic, then the first lines (each in its own direction), on one line.
     const preview = (item.preview || []).join(' · ');
-    if (preview) {
-      text.appendChild(el('p', { className: 'preview', text: preview, attrs: { dir: 'auto', title: preview } }));
-    } else if (item.topic || item.reason) {
-      text.appendChild(el('p', { className: 'preview is-quiet', text: [item.topic, item.reason].filter(Boolean).join(' · ') }));
+    const topic = item.topic ? String(item.topic).replace(/[_-]+/g, ' ') : '';
+    if (preview || topic) {
+      text.appendChild(el('p', { className: 'preview', attrs: { title: preview || null } }, [
+        topic ? el('span', { className: 'topic-name', text: topic }) : null,
+        topic && preview ? ' ' : null,
+        preview ? el('bdi', { text: preview, attrs: { dir: 'auto' } }) : null,
+      ]));
     }
     li.appendChild(text);
     if (item.status === 'waiting') {

@@ -141,6 +141,9 @@ class Desk:
     # Served over HTTPS through the reverse proxy (deploy/): Secure cookies with
     # the __Host- prefix, and the person's address taken from the proxy's X-Real-IP.
     behind_proxy: bool = False
+    # Redis shared by several web apps (redis://host:port/db): the log-in
+    # throttle counts there. Empty: each web app counts alone.
+    redis_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("desk.default_wait_minutes", "HELPDESK_DEFAULT_WAIT_MINUTES"),
     ("desk.session_hours", "HELPDESK_SESSION_HOURS"),
     ("desk.behind_proxy", "HELPDESK_BEHIND_PROXY"),
+    ("desk.redis_url", "HELPDESK_REDIS_URL"),
     ("privacy.retention_days", "HELPDESK_RETENTION_DAYS"),
     ("privacy.declined_retention_hours", "HELPDESK_DECLINED_RETENTION_HOURS"),
 )
@@ -439,7 +443,19 @@ class _Reader:
             default_wait_minutes=self.number("desk.default_wait_minutes", int, 1, 24 * 60),
             session_hours=self.number("desk.session_hours", int, 1, 24 * 30),
             behind_proxy=self.switch("desk.behind_proxy"),
+            redis_url=self.redis_url("desk.redis_url"),
         )
+
+    def redis_url(self, dotted: str) -> str:
+        """An optional redis://, rediss:// or unix:// address ("" when unset)."""
+        try:
+            address = self.optional_text(dotted)
+        except SettingsError:  # an older helpdesk.yml without the key
+            return ""
+        if address and not address.startswith(("redis://", "rediss://", "unix://")):
+            fix = "give redis://host:port/db, or leave it empty"
+            raise self.error(dotted, f"is {address!r}", fix)
+        return address
 
     def switch(self, dotted: str) -> bool:
         value = self.optional_text(dotted).lower()

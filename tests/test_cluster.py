@@ -171,3 +171,21 @@ def test_rasas_tracker_store_on_postgresql_from_the_cluster_endpoints():
             asyncio.run(main())
         """
         assert rasa(code, env) == "PatientSQLTrackerStore ciao"
+
+
+def test_two_web_apps_share_the_log_in_throttle(redis_url):
+    from connectors.desk.throttle import MAX_FAILURES, LoginThrottle
+
+    first, second = LoginThrottle(redis_url), LoginThrottle(redis_url)
+    for attempt in range(MAX_FAILURES):
+        (first if attempt % 2 else second).failed("amal", "203.0.113.7")
+    assert first.locked("amal", "198.51.100.1") and second.locked("amal", "198.51.100.1")
+    assert not LoginThrottle().locked("amal", "198.51.100.1")  # in memory: its own counts
+
+
+def test_a_redis_url_that_is_not_one_names_the_setting():
+    from knowledge.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=r"desk.redis_url \(environment: HELPDESK_REDIS_URL\)"):
+        load_settings(environ={"HELPDESK_REDIS_URL": "localhost:6379"})
+    assert load_settings(environ={}).desk.redis_url == ""

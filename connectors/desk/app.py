@@ -238,7 +238,7 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
     app[STORE_KEY] = connector.store
     app[DESK_SETTINGS_KEY] = settings
     app[auth.SECURE_KEY] = settings.desk.behind_proxy
-    app[THROTTLE_KEY] = LoginThrottle()
+    app[THROTTLE_KEY] = LoginThrottle(settings.desk.redis_url)
     app[HASHING_KEY] = asyncio.Semaphore(HASHING_AT_ONCE)
     app[TEMPLATES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),

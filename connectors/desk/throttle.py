@@ -4,15 +4,17 @@
     if throttle.locked(username, address): ...   # answer 429 without checking the password
     throttle.failed(username, address)           # after a wrong password
 
-Counting is done by the ``limits`` library (moving windows, in memory: one web
-app process). After ``FAILURES`` within its window the user name or address is
-locked for ``LOCK_MINUTES``, right password or not, so guessing stops there.
+Counting is done by the ``limits`` library, in moving windows: in memory for
+one web app, in Redis (``desk.redis_url``) for several behind one load
+balancer, so the limit does not multiply with the processes. After
+``FAILURES`` within its window the user name or address is locked for
+``LOCK_MINUTES``, right password or not, so guessing stops there.
 """
 
 from __future__ import annotations
 
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 MAX_FAILURES = 10
@@ -31,8 +33,8 @@ LOCKED_MESSAGE = (
 
 
 class LoginThrottle:
-    def __init__(self) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, storage_uri: str = "") -> None:
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri or "memory://"))
 
     @staticmethod
     def _keys(username: str, address: str) -> list[tuple[str, str]]:

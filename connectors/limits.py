@@ -77,24 +77,60 @@ return 2
 """
 
 
+# An address's new conversations in Redis, atomically: a sender seen within the
+# window is not new; otherwise admitted while the address has started fewer
+# than the limit. Returns 1 (admit) or 0 (refuse).
+_STARTS_SCRIPT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local window = tonumber(ARGV[1])
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 1
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[2], window)
+if ARGV[4] == '1' then redis.call('SET', KEYS[1], '1', 'PX', window) end
+return 1
+"""
+
+
 class SharedWindow:
-    """A sender's message count in Redis, one window for every Rasa process.
+    """Counts in Redis, one window for every Rasa process: a sender's messages,
+    an address's new conversations.
 
-    Keys carry the keyed hash of the sender (``log_id``), never the id itself."""
+    Keys carry keyed hashes (``log_id``), never a sender id or an address."""
 
-    def __init__(self, url: str, key_prefix: str = "helpdesk:rate:") -> None:
+    def __init__(self, url: str, key_prefix: str = "helpdesk:") -> None:
         import redis.asyncio  # only where several processes share the counts
 
         self.client = redis.asyncio.Redis.from_url(url, socket_timeout=2)
-        self.script = self.client.register_script(_WINDOW_SCRIPT)
+        self.messages_script = self.client.register_script(_WINDOW_SCRIPT)
+        self.starts_script = self.client.register_script(_STARTS_SCRIPT)
         self.key_prefix = key_prefix
 
     async def count(self, sender_id: str, per_window: int, window_seconds: float) -> int:
-        key = self.key_prefix + log_id(sender_id)
+        """0: the message passes, 1: tell the sender, 2: refuse quietly."""
+        key = f"{self.key_prefix}rate:{log_id(sender_id)}"
         return int(
-            await self.script(
+            await self.messages_script(
                 keys=[key, key + ":told"],
                 args=[int(window_seconds * 1000), per_window, uuid.uuid4().hex],
+            )
+        )
+
+    async def admit(
+        self, address: str, sender_id: str | None, per_window: int, window_seconds: float
+    ) -> bool:
+        sender_key = f"{self.key_prefix}sender:{log_id(sender_id or '')}"
+        address_key = f"{self.key_prefix}starts:{log_id(address)}"
+        known = "1" if sender_id is not None else "0"
+        return bool(
+            await self.starts_script(
+                keys=[sender_key, address_key],
+                args=[int(window_seconds * 1000), per_window, uuid.uuid4().hex, known],
             )
         )
 
@@ -201,11 +237,32 @@ class AddressLimits:
 
     MAX_KEPT = 100_000
 
-    def __init__(self, per_window: int = 30, window_seconds: float = 600.0) -> None:
+    def __init__(
+        self,
+        per_window: int = 30,
+        window_seconds: float = 600.0,
+        shared: SharedWindow | None = None,
+    ) -> None:
         self.per_window = per_window
         self.window_seconds = window_seconds
+        self.shared = shared
         self._addresses: dict[str, deque[float]] = {}
         self._senders: dict[str, float] = {}
+
+    async def allow(self, address: str, sender_id: str | None = None) -> bool:
+        """As `admit`, counted in the window every process shares when there is one."""
+        if self.shared is None:
+            return self.admit(address, sender_id)
+        try:
+            admitted = await self.shared.admit(
+                address, sender_id, self.per_window, self.window_seconds
+            )
+        except Exception as error:  # Redis down or slow: count here, lose nothing
+            log.warning("Counting alone, Redis is unavailable (%s)", type(error).__name__)
+            return self.admit(address, sender_id)
+        if not admitted:
+            log.warning("Refused a new conversation from %s", log_id(address))
+        return admitted
 
     def admit(self, address: str, sender_id: str | None = None, now: float | None = None) -> bool:
         """True when `sender_id` may write: known, or new and within its address's limit.
@@ -243,10 +300,12 @@ class AddressLimits:
 
 def address_limits_from(credentials: dict[str, Any]) -> AddressLimits:
     """From a channel's credentials.yml block:
-    new_conversations_per_address, address_window_seconds."""
+    new_conversations_per_address, address_window_seconds, redis_url."""
+    redis_url = str(credentials.get("redis_url") or "")
     return AddressLimits(
         per_window=int(credentials.get("new_conversations_per_address") or 30),
         window_seconds=float(credentials.get("address_window_seconds") or 600),
+        shared=SharedWindow(redis_url) if redis_url else None,
     )
 
 

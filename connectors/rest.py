@@ -88,12 +88,12 @@ class TolerantRestInput(RestInput):
 
         @blueprint.route("/", methods=["GET"])
         async def health(request: Request) -> response.HTTPResponse:
-            return self.refusal(request) or response.json({"status": "ok"})
+            return await self.refusal(request) or response.json({"status": "ok"})
 
         @blueprint.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Any:
             sender_id = await self._extract_sender(request)
-            refused = self.refusal(request, sender_id)
+            refused = await self.refusal(request, sender_id)
             if refused:
                 return refused
             text = self._extract_message(request)
@@ -119,7 +119,7 @@ class TolerantRestInput(RestInput):
 
         return blueprint
 
-    def refusal(self, request: Request, sender_id: str | None = None) -> Any:
+    async def refusal(self, request: Request, sender_id: str | None = None) -> Any:
         """403 without the bearer token (or while it is unset), 429 for an address
         starting too many conversations; None lets the request through."""
         if not bearer_ok(request.headers.get("Authorization"), self.rest_token):
@@ -127,7 +127,7 @@ class TolerantRestInput(RestInput):
                 {"error": "The REST channel needs 'Authorization: Bearer <token>'."}, status=403
             )
         address = client_address(request.ip, request.headers.get("X-Forwarded-For"))
-        if sender_id is not None and not self.addresses.admit(address, sender_id):
+        if sender_id is not None and not await self.addresses.allow(address, sender_id):
             return response.json(
                 {"error": "Too many new conversations from this address; try later."},
                 status=429,

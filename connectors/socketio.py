@@ -184,7 +184,7 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             data = data if isinstance(data, dict) else {}
             session_id, tag = data.get("session_id"), data.get("session_tag")
             if session_id is None:
-                if not self.addresses.admit(addresses.get(sid, "")):
+                if not await self.addresses.allow(addresses.get(sid, "")):
                     await sio.emit("session_refused", {"reason": "busy"}, room=sid)
                     return
                 session_id, tag = signer.issue()

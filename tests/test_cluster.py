@@ -189,3 +189,24 @@ def test_a_redis_url_that_is_not_one_names_the_setting():
     with pytest.raises(SettingsError, match=r"desk.redis_url \(environment: HELPDESK_REDIS_URL\)"):
         load_settings(environ={"HELPDESK_REDIS_URL": "localhost:6379"})
     assert load_settings(environ={}).desk.redis_url == ""
+
+
+def test_two_processes_admit_an_addresss_new_conversations_once(redis_url):
+    from connectors.limits import AddressLimits
+
+    first, second = (
+        AddressLimits(per_window=3, window_seconds=600, shared=SharedWindow(redis_url))
+        for _ in range(2)
+    )
+
+    async def start() -> list[bool]:
+        new = [
+            await (first if n % 2 else second).allow("203.0.113.9", f"flood-{n}") for n in range(5)
+        ]
+        known = await first.allow("203.0.113.9", "flood-1")  # seen by the other process
+        elsewhere = await second.allow("198.51.100.1", "someone")
+        return [*new, known, elsewhere]
+
+    assert asyncio.run(start()) == [True, True, True, False, False, True, True]
+    keys = [k.decode() for k in redis.Redis.from_url(redis_url).keys("helpdesk:s*")]
+    assert keys and not [k for k in keys if "203.0.113" in k or "flood" in k]

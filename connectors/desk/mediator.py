@@ -14,7 +14,7 @@
     POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
                                              -> {"taken", "position": in the queue, or null}
     POST /desk/api/history                   from Rasa's socket.io channel: {"sender_id", "after"}
-                                             -> the person's mediator replies after `after`
+                                             -> the person's mediator replies after `after`, with `at`
     POST /desk/api/seen                      from Rasa's socket.io channel: {"sender_id", "up_to"}
 
 POSTs are JSON with the ``X-CSRF-Token`` header of the page, except
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -249,7 +250,12 @@ async def history(request: web.Request) -> web.Response:
     store = request.app[desk.STORE_KEY]
     replies = await asyncio.to_thread(store.mediator_replies, sender_id, after)
     seen = await asyncio.to_thread(store.seen_up_to, sender_id)
-    return web.json_response({"messages": [for_person(m) for m in replies], "seen_up_to": seen})
+    # `at`: when it was written, so the channel merges it with the bot's messages in order.
+    found = [
+        {**for_person(m), "at": datetime.fromisoformat(m["created_at"]).timestamp()}
+        for m in replies
+    ]
+    return web.json_response({"messages": found, "seen_up_to": seen})
 
 
 async def seen(request: web.Request) -> web.Response:

@@ -14,7 +14,8 @@
     POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
                                              -> {"taken", "position": in the queue, or null}
     POST /desk/api/history                   from Rasa's socket.io channel: {"sender_id", "after"}
-                                             -> the person's mediator replies after `after`, with `at`
+                                             -> the person's mediator replies after `after`
+                                                (each with `at`, when it was written)
     POST /desk/api/seen                      from Rasa's socket.io channel: {"sender_id", "up_to"}
 
 POSTs are JSON with the ``X-CSRF-Token`` header of the page, except

@@ -20,6 +20,8 @@ CHROMIUM := /usr/bin/chromium
 POSTGRESQL := /usr/bin/pg_ctlcluster
 # Debian's nginx: the tests start the reverse proxy of deploy/ in front of stand-ins.
 NGINX := /usr/sbin/nginx
+# Debian's Redis: the tests share counts and Rasa's lock store across processes on it.
+REDIS := /usr/bin/redis-server
 
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
@@ -37,7 +39,7 @@ test: install lint lint-content  ## lint code and content, then every test (as C
 test-fast: $(VENV_APP)/.installed  ## unit tests only, for a quick check while working
 	$(PY) -m pytest -m unit -q
 
-install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM) $(POSTGRESQL) $(NGINX)
+install: $(VENV_RASA)/.installed $(VENV_APP)/.installed $(CHROMIUM) $(POSTGRESQL) $(NGINX) $(REDIS)
 
 $(CHROMIUM):
 	@echo "==> Installing Debian's chromium and Noto fonts (apt)"
@@ -53,6 +55,11 @@ $(NGINX):
 	@echo "==> Installing Debian's nginx (apt), for the reverse-proxy test"
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q nginx
+
+$(REDIS):
+	@echo "==> Installing Debian's Redis (apt), for the tests of several processes"
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q redis-server
 
 $(VENV_RASA)/.installed: bot/requirements-rasa.txt
 	@echo "==> Creating the Rasa environment (Python 3.10, about 3 minutes)"

@@ -49,6 +49,8 @@ CHANNEL_VARIABLES = (
     "HELPDESK_TWILIO_WEBHOOK_URL",
     "HELPDESK_TWILIO_API_URL",
     "HELPDESK_TWILIO_TEMPLATE_SID",
+    # Unset: each Rasa process counts its senders' messages alone.
+    "HELPDESK_REDIS_URL",
 )
 
 

@@ -21,6 +21,12 @@ to flood the mediators' queue with (urgent) hand-offs, stops at
 library would fit, but every release of it needs a ``packaging`` newer than
 Rasa 3.6 allows, so these are two small in-memory sliding windows.
 
+With several Rasa processes (``redis_url`` in credentials.yml, from
+``HELPDESK_REDIS_URL``) a sender's messages are counted in Redis, in one
+window shared by every process (``SharedWindow``), so the limit does not
+multiply with the processes. When Redis cannot be reached the process counts
+alone, as with one process, rather than refusing or losing messages.
+
 This module runs inside Rasa (Python 3.10) and imports nothing from Rasa, so
 the knowledge side's tests can use it too.
 """
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -53,14 +60,71 @@ class SenderWindow:
         self.told = False
 
 
+# One sender's sliding window in Redis, atomically: drop what is older than the
+# window, add this message, and tell once per window. Redis's own clock, so
+# that processes on several machines agree. Returns 0 (pass), 1 (tell), 2 (quiet).
+_WINDOW_SCRIPT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+if redis.call('ZCARD', KEYS[1]) <= tonumber(ARGV[2]) then return 0 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', window) then return 1 end
+return 2
+"""
+
+
+class SharedWindow:
+    """A sender's message count in Redis, one window for every Rasa process.
+
+    Keys carry the keyed hash of the sender (``log_id``), never the id itself."""
+
+    def __init__(self, url: str, key_prefix: str = "helpdesk:rate:") -> None:
+        import redis.asyncio  # only where several processes share the counts
+
+        self.client = redis.asyncio.Redis.from_url(url, socket_timeout=2)
+        self.script = self.client.register_script(_WINDOW_SCRIPT)
+        self.key_prefix = key_prefix
+
+    async def count(self, sender_id: str, per_window: int, window_seconds: float) -> int:
+        key = self.key_prefix + log_id(sender_id)
+        return int(
+            await self.script(
+                keys=[key, key + ":told"],
+                args=[int(window_seconds * 1000), per_window, uuid.uuid4().hex],
+            )
+        )
+
+
 class MessageLimits:
     def __init__(
-        self, max_chars: int = 4000, per_window: int = 12, window_seconds: float = 30.0
+        self,
+        max_chars: int = 4000,
+        per_window: int = 12,
+        window_seconds: float = 30.0,
+        shared: SharedWindow | None = None,
     ) -> None:
         self.max_chars = max_chars
         self.per_window = per_window
         self.window_seconds = window_seconds
+        self.shared = shared
         self._senders: dict[str, SenderWindow] = {}
+
+    async def verdict(self, sender_id: str, text: str) -> str | None:
+        """As `check`, counted in the window every process shares when there is one."""
+        if self.shared is None:
+            return self.check(sender_id, text)
+        try:
+            counted = await self.shared.count(sender_id, self.per_window, self.window_seconds)
+        except Exception as error:  # Redis down or slow: count here, lose nothing
+            log.warning("Counting alone, Redis is unavailable (%s)", type(error).__name__)
+            return self.check(sender_id, text)
+        if counted:
+            return RATE_LIMITED if counted == 1 else ""
+        return TOO_LONG if len(text) > self.max_chars else None
 
     def check(self, sender_id: str, text: str, now: float | None = None) -> str | None:
         """None when the message may pass, else RATE_LIMITED, TOO_LONG or "" (refuse quietly)."""
@@ -94,7 +158,7 @@ class MessageLimits:
 
         async def limited(message: Any) -> None:
             text = message.text or ""
-            verdict = self.check(message.sender_id, text)
+            verdict = await self.verdict(message.sender_id, text)
             if verdict is None:
                 await on_new_message(message)
                 return
@@ -118,11 +182,13 @@ class MessageLimits:
 
 def limits_from(credentials: dict[str, Any]) -> MessageLimits:
     """Limits from a channel's credentials.yml block:
-    max_chars, messages_per_window, window_seconds."""
+    max_chars, messages_per_window, window_seconds, redis_url (empty: this process alone)."""
+    redis_url = str(credentials.get("redis_url") or "")
     return MessageLimits(
         max_chars=int(credentials.get("max_chars") or 4000),
         per_window=int(credentials.get("messages_per_window") or 12),
         window_seconds=float(credentials.get("window_seconds") or 30),
+        shared=SharedWindow(redis_url) if redis_url else None,
     )
 
 

@@ -303,7 +303,9 @@ def test_a_typed_message_is_answered_in_its_language_in_one_call():
     useful = next(m for m in messages if m.get("utter_action") == "utter_was_it_useful")
     arabic = actions.response_variation(actions.domain_file(), "utter_was_it_useful", "ar")
     assert useful["text"] == arabic["text"] and useful["response"] is None
-    assert useful["buttons"] == arabic["buttons"]
+    # Filled as Rasa fills them: the payloads' doubled braces become single ones.
+    assert useful["buttons"] == [actions.fill_button(b, {}) for b in arabic["buttons"]]
+    assert '/feedback{"helpful": "yes"}' in [b["payload"] for b in useful["buttons"]]
     sources = next(m for m in messages if m.get("utter_action") == "utter_answer_sources")
     assert "{" not in sources["text"] and entry["sources"][0]["url"] in sources["text"]
 
@@ -325,6 +327,13 @@ def test_fill_leaves_unknown_placeholders_as_written():
     assert actions.fill("wait {wait_minutes} min, {nobody}", {"wait_minutes": 5}) == (
         "wait 5 min, {nobody}"
     )
+
+
+def test_fill_reads_doubled_braces_as_rasa_does():
+    assert actions.fill('/feedback{{"helpful": "yes"}}', {"helpful": "x"}) == (
+        '/feedback{"helpful": "yes"}'
+    )
+    assert actions.fill("{{language}} {language}", {"language": "ar"}) == "{language} ar"
 
 
 def test_every_message_names_the_conversations_language():

@@ -3,6 +3,7 @@
     GET  /desk                               the page (role mediator)
     GET  /desk/api/queue                     open hand-offs in the mediator's languages,
                                              urgent first, each with a redacted preview
+                                             and "unspoken" (no mediator speaks it)
     GET  /desk/api/handoffs/{id}             hand-off, transcript, suggested answers
                                              (waiting: a preview only; claimed: only
                                              for its mediator and admins, else 403)
@@ -65,8 +66,13 @@ async def queue(request: web.Request) -> web.Response:
 
     def load() -> list[dict]:
         found = store.queue(_languages(user))
+        previews = store.previews([item["id"] for item in found if item["status"] == "waiting"])
+        spoken = store.mediators_speak()
         for item in found:
-            item["preview"] = store.preview(item["id"]) if item["status"] == "waiting" else []
+            item["preview"] = previews.get(item["id"], [])
+            # No mediator speaks it: every mediator's queue shows it, and so does
+            # the desk's "my languages" filter.
+            item["unspoken"] = item["language"] not in spoken
         return [public(item) for item in found]
 
     return web.json_response({"handoffs": await asyncio.to_thread(load)})

@@ -61,20 +61,103 @@
   const isMine = (handoff) => handoff.status === 'claimed' && !!USERNAME && handoff.mediator_name === USERNAME;
 
   // -- queue ---------------------------------------------------------------------
+  // The server sends every open hand-off this user may see (their languages, and
+  // those no mediator speaks; admins: all). Filtering, search, counts and alerts
+  // happen here, over that list.
+
+  const queuePanel = $('queue-panel');
+  const columns = $('desk-columns');
+  const myList = $('my-queue');
+  const mineTitle = $('mine-title');
+  const queueCount = $('queue-count');
+  const queueMore = $('queue-more');
+  const queueMoreText = $('queue-more-text');
+  const queueOthers = $('queue-others');
+  const searchBox = $('queue-search');
+  const languageFilter = $('queue-language');
+  const urgentOnly = $('queue-urgent-only');
+  const announcer = $('queue-announce');
+  const alerter = $('queue-alert');
+  const banner = $('urgent-banner');
+  const bannerText = $('urgent-banner-text');
+  const notifyToggle = $('notify-toggle');
+  const conversationPane = $('conversation');
+  const conversationTitle = $('conversation-title');
+
+  const MY_LANGUAGES = (queuePanel.dataset.languages || '').split(/\s+/).filter(Boolean);
+  const IS_ADMIN = document.body.dataset.role === 'admin';
+  const BASE_TITLE = document.title;
+  const CHANNELS = {
+    socketio: 'web chat', telegram: 'Telegram', twilio: 'WhatsApp', whatsapp: 'WhatsApp',
+    sms: 'SMS', rest: 'app', counter: 'at the counter',
+  };
+  const NOTIFY_KEY = 'helpdesk.desk.notifications';
+  // Narrow screens show the queue or the conversation, not both (see desk.css).
+  const narrow = window.matchMedia('(max-width: 899px)');
+
+  let items = [];             // the last queue the server sent
+  let known = null;           // ids of waiting hand-offs already seen (null: not loaded yet)
+  let bannerFor = null;       // the urgent hand-off the banner points at
+  let queueScroll = 0;        // where the list was when a conversation replaced it
+  let choicesKey = '';        // the language choices now in the list
+
+  const displayNames = (() => {
+    try { return new Intl.DisplayNames(['en'], { type: 'language' }); } catch (err) { return null; }
+  })();
+
+  function languageName(code) {
+    if (!code) return 'Unknown language';
+    try {
+      const name = displayNames && displayNames.of(code);
+      if (name && name.toLowerCase() !== String(code).toLowerCase()) return name;
+    } catch (err) { /* not a language code */ }
+    return String(code).toUpperCase();
+  }
+
+  const channelName = (channel) => CHANNELS[channel] || String(channel || '');
+
+  /** Lower case without accents, for searching. */
+  function folded(text) {
+    return String(text || '').normalize('NFD').replace(/\p{M}/gu, '').toLocaleLowerCase();
+  }
 
   function waitedText(item) {
     const minutes = minutesSince(item.created_at);
     if (minutes === null) return '';
-    return item.status === 'waiting' ? 'waiting ' + duration(minutes) : 'asked ' + duration(minutes) + ' ago';
+    return item.status === 'waiting' ? duration(minutes) : 'asked ' + duration(minutes) + ' ago';
   }
 
   function refreshWaited() {
-    for (const node of queueList.querySelectorAll('.waited')) {
+    for (const node of document.querySelectorAll('.queue .waited')) {
       const minutes = minutesSince(node.dataset.created);
       if (minutes === null) continue;
       node.textContent = node.dataset.status === 'waiting'
-        ? 'waiting ' + duration(minutes) : 'asked ' + duration(minutes) + ' ago';
+        ? duration(minutes) : 'asked ' + duration(minutes) + ' ago';
     }
+    if (!banner.hidden && bannerFor !== null) showBanner();
+  }
+
+  /** Whether a hand-off is in the language choice `scope`: "mine", "all" or a code.
+   * "all" adds what the server sends everyone: languages no mediator speaks. */
+  function inScope(item, scope) {
+    if (scope === 'all') return true;
+    if (scope === 'mine') return MY_LANGUAGES.includes(item.language);
+    return item.language === scope;
+  }
+
+  // What the page title counts: the user's own languages (admins: all).
+  const alertScope = () => (IS_ADMIN || !MY_LANGUAGES.length ? 'all' : 'mine');
+  // What is announced: new requests in those, and every urgent one this user may take.
+  const alerts = (item) => item.status === 'waiting' && (item.urgent || inScope(item, alertScope()));
+
+  function matches(item, words) {
+    if (!words.length) return true;
+    const text = folded([
+      (item.preview || []).join(' '), item.language, languageName(item.language),
+      channelName(item.channel), item.channel, item.topic, item.reason, '#' + item.id,
+      item.urgent ? 'urgent' : '',
+    ].join(' '));
+    return words.every((word) => text.includes(word));
   }
 
   function queueItem(item) {
@@ -82,33 +165,48 @@
     const li = el('li', {
       className: 'queue-item' + (item.urgent ? ' is-urgent' : '') + (mine ? ' is-mine' : '') +
         (item.id === openId ? ' is-open' : ''),
-      attrs: { 'data-id': item.id, 'data-status': item.status },
+      attrs: { 'data-id': item.id, 'data-status': item.status, 'data-language': item.language },
     });
-    const top = el('div', { className: 'queue-line' }, [
-      el('span', { className: 'lang-code', text: String(item.language || '?').toUpperCase(), attrs: { title: 'Language' } }),
+    const created = parseTime(item.created_at);
+    const line = el('div', { className: 'queue-line' }, [
       item.urgent ? el('span', { className: 'urgent', text: 'URGENT' }) : null,
-      el('span', { className: 'topic', text: item.topic || 'no topic' }),
-    ]);
-    const meta = el('div', { className: 'queue-meta' }, [
-      el('span', { className: 'reason', text: 'reason: ' + (item.reason || '—') }),
+      el('span', { className: 'lang-name', text: languageName(item.language) }),
+      el('span', { className: 'lang-code', text: String(item.language || '?').toUpperCase(), attrs: { 'aria-hidden': 'true' } }),
       el('span', {
         className: 'waited',
         text: waitedText(item),
-        attrs: { 'data-created': item.created_at, 'data-status': item.status },
+        attrs: {
+          'data-created': item.created_at,
+          'data-status': item.status,
+          title: created === null ? null : 'Asked at ' + clock(item.created_at),
+        },
       }),
-      el('span', { className: 'status status-' + item.status, text: STATUS[item.status] || item.status }),
-      item.mediator_name ? el('span', { className: 'mediator', text: mine ? 'by you' : 'by ' + item.mediator_name }) : null,
+      el('span', { className: 'channel', text: channelName(item.channel) }),
+      el('span', { className: 'number', text: '#' + item.id }),
+      mine ? el('span', { className: 'mediator', text: 'yours' }) : null,
     ]);
-    li.appendChild(top);
-    li.appendChild(meta);
+    const text = el('div', { className: 'queue-text' }, [line]);
     // A burst of urgent requests is flagged; a waiting one shows its first lines only.
-    if (item.flood) li.appendChild(el('p', { className: 'flood', text: item.flood.text }));
-    for (const line of item.preview || []) li.appendChild(el('p', { className: 'preview', text: line }));
+    if (item.flood) text.appendChild(el('p', { className: 'flood', text: item.flood.text }));
+    // The topic, then the first lines (each in its own direction), on one line.
+    const preview = (item.preview || []).join(' · ');
+    const topic = item.topic ? String(item.topic).replace(/[_-]+/g, ' ') : '';
+    if (preview || topic) {
+      text.appendChild(el('p', { className: 'preview', attrs: { title: preview || null } }, [
+        topic ? el('span', { className: 'topic-name', text: topic }) : null,
+        topic && preview ? ' ' : null,
+        preview ? el('bdi', { text: preview, attrs: { dir: 'auto' } }) : null,
+      ]));
+    }
+    li.appendChild(text);
     if (item.status === 'waiting') {
       const claimButton = el('button', {
         className: 'claim button-primary',
         text: 'Claim',
-        attrs: { type: 'button', 'aria-label': 'Claim request ' + item.id + ' (' + (item.language || '') + ')' },
+        attrs: {
+          type: 'button',
+          'aria-label': 'Claim request ' + item.id + ', ' + languageName(item.language) + (item.urgent ? ', urgent' : ''),
+        },
       });
       claimButton.addEventListener('click', (event) => {
         event.stopPropagation();
@@ -123,13 +221,239 @@
       });
       openButton.addEventListener('click', (event) => {
         event.stopPropagation();
-        openConversation(item.id);
+        openConversation(item.id, { reveal: true });
       });
       li.appendChild(openButton);
-      li.addEventListener('click', () => openConversation(item.id));
+      li.addEventListener('click', () => openConversation(item.id, { reveal: true }));
     }
     return li;
   }
+
+  function plural(count, one, many) {
+    return count + ' ' + (count === 1 ? one : many);
+  }
+
+  function countText(waiting) {
+    const urgent = waiting.filter((item) => item.urgent).length;
+    return waiting.length + ' waiting, ' + urgent + ' urgent';
+  }
+
+  /** The language choices: mine, all, and each language now in the queue. */
+  function fillLanguageChoices(waiting) {
+    const chosen = languageFilter.value;
+    const counts = new Map();
+    for (const item of waiting) counts.set(item.language, (counts.get(item.language) || 0) + 1);
+    const codes = [...counts.keys()].sort((a, b) => languageName(a).localeCompare(languageName(b)));
+    if (!['mine', 'all'].includes(chosen) && !codes.includes(chosen)) codes.push(chosen);
+    // Rebuilt only when something changed: a live update must not close an open list.
+    const key = waiting.length + '|' + codes.map((code) => code + ':' + (counts.get(code) || 0)).join(',');
+    if (key === choicesKey) return;
+    choicesKey = key;
+    const mine = MY_LANGUAGES.join(', ');
+    const options = [
+      el('option', { text: 'Mine' + (mine ? ': ' + mine : ''), attrs: { value: 'mine' } }),
+      el('option', { text: 'All I can see (' + waiting.length + ')', attrs: { value: 'all' } }),
+    ];
+    for (const code of codes) {
+      options.push(el('option', {
+        text: languageName(code) + ' (' + (counts.get(code) || 0) + ')',
+        attrs: { value: code },
+      }));
+    }
+    languageFilter.replaceChildren(...options);
+    languageFilter.value = chosen;
+  }
+
+  function renderQueue() {
+    const waiting = items.filter((item) => item.status === 'waiting');
+    const mine = items.filter(isMine);
+    const takenByOthers = items.filter((item) => item.status !== 'waiting' && !isMine(item)).length;
+    fillLanguageChoices(waiting);
+    const scope = languageFilter.value;
+    const scoped = waiting.filter((item) => inScope(item, scope));
+    const words = folded(searchBox.value).split(/\s+/).filter(Boolean);
+    const shown = scoped.filter((item) => (!urgentOnly.checked || item.urgent) && matches(item, words));
+
+    // Keep the place and the focus in the list across live updates.
+    const focused = document.activeElement && document.activeElement.closest
+      ? document.activeElement.closest('.queue-item') : null;
+    const focusId = focused ? focused.dataset.id : null;
+    const focusClass = focused && document.activeElement.classList.contains('claim') ? '.claim' : 'button';
+    const pageY = window.scrollY;
+
+    myList.replaceChildren(...mine.map(queueItem));
+    myList.hidden = mineTitle.hidden = mine.length === 0;
+    mineTitle.textContent = 'Your conversations (' + mine.length + ')';
+    queueList.replaceChildren(...shown.map(queueItem));
+
+    let count = countText(scoped);
+    if (shown.length !== scoped.length) count += ' · ' + shown.length + ' shown';
+    queueCount.textContent = count;
+    queueEmpty.hidden = shown.length > 0;
+    queueEmpty.textContent = scoped.length ? 'No waiting request matches the filters.' : 'No one is waiting.';
+    const elsewhere = waiting.filter((item) => !inScope(item, scope));
+    queueMore.hidden = elsewhere.length === 0 || scope === 'all';
+    const unspoken = [...new Set(elsewhere.filter((item) => item.unspoken).map((item) => languageName(item.language)))];
+    queueMoreText.textContent = elsewhere.length + ' more' +
+      (elsewhere.every((item) => item.unspoken)
+        ? ' in languages no mediator speaks (' + unspoken.sort().join(', ') + ').'
+        : ' in other languages.');
+    queueOthers.hidden = takenByOthers === 0;
+    queueOthers.textContent = plural(takenByOthers, 'conversation is', 'conversations are') + ' with other mediators.';
+
+    if (focusId !== null) {
+      const again = document.querySelector('.queue-item[data-id="' + CSS.escape(focusId) + '"] ' + focusClass);
+      if (again) again.focus({ preventScroll: true });
+    }
+    if (window.scrollY !== pageY) window.scrollTo(window.scrollX, pageY);
+    updateTitle();
+  }
+
+  function updateTitle() {
+    const count = items.filter((item) => item.status === 'waiting' && inScope(item, alertScope())).length;
+    document.title = (count ? '(' + count + ') ' : '') + BASE_TITLE;
+  }
+
+  // -- alerts: new and urgent requests -------------------------------------------------
+
+  function urgentWaiting() {
+    return items.filter((item) => item.status === 'waiting' && item.urgent);
+  }
+
+  function showBanner() {
+    const urgent = urgentWaiting();
+    if (!urgent.length) {
+      banner.hidden = true;
+      bannerFor = null;
+      return;
+    }
+    const first = urgent.find((item) => item.id === bannerFor) || urgent[0];
+    bannerFor = first.id;
+    const longest = Math.max(...urgent.map((item) => minutesSince(item.created_at) || 0));
+    bannerText.textContent = (urgent.length === 1
+      ? 'Urgent request waiting: ' + languageName(first.language) + ', #' + first.id
+      : urgent.length + ' urgent requests waiting') + ' (longest ' + duration(longest) + ').';
+    banner.hidden = false;
+  }
+
+  /** Tell screen readers, politely, or at once for urgent news. The banner is not
+   * itself an alert: its waiting time changes every half minute. */
+  function announce(message, urgent) {
+    const region = urgent ? alerter : announcer;
+    // A change of text is what screen readers announce; clear first so a repeat is heard.
+    region.textContent = '';
+    window.setTimeout(() => { region.textContent = message; }, 50);
+  }
+
+  function notificationsOn() {
+    try {
+      return 'Notification' in window && Notification.permission === 'granted' &&
+        window.localStorage.getItem(NOTIFY_KEY) === 'on';
+    } catch (err) { return false; }
+  }
+
+  function updateNotifyToggle() {
+    if (!('Notification' in window) || Notification.permission === 'denied') {
+      notifyToggle.hidden = true;
+      return;
+    }
+    notifyToggle.hidden = false;
+    notifyToggle.textContent = notificationsOn() ? 'Turn off notifications' : 'Turn on notifications';
+    notifyToggle.setAttribute('aria-pressed', notificationsOn() ? 'true' : 'false');
+  }
+
+  notifyToggle.addEventListener('click', async () => {
+    try {
+      if (notificationsOn()) {
+        window.localStorage.removeItem(NOTIFY_KEY);
+      } else {
+        // Asked only here, when the mediator asks for it; never on load.
+        const permission = Notification.permission === 'granted'
+          ? 'granted' : await Notification.requestPermission();
+        if (permission === 'granted') window.localStorage.setItem(NOTIFY_KEY, 'on');
+      }
+    } catch (err) { /* storage or notifications unavailable */ }
+    updateNotifyToggle();
+  });
+
+  function notify(fresh) {
+    if (!notificationsOn() || document.visibilityState === 'visible') return;
+    const urgent = fresh.filter((item) => item.urgent);
+    const first = urgent[0] || fresh[0];
+    try {
+      // Language and number only: a notification can show on a locked screen.
+      const note = new Notification(urgent.length ? 'Urgent request waiting' : 'New request waiting', {
+        body: fresh.length === 1
+          ? languageName(first.language) + ', #' + first.id
+          : fresh.length + ' new requests (' + urgent.length + ' urgent)',
+        tag: 'helpdesk-desk-queue',
+      });
+      note.addEventListener('click', () => { window.focus(); note.close(); });
+    } catch (err) { /* some browsers only allow notifications from a service worker */ }
+  }
+
+  /** Compare with what was already seen: announce, banner, notification. */
+  function alertNew() {
+    const waiting = items.filter((item) => item.status === 'waiting');
+    const ids = new Set(waiting.map((item) => item.id));
+    if (known === null) {
+      known = ids;
+      if (urgentWaiting().length) showBanner();
+      return;
+    }
+    const fresh = waiting.filter((item) => !known.has(item.id) && alerts(item));
+    known = ids;
+    if (!fresh.length) {
+      if (!banner.hidden) showBanner();
+      return;
+    }
+    const urgent = fresh.filter((item) => item.urgent);
+    announce(fresh.length === 1
+      ? 'New ' + (urgent.length ? 'urgent ' : '') + 'request: ' + languageName(fresh[0].language) + '.'
+      : fresh.length + ' new requests, ' + urgent.length + ' urgent.', urgent.length > 0);
+    if (urgent.length) {
+      bannerFor = urgent[0].id;
+      showBanner();
+    } else if (!banner.hidden) {
+      showBanner();
+    }
+    notify(fresh);
+  }
+
+  $('urgent-dismiss').addEventListener('click', () => {
+    banner.hidden = true;
+  });
+
+  $('urgent-show').addEventListener('click', () => {
+    const target = items.find((item) => item.id === bannerFor);
+    if (!target) return;
+    showQueue();
+    if (!queueList.querySelector('.queue-item[data-id="' + target.id + '"]')) {
+      searchBox.value = '';
+      urgentOnly.checked = false;
+      if (!inScope(target, languageFilter.value)) languageFilter.value = 'all';
+      renderQueue();
+    }
+    const row = queueList.querySelector('.queue-item[data-id="' + target.id + '"]');
+    if (row) {
+      row.scrollIntoView({ block: 'center' });
+      const button = row.querySelector('button');
+      if (button) button.focus({ preventScroll: true });
+    }
+  });
+
+  // -- filters ---------------------------------------------------------------------------
+
+  $('queue-filters').addEventListener('submit', (event) => event.preventDefault());
+  searchBox.addEventListener('input', renderQueue);
+  languageFilter.addEventListener('change', renderQueue);
+  urgentOnly.addEventListener('change', renderQueue);
+  $('queue-show-all').addEventListener('click', () => {
+    languageFilter.value = 'all';
+    renderQueue();
+    languageFilter.focus();
+  });
+  if (IS_ADMIN || !MY_LANGUAGES.length) languageFilter.value = 'all';
 
   async function loadQueue() {
     const seq = ++queueSeq;
@@ -139,10 +463,9 @@
       showNotice('The queue could not be loaded: ' + result.error);
       return;
     }
-    const items = (result.data && result.data.handoffs) || [];
-    clear(queueList);
-    for (const item of items) queueList.appendChild(queueItem(item));
-    queueEmpty.hidden = items.length > 0;
+    items = (result.data && result.data.handoffs) || [];
+    renderQueue();
+    alertNew();
   }
 
   async function claim(id, button) {
@@ -155,9 +478,36 @@
       loadQueue();
       return;
     }
-    await openConversation(id);
+    await openConversation(id, { reveal: true });
     loadQueue();
   }
+
+  // -- the queue or the conversation on narrow screens --------------------------------------
+
+  /** Bring the open conversation into view and move the focus to its title. */
+  function revealConversation() {
+    if (narrow.matches && !columns.classList.contains('is-reading')) queueScroll = window.scrollY;
+    columns.classList.add('is-reading');
+    if (narrow.matches) {
+      window.scrollTo(0, 0);
+    } else {
+      conversationPane.scrollIntoView({ block: 'nearest' });
+    }
+    conversationTitle.focus({ preventScroll: true });
+  }
+
+  function showQueue() {
+    if (!columns.classList.contains('is-reading')) return;
+    columns.classList.remove('is-reading');
+    if (narrow.matches) window.scrollTo(0, queueScroll);
+  }
+
+  $('back-to-queue').addEventListener('click', () => {
+    const id = openId;
+    showQueue();
+    const row = id === null ? null : document.querySelector('.queue-item[data-id="' + id + '"] button');
+    if (row) row.focus({ preventScroll: true }); else searchBox.focus({ preventScroll: true });
+  });
 
   // -- conversation ----------------------------------------------------------------
 
@@ -242,7 +592,7 @@
     openHandoff = handoff;
     emptyPane.hidden = true;
     body.hidden = false;
-    $('conversation-title').textContent = 'Request ' + handoff.id + (handoff.urgent ? ' · URGENT' : '');
+    conversationTitle.textContent = 'Request ' + handoff.id + (handoff.urgent ? ' · URGENT' : '');
     $('conv-language').textContent = handoff.language || '—';
     $('conv-topic').textContent = handoff.topic || '—';
     $('conv-status').textContent = (STATUS[handoff.status] || handoff.status) +
@@ -281,18 +631,20 @@
     renderConversation(result.data);
   }
 
-  async function openConversation(id) {
+  /** Show a hand-off; `reveal`: the mediator chose it, so bring it into view. */
+  async function openConversation(id, options) {
     hideNotice();
     if (openId !== id) {
       openId = id;
       openHandoff = null;
       replyText.value = '';
       closeNote.value = '';
-      for (const node of queueList.querySelectorAll('.queue-item')) {
+      for (const node of document.querySelectorAll('.queue .queue-item')) {
         node.classList.toggle('is-open', Number(node.dataset.id) === id);
       }
     }
     await loadConversation(id);
+    if (options && options.reveal && openId === id) revealConversation();
   }
 
   function clearConversation() {
@@ -305,6 +657,7 @@
     closeNote.value = '';
     body.hidden = true;
     emptyPane.hidden = false;
+    showQueue();
   }
 
   replyForm.addEventListener('submit', async (event) => {
@@ -405,6 +758,7 @@
   // -- start ---------------------------------------------------------------------------
 
   clearConversation();
+  updateNotifyToggle();
   loadQueue();
   connect();
   window.setInterval(refreshWaited, 30000);

@@ -1,0 +1,366 @@
+"""The mediator desk with a long queue, in Debian's Chromium through Playwright (issue 20).
+
+The real web app (templates, scripts, store, live socket) runs in a thread of
+this process on a fresh data folder, with no Rasa and no action server: the
+queue is filled through the store, and a new request arrives the way the bot
+opens one (``DeskConnector.open``), which sends the live notice.
+
+Mediators: amal works in ar, fr, it; rahim in bn, ur. Nobody speaks es, so
+amal's queue also holds the Spanish requests (the server sends them to everyone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from playwright.sync_api import expect, sync_playwright
+
+from connectors.desk import app as desk
+from connectors.desk.auth import hash_password
+from connectors.desk.store import Store, now
+from connectors.handoff import HandoffRequest
+from knowledge.browser import launch_chromium
+from knowledge.settings import load_settings
+from tests.conftest import PASSWORD, free_port
+
+pytestmark = pytest.mark.slow  # starts Chromium and a web app of its own
+
+AMAL = ("ar", "fr", "it")
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 360, "height": 740}
+# language, how many, how many of them urgent
+SEED = [("ar", 24, 3), ("fr", 12, 0), ("it", 6, 0), ("es", 8, 0), ("bn", 10, 1)]
+SEARCHED = "ho perso il passaporto alla stazione"
+ATTACK = '<img src=x onerror="window.__xss=1"><b>bold</b>'
+
+
+class Site:
+    """create_app() served on a free port by an event loop in a thread."""
+
+    def __init__(self, settings) -> None:
+        from connectors.web import create_app
+
+        self.app = create_app(settings)
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(self.app)
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_until_complete(self.runner.setup())
+            self.loop.run_until_complete(web.TCPSite(self.runner, "localhost", self.port).start())
+            ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        assert ready.wait(60), "the web app did not start"
+
+    def call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def new_request(self, sender: str, language: str, urgent: bool) -> None:
+        """A hand-off opened as the bot opens one; the desk is told live."""
+        request = HandoffRequest(
+            sender_id=sender,
+            channel="telegram",
+            language=language,
+            topic=None,
+            reason="emergency" if urgent else "request",
+            urgent=urgent,
+            at=time.time(),
+        )
+        self.call(self.app[desk.CONNECTOR_KEY].open(request))
+
+    def stop(self) -> None:
+        self.call(self.runner.cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def queue_site(tmp_path_factory):
+    shared = {
+        k: v for k, v in os.environ.items() if k in ("HELPDESK_TAXONOMY", "HELPDESK_MODELS_DIR")
+    }
+    settings = load_settings(
+        environ={
+            **shared,
+            "HELPDESK_DATA_DIR": str(tmp_path_factory.mktemp("deskq") / "data"),
+            "HELPDESK_DESK_HOURS": "always",
+            "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
+            "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+        }
+    )
+    store = Store.open(settings.desk.database_url)
+    hashed = hash_password(PASSWORD)
+    store.add_user("amal", hashed, "mediator", " ".join(AMAL))
+    store.add_user("rahim", hashed, "mediator", "bn ur")
+    start = now() - timedelta(hours=3)
+    number = 0
+    with store.transaction() as db:
+        for language, count, urgent in SEED:
+            for k in range(count):
+                number += 1
+                sender = f"telegram:{language}-{k}"
+                handoff_id = store.open_handoff(
+                    db,
+                    sender_id=sender,
+                    channel="socketio" if k % 2 else "telegram",
+                    language=language,
+                    topic="residence_permit",
+                    reason="emergency" if k < urgent else "request",
+                    urgent=k < urgent,
+                    # Interleaved in time, so that the queue's order is not the seed's.
+                    at=start + timedelta(minutes=(number * 7) % 150),
+                )
+                first = f"richiesta {language} numero {k}"
+                if (language, k) == ("fr", 5):
+                    first = SEARCHED
+                if (language, k) == ("ar", 10):
+                    first = ATTACK
+                if (language, k) == ("it", 2):
+                    first = "chiamatemi al +39 333 123 4567"
+                for text in (first, "seconda riga"):
+                    store.add_message(
+                        db, sender_id=sender, handoff_id=handoff_id, author="migrant", text=text
+                    )
+    site = Site(settings)
+    yield site, store
+    site.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+# A stand-in for the browser's Notification, to see whether and when it is used.
+FAKE_NOTIFICATION = """
+window.__asked = 0; window.__shown = []; window.__hidden = false;
+class FakeNotification {
+  constructor(title, options) { window.__shown.push({ title, body: options && options.body }); }
+  close() {}
+  addEventListener() {}
+}
+FakeNotification.permission = 'default';
+FakeNotification.requestPermission = async () => {
+  window.__asked += 1; FakeNotification.permission = 'granted'; return 'granted';
+};
+window.Notification = FakeNotification;
+Object.defineProperty(document, 'visibilityState', {
+  get: () => (window.__hidden ? 'hidden' : 'visible'),
+});
+"""
+
+
+def log_in(chromium, url: str, username: str, viewport=DESKTOP):
+    context = chromium.new_context(viewport=viewport, locale="en-GB")
+    context.add_init_script(FAKE_NOTIFICATION)
+    page = context.new_page()
+    page.goto(f"{url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page).to_have_url(re.compile("/desk$"))
+    expect(page.locator("#queue-count")).to_have_text(re.compile(r"^\d+ waiting"))
+    return page
+
+
+def waiting_for(store: Store, languages) -> list[dict]:
+    """What the desk must list, in order: urgent first, then the longest waiting."""
+    return [h for h in store.queue(AMAL) if h["status"] == "waiting" and h["language"] in languages]
+
+
+def row_ids(page, within: str = "#queue") -> list[int]:
+    return [
+        int(i)
+        for i in page.locator(f"{within} .queue-item").evaluate_all(
+            "(rows) => rows.map((row) => row.dataset.id)"
+        )
+    ]
+
+
+def test_long_queue_is_compact_counted_filtered_by_language_and_searchable(queue_site, chromium):
+    site, store = queue_site
+    page = log_in(chromium, site.url, "amal")
+    try:
+        mine = waiting_for(store, AMAL)
+        urgent = sum(1 for h in mine if h["urgent"])
+        assert len(mine) >= 40 and urgent == 3
+        expect(page.locator("#queue-count")).to_have_text(f"{len(mine)} waiting, {urgent} urgent")
+        # Default: the mediator's own languages, urgent first then oldest first.
+        assert row_ids(page) == [h["id"] for h in mine]
+        assert page.locator("#queue .queue-item.is-urgent").count() == urgent
+        languages = page.locator("#queue .queue-item").evaluate_all(
+            "(rows) => [...new Set(rows.map((row) => row.dataset.language))].sort()"
+        )
+        assert languages == ["ar", "fr", "it"]
+        expect(page.locator("#queue .queue-item").first).to_contain_text("Arabic")
+        expect(page.locator("#queue .queue-item").first).to_contain_text("residence permit")
+        # Many rows per screen, not 6 cards: even the first screen, under the filters.
+        rows = page.locator("#queue .queue-item").evaluate_all(
+            "(rows) => rows.map((row) => row.getBoundingClientRect())"
+            ".map((r) => ({ top: r.top, bottom: r.bottom, height: r.height }))"
+        )
+        on_screen = sum(1 for r in rows if r["top"] >= 0 and r["bottom"] <= DESKTOP["height"])
+        tallest = max(r["height"] for r in rows)
+        assert on_screen >= 8 and DESKTOP["height"] // tallest >= 15, (on_screen, tallest)
+        # The redacted preview, as text: no element made from a person's words.
+        expect(page.locator("#queue")).to_contain_text("chiamatemi al [phone]")
+        assert "333 123" not in page.locator("#queue").inner_text()
+        expect(page.locator("#queue")).to_contain_text(ATTACK)
+        assert page.locator("#queue img, #queue b").count() == 0
+        assert page.evaluate("window.__xss") is None
+
+        # Spanish (no mediator speaks it) is there on request; Bengali (rahim's) never is.
+        spanish = [h["id"] for h in waiting_for(store, ("es",))]
+        expect(page.locator("#queue-more")).to_contain_text(
+            f"{len(spanish)} more in languages no mediator speaks (Spanish)."
+        )
+        page.select_option("#queue-language", "all")
+        everything = waiting_for(store, (*AMAL, "es"))
+        assert row_ids(page) == [h["id"] for h in everything]
+        assert page.locator('#queue .queue-item[data-language="bn"]').count() == 0
+        page.select_option("#queue-language", "fr")
+        assert row_ids(page) == [h["id"] for h in everything if h["language"] == "fr"]
+        page.select_option("#queue-language", "mine")
+
+        # Search over the preview, the language and the channel.
+        page.fill("#queue-search", "passaporto stazione")
+        [found] = [h["id"] for h in mine if h["language"] == "fr" and h["sender_id"].endswith("-5")]
+        assert row_ids(page) == [found]
+        expect(page.locator("#queue-count")).to_have_text(
+            f"{len(mine)} waiting, {urgent} urgent · 1 shown"
+        )
+        page.fill("#queue-search", "french")
+        assert len(row_ids(page)) == sum(1 for h in mine if h["language"] == "fr")
+        page.fill("#queue-search", "telegram italian")
+        assert row_ids(page) == [
+            h["id"] for h in mine if h["language"] == "it" and h["channel"] == "telegram"
+        ]
+        page.fill("#queue-search", "no such words")
+        expect(page.locator("#queue-empty")).to_have_text("No waiting request matches the filters.")
+        page.fill("#queue-search", "")
+        page.check("#queue-urgent-only")
+        assert row_ids(page) == [h["id"] for h in mine if h["urgent"]]
+    finally:
+        page.context.close()
+
+
+def test_claiming_low_in_the_list_brings_the_conversation_into_view(queue_site, chromium):
+    site, store = queue_site
+    page = log_in(chromium, site.url, "amal")
+    try:
+        last = page.locator("#queue .queue-item").last
+        target = int(last.get_attribute("data-id"))
+        last.scroll_into_view_if_needed()
+        assert page.evaluate("window.scrollY") > 1000  # far down the page
+        last.locator(".claim").click()
+        title = page.locator("#conversation-title")
+        expect(title).to_have_text(f"Request {target}")
+        expect(title).to_be_focused()
+        box = title.bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= DESKTOP["height"], box
+        expect(page.locator("#transcript")).to_contain_text("seconda riga")
+        # The claimed one moves to "Your conversations", out of the waiting list.
+        expect(page.locator(f'#my-queue .queue-item[data-id="{target}"]')).to_be_visible()
+        assert target not in row_ids(page)
+        assert store.handoff(target)["status"] == "claimed"
+    finally:
+        page.context.close()
+
+
+def test_a_new_request_shows_in_the_title_is_announced_and_urgent_gets_a_banner(
+    queue_site, chromium
+):
+    site, store = queue_site
+    page = log_in(chromium, site.url, "amal")
+    try:
+        count = len(waiting_for(store, AMAL))
+        expect(page).to_have_title(f"({count}) Desk · Help desk")
+        # Urgent ones already waiting are named at once.
+        expect(page.locator("#urgent-banner")).to_contain_text("3 urgent requests waiting")
+        page.click("#urgent-dismiss")
+        expect(page.locator("#urgent-banner")).to_be_hidden()
+
+        site.new_request("telegram:new-fr", "fr", urgent=False)
+        expect(page).to_have_title(f"({count + 1}) Desk · Help desk")
+        expect(page.locator("#queue-announce")).to_have_text("New request: French.")
+        expect(page.locator("#urgent-banner")).to_be_hidden()
+
+        site.new_request("telegram:new-ar", "ar", urgent=True)
+        expect(page).to_have_title(f"({count + 2}) Desk · Help desk")
+        expect(page.locator("#queue-alert")).to_have_text("New urgent request: Arabic.")
+        expect(page.locator("#urgent-banner")).to_contain_text("4 urgent requests waiting")
+        page.click("#urgent-show")
+        newest = store.queue(AMAL)
+        new_id = next(h["id"] for h in newest if h["sender_id"] == "telegram:new-ar")
+        expect(page.locator(f'#queue .queue-item[data-id="{new_id}"] .claim')).to_be_focused()
+
+        # Browser notifications: never asked on load, only on the mediator's click,
+        # then shown for a new request while the desk is in the background.
+        assert page.evaluate("window.__asked") == 0
+        page.click("#notify-toggle")
+        expect(page.locator("#notify-toggle")).to_have_text("Turn off notifications")
+        assert page.evaluate("window.__asked") == 1
+        page.evaluate("window.__hidden = true")
+        site.new_request("telegram:new-it", "it", urgent=False)
+        expect(page).to_have_title(f"({count + 3}) Desk · Help desk")
+        shown = page.evaluate("window.__shown")
+        assert len(shown) == 1 and shown[0]["title"] == "New request waiting"
+        assert shown[0]["body"].startswith("Italian, #")  # no words of the person
+    finally:
+        page.context.close()
+
+
+def test_the_desk_on_a_phone(queue_site, chromium):
+    site, store = queue_site
+    page = log_in(chromium, site.url, "amal", viewport=PHONE)
+    try:
+
+        def no_sideways_scroll() -> None:
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], width
+
+        no_sideways_scroll()
+        expect(page.locator("#conversation")).to_be_hidden()
+        for selector in ("#queue .claim", "#queue-search", "#queue-language", "#queue-urgent-only"):
+            control = page.locator(selector).first
+            target = control if selector != "#queue-urgent-only" else page.locator("label.check")
+            box = target.bounding_box()
+            assert box["height"] >= 44, (selector, box)
+        claim_box = page.locator("#queue .claim").first.bounding_box()
+        assert claim_box["width"] >= 44 and claim_box["x"] + claim_box["width"] <= PHONE["width"]
+
+        # Claiming: the conversation takes the screen, with a way back to the queue.
+        row = page.locator("#queue .queue-item").nth(8)
+        target = int(row.get_attribute("data-id"))
+        row.scroll_into_view_if_needed()
+        row.locator(".claim").click()
+        expect(page.locator("#conversation-title")).to_have_text(f"Request {target}")
+        expect(page.locator("#conversation-title")).to_be_focused()
+        expect(page.locator("#queue-panel")).to_be_hidden()
+        back = page.locator("#back-to-queue")
+        expect(back).to_be_in_viewport()
+        assert back.bounding_box()["height"] >= 44
+        no_sideways_scroll()
+        back.click()
+        expect(page.locator("#queue-panel")).to_be_visible()
+        expect(page.locator("#conversation")).to_be_hidden()
+        expect(page.locator(f'#my-queue .queue-item[data-id="{target}"] button')).to_be_focused()
+        no_sideways_scroll()
+    finally:
+        page.context.close()

@@ -559,6 +559,8 @@ def test_what_was_said_while_away_arrives_once_in_order_with_delivery_marks(
         lambda: next((h for h in desk_store.queue() if h["sender_id"] == sender), None)
     )
     mediator = log_in(browser, web_url, "amal")
+    # English is none of amal's languages: a hand-off in a language no mediator speaks.
+    mediator.select_option("#queue-language", "all")
     mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
     expect(mediator.locator("#transcript")).to_contain_text("talk to a person")
 

@@ -30,12 +30,25 @@ no room joined), and so is ``user_uttered`` for a session this connection
 was not confirmed for. Knowing a person's session id is not enough to join
 their room.
 
-What a mediator wrote while the person's page was closed is fetched again:
-``history_request`` ``{"after": <last reply id shown>}`` on a confirmed
-connection answers ``history`` ``{"messages": [...], "seen_up_to"}`` with that
-session's mediator replies from the desk (``POST /desk/api/history``), and
-``replies_seen`` ``{"up_to": <id>}`` tells the desk they were on screen. Both
-name no session: they answer for the one the connection proved with its tag.
+What was said while the person's page was closed is fetched again:
+``history_request`` ``{"after": <last reply id shown>, "bots_after": <time of
+the last bot message shown, or null>}`` on a confirmed connection answers
+``history`` ``{"messages": [...], "seen_up_to", "bots_up_to"}``: that
+session's mediator replies from the desk (``POST /desk/api/history``) and the
+bot's messages from Rasa's tracker store (the hand-back and rating question,
+emergency numbers, anything sent while no page was in the room), merged in
+the order they were sent. Every bot message carries ``id`` (``b<time>.<n>``:
+the bot event's timestamp and its place among the pieces the event was sent
+as) and ``ts``, live and fetched alike, so the widget shows each once;
+``bots_after: null`` (a transcript from before ids) fetches no bot messages
+and only says where they stand. ``replies_seen`` ``{"up_to": <id>}`` tells the
+desk the mediator's replies were on screen. Both name no session: they answer
+for the one the connection proved with its tag.
+
+``user_uttered`` sent with a Socket.IO ack id is acknowledged
+(``{"ok": true}``) once the message was handed on (to the desk, or through
+the bot's turn), and ``{"ok": false}`` when it was refused; the widget marks
+the person's message sent, or not sent with a retry button.
 A message written while waiting for a mediator is answered with
 ``bot_uttered`` ``{"from": "desk", "event": "waiting", "position": n}``, and
 the claim with ``{"from": "desk", "event": "joined", "name"}`` (from the desk).
@@ -60,6 +73,7 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
@@ -81,21 +95,31 @@ class CustomJsonSocketIOOutput(SocketIOOutput):
     own labels and direction."""
 
     language: str | None = None
+    # The bot event being sent (its timestamp) and how many pieces of it went out.
+    stamp: float | None = None
+    pieces = 0
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         language = message.get(MESSAGE_LANGUAGE)
-        if not isinstance(language, str) or not language:
-            return await super().send_response(recipient_id, message)
+        stamp = message.get("timestamp")
         # One output per turn (get_output_channel), so this is this turn's language.
-        self.language = language
+        self.language = language if isinstance(language, str) and language else None
+        self.stamp = float(stamp) if isinstance(stamp, int | float) else None
+        self.pieces = 0
         try:
             await super().send_response(recipient_id, message)
         finally:
-            self.language = None
+            self.language = self.stamp = None
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
-        if self.language and isinstance(response, dict):
-            response = {**response, MESSAGE_LANGUAGE: self.language}
+        if isinstance(response, dict):
+            if self.language:
+                response = {**response, MESSAGE_LANGUAGE: self.language}
+            if self.stamp is not None:
+                # The same id when the message is fetched again (bot_history).
+                response = {**response, "id": bot_message_id(self.stamp, self.pieces)}
+                response["ts"] = self.stamp
+                self.pieces += 1
         await self.sio.emit(self.bot_message_evt, response, room=socket_id)
 
     async def send_custom_json(
@@ -109,6 +133,7 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
 
     signer: SessionSigner | None = None
     allowed_origins: list[str] = []
+    app: Any = None
     addresses = AddressLimits()
 
     @classmethod
@@ -129,6 +154,27 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
         if self.sio is not None and isinstance(position, int):
             notice = {"from": "desk", "event": "waiting", "position": position}
             await self.sio.emit(self.bot_message_evt, notice, room=message.sender_id)
+
+    async def bot_history(
+        self, sender_id: str, after: float | None
+    ) -> tuple[list[dict], float | None]:
+        """The bot's messages to `sender_id` after time `after`, and the newest one's time.
+
+        Read from Rasa's tracker store; `after` None: none, only the time."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return [], None
+        try:
+            tracker = await store.retrieve(sender_id)
+        except Exception:  # the fetch is a courtesy; the conversation goes on
+            log.exception("Could not read the bot's messages to %s", log_id(sender_id))
+            return [], None
+        events = tracker.events if tracker is not None else ()
+        newest = max((e.timestamp for e in events if isinstance(e, BotUttered)), default=None)
+        if after is None:
+            return [], newest
+        return await bot_messages(tracker, after, self.bot_message_evt), newest
 
     def get_output_channel(self) -> OutputChannel | None:
         if self.sio is None:
@@ -171,6 +217,8 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
         async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             request = environ.get("sanic.request")
             peer = getattr(request, "ip", None) if request is not None else None
+            if request is not None and self.app is None:
+                self.app = request.app  # Rasa's: its agent reads the tracker store
             addresses[sid] = client_address(peer, environ.get("HTTP_X_FORWARDED_FOR"))
             return True
 
@@ -209,12 +257,23 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             if session_id is None:
                 await sio.emit("session_refused", {"reason": "unknown session"}, room=sid)
                 return
-            after = data.get("after") if isinstance(data, dict) else None
+            data = data if isinstance(data, dict) else {}
+            after = data.get("after")
             after = after if isinstance(after, int) and not isinstance(after, bool) else 0
+            bots_after = data.get("bots_after")
+            if isinstance(bots_after, bool) or not isinstance(bots_after, int | float):
+                bots_after = None
             sender_id = namespaced(self.name(), session_id)
             found = await self.ask_desk("history", {"sender_id": sender_id, "after": max(after, 0)})
-            if found is not None:
-                await sio.emit("history", found, room=sid)
+            replies = found.get("messages") if isinstance(found, dict) else None
+            bots, bots_up_to = await self.bot_history(sender_id, bots_after)
+            answer = {
+                **(found or {}),
+                "messages": merged(replies if isinstance(replies, list) else [], bots),
+                "bots_up_to": bots_up_to,
+            }
+            if found is not None or bots or bots_up_to is not None:
+                await sio.emit("history", answer, room=sid)
 
         @sio.on("replies_seen", namespace=self.namespace)
         async def replies_seen(sid: str, data: Any) -> None:
@@ -226,14 +285,14 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             await self.ask_desk("seen", {"sender_id": sender_id, "up_to": up_to})
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> dict:
             data = data if isinstance(data, dict) else {}
             session_id = bound.get(sid)
             named = data.get("session_id")
             if session_id is None or (named is not None and named != session_id):
                 log.warning("Refused a socket.io message for a session not confirmed on it")
                 await sio.emit("session_refused", {"reason": "unknown session"}, room=sid)
-                return
+                return {"ok": False}
             metadata = data.get(self.metadata_key) or custom_data(data) or {}
             if isinstance(metadata, str):
                 try:
@@ -248,8 +307,51 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
                 metadata=metadata if isinstance(metadata, dict) else {},
             )
             await on_new_message(message)
+            # The Socket.IO ack, when the widget asked for one: handed on.
+            return {"ok": True}
 
         return blueprint
+
+
+def bot_message_id(stamp: float, piece: int) -> str:
+    """A bot message's id: its event's timestamp and its place among the event's pieces."""
+    return f"b{stamp!r}.{piece}"
+
+
+def merged(replies: list[dict], bots: list[dict]) -> list[dict]:
+    """Mediator replies (``at``) and bot messages (``ts``), in the order they were sent."""
+
+    def sent_at(message: dict) -> float:
+        at = message.get("ts", message.get("at"))
+        return float(at) if isinstance(at, int | float) else 0.0
+
+    return sorted([*replies, *bots], key=sent_at)
+
+
+class _Collected:
+    """Stands in for the socket.io server: keeps what an output would emit."""
+
+    def __init__(self) -> None:
+        self.emitted: list[Any] = []
+
+    async def emit(self, event: str, data: Any = None, **kwargs: Any) -> None:
+        self.emitted.append(data)
+
+
+async def bot_messages(tracker: Any, after: float, event_name: str) -> list[dict]:
+    """The bot's messages of `tracker` sent after `after`, as the live output sent them."""
+    found: list[dict] = []
+    for event in tracker.events if tracker is not None else ():
+        if not isinstance(event, BotUttered) or event.timestamp <= after:
+            continue
+        metadata = event.metadata or {}
+        if metadata.get("desk_message_id") or metadata.get("desk_notice"):
+            continue  # the desk's own, fetched from the desk
+        collected = _Collected()
+        output = CustomJsonSocketIOOutput(collected, event_name)  # type: ignore[arg-type]
+        await output.send_response(tracker.sender_id, event.message())
+        found.extend(m for m in collected.emitted if isinstance(m, dict))
+    return found
 
 
 def custom_data(data: dict) -> dict | None:

@@ -39,6 +39,10 @@ class SocketIOClient:
         self.headers = headers or {}
         self.refused: list[dict] = []
         self.messages: asyncio.Queue[tuple[float, dict]] = asyncio.Queue()
+        # `history` answers, and Socket.IO acks by their id.
+        self.histories: asyncio.Queue[dict] = asyncio.Queue()
+        self.acks: dict[int, asyncio.Future] = {}
+        self._ack_ids = 0
         self._http: aiohttp.ClientSession | None = None
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task | None = None
@@ -83,6 +87,21 @@ class SocketIOClient:
             {"message": text, "session_id": self.session_id, "metadata": metadata or {}},
         )
 
+    async def say_acknowledged(self, text: str, metadata: dict | None = None) -> Any:
+        """Send a message with an ack id, as the widget does; the server's ack data."""
+        assert self._socket is not None
+        self._ack_ids += 1
+        ack = self.acks[self._ack_ids] = asyncio.get_running_loop().create_future()
+        data = {"message": text, "session_id": self.session_id, "metadata": metadata or {}}
+        await self._socket.send_str(f"42{self._ack_ids}" + json.dumps(["user_uttered", data]))
+        answer = await asyncio.wait_for(ack, 30)
+        return answer[0] if answer else None
+
+    async def history(self, timeout: float = 10, **request: Any) -> dict:
+        """Ask for what was said while away (``history_request``); the answer."""
+        await self._emit("history_request", request)
+        return await asyncio.wait_for(self.histories.get(), timeout)
+
     async def next_message(self, timeout: float = 30) -> dict:
         """The next bot_uttered payload (its arrival time is in "_received")."""
         received, payload = await asyncio.wait_for(self.messages.get(), timeout)
@@ -111,3 +130,10 @@ class SocketIOClient:
                     self._settled.set()
                 elif event == "bot_uttered":
                     await self.messages.put((time.monotonic(), args[0] if args else {}))
+                elif event == "history":
+                    await self.histories.put(args[0] if args else {})
+            elif data.startswith("43"):
+                digits = data[2:].split("[", 1)[0]
+                ack = self.acks.pop(int(digits), None)
+                if ack is not None and not ack.done():
+                    ack.set_result(json.loads(data[2 + len(digits) :]))

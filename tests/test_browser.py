@@ -516,3 +516,112 @@ def test_privacy_buttons_unread_count_and_keyboard_on_a_phone(browser, web_url):
     page.click("#hd-launcher")
     expect(live).to_have_text("")
     expect(launcher).not_to_have_class(re.compile("hd-unread"))
+
+
+# The widget's socket drops what the person writes while `window.holdMessages` is set,
+# as a network that takes the frame and loses it would: no acknowledgement comes.
+HOLD_MESSAGES = """() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (window.holdMessages && String(data).includes('"user_uttered"')) return;
+    return send.call(this, data);
+  };
+  window.holdMessages = true;
+}"""
+
+# "Not sent" after 3 s instead of 30: the host page's script tag gets data-ack-seconds,
+# before the deferred widget script runs.
+QUICK_ACK = """document.addEventListener('readystatechange', () => {
+  const tag = document.querySelector('script[src*="widget.js"]');
+  if (document.readyState === 'interactive' && tag) tag.setAttribute('data-ack-seconds', '3');
+});"""
+
+
+def test_what_was_said_while_away_arrives_once_in_order_with_delivery_marks(
+    assistant, browser, web_url, desk_store
+):
+    """Issue 20, items 1 and 4: the mediator's reply and the bot's hand-back, both
+    sent while the page was closed, arrive once and in order; the person's own
+    messages are marked sent, or not sent with a retry that loses nothing."""
+    context = browser.new_context(locale="en-GB")
+    context.add_init_script(QUICK_ACK)
+    migrant = context.new_page()
+    open_widget(migrant, web_url, "en")
+    widget_say(migrant, "I want to talk to a person")
+    asked = migrant.locator(".hd-msg.hd-user", has_text="talk to a person")
+    expect(asked.locator('.hd-st[data-st="s"]')).to_have_count(1, timeout=30_000)
+    expect(asked.locator(".hd-st")).to_contain_text("Sent")
+    # Its time, hours and minutes in the language's clock, isolated from the text's direction.
+    expect(asked.locator("bdi > time.hd-time")).to_have_text(re.compile(r"^\d\d:\d\d( [AP]M)?$"))
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    sender = f"socketio:{session_id}"
+    handoff = wait_for(
+        lambda: next((h for h in desk_store.queue() if h["sender_id"] == sender), None)
+    )
+    mediator = log_in(browser, web_url, "amal")
+    # English is none of amal's languages: a hand-off in a language no mediator speaks.
+    mediator.select_option("#queue-language", "all")
+    mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
+    expect(mediator.locator("#transcript")).to_contain_text("talk to a person")
+
+    # Lost on the way: "not sent", the text stays, and "Try again" sends it once.
+    migrant.evaluate(HOLD_MESSAGES)
+    widget_say(migrant, "Are you there?")
+    held = migrant.locator(".hd-msg.hd-user", has_text="Are you there?")
+    expect(held.locator('.hd-st[data-st="p"]')).to_have_count(1)
+    expect(held.locator(".hd-retry")).to_have_text("Try again", timeout=10_000)
+    expect(held.locator(".hd-st")).to_contain_text("Not sent")
+    assert "Are you there?" not in mediator.locator("#transcript").inner_text()
+    migrant.evaluate("window.holdMessages = false")
+    held.locator(".hd-retry").click()
+    expect(held.locator('.hd-st[data-st="s"]')).to_have_count(1, timeout=10_000)
+    expect(mediator.locator("#transcript .msg", has_text="Are you there?")).to_have_count(
+        1, timeout=10_000
+    )
+
+    # The page closes; the mediator answers and closes the conversation meanwhile.
+    migrant.goto("about:blank")
+    mediator.fill("#reply-text", "Written while you were away.")
+    mediator.click("#reply-send")
+    reply = mediator.locator("#transcript .msg-mediator", has_text="while you were away")
+    expect(reply.locator(".seen-mark")).to_have_text("not seen yet", timeout=10_000)
+    mediator.fill("#close-note", "Answered while the person was away.")
+    mediator.once("dialog", lambda dialog: dialog.accept())
+    mediator.click("#close-handoff")
+    wait_for(
+        lambda: any(
+            "closed the conversation" in (e.get("text") or "")
+            for e in assistant._events(sender, "bot")
+        ),
+        timeout=30,
+    )
+
+    # Back: the reply, then the bot's hand-back and its rating question, once each.
+    open_widget(migrant, web_url, "en")
+    log = migrant.locator("#hd-messages")
+    away = log.locator(".hd-msg.hd-mediator", has_text="while you were away")
+    back = log.locator(".hd-msg.hd-bot", has_text="closed the conversation")
+    expect(away).to_have_count(1, timeout=10_000)
+    expect(back).to_have_count(1, timeout=10_000)
+    expect(log.locator(".hd-quick-reply", has_text=re.compile(r"^9$"))).to_have_count(1)
+    order = migrant.evaluate(
+        """() => [...document.querySelectorAll('#hd-messages .hd-msg')].map((m) =>
+             m.textContent.includes('while you were away') ? 'reply'
+             : m.textContent.includes('closed the conversation') ? 'back' : '')
+           .filter(Boolean)"""
+    )
+    assert order == ["reply", "back"]
+
+    # The desk shows the reply as seen (live on the page, or on refresh).
+    def seen() -> bool:
+        answer = mediator.request.get(f"{web_url}/desk/api/handoffs/{handoff['id']}").json()
+        return any(m["author"] == "mediator" and m["seen"] for m in answer["transcript"])
+
+    wait_for(seen, timeout=10)
+    # Reloaded (transcript from storage, history fetched again): still once each.
+    migrant.reload()
+    migrant.click("#hd-launcher")
+    expect(back).to_have_count(1)
+    migrant.wait_for_timeout(1500)
+    assert away.count() == 1 and back.count() == 1
+    assert log.locator(".hd-msg.hd-user", has_text="Are you there?").count() == 1

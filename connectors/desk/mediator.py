@@ -16,6 +16,7 @@
                                              -> {"taken", "position": in the queue, or null}
     POST /desk/api/history                   from Rasa's socket.io channel: {"sender_id", "after"}
                                              -> the person's mediator replies after `after`
+                                                (each with `at`, when it was written)
     POST /desk/api/seen                      from Rasa's socket.io channel: {"sender_id", "up_to"}
 
 POSTs are JSON with the ``X-CSRF-Token`` header of the page, except
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -255,7 +257,12 @@ async def history(request: web.Request) -> web.Response:
     store = request.app[desk.STORE_KEY]
     replies = await asyncio.to_thread(store.mediator_replies, sender_id, after)
     seen = await asyncio.to_thread(store.seen_up_to, sender_id)
-    return web.json_response({"messages": [for_person(m) for m in replies], "seen_up_to": seen})
+    # `at`: when it was written, so the channel merges it with the bot's messages in order.
+    found = [
+        {**for_person(m), "at": datetime.fromisoformat(m["created_at"]).timestamp()}
+        for m in replies
+    ]
+    return web.json_response({"messages": found, "seen_up_to": seen})
 
 
 async def seen(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   const attr = (n) => ((script && script.getAttribute('data-' + n)) || '').trim();
   // The session's tag proves it was issued to this browser; the server refuses a session without it.
-  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', c: 'helpdesk.conversation_language', t: 'helpdesk.transcript', q: 'helpdesk.queue', m: 'helpdesk.replies' };
+  const K = { s: 'helpdesk.session', g: 'helpdesk.session_tag', l: 'helpdesk.language', c: 'helpdesk.conversation_language', t: 'helpdesk.transcript', q: 'helpdesk.queue', m: 'helpdesk.replies', b: 'helpdesk.bots_at', i: 'helpdesk.bot_ids' };
   const getS = (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } };
   const setS = (k, v) => { try { localStorage.setItem(k, v); } catch (e) { /* private mode or full */ } };
   const getJ = (k) => { try { const v = JSON.parse(getS(k)); return Array.isArray(v) ? v : []; } catch (e) { return []; } };
@@ -34,6 +34,18 @@
     tr: 'Yardım masasıyla sohbet edin|Yardım masası|Mesajınızı yazın|Gönder|Kapat|Dil|Sesli oku|Okumayı durdur|Arabulucu|Makine çevirisi|Orijinali göster|Yeniden bağlanıyor…|Siz|Asistan',
   };
   for (const c in STR) STR[c] = STR[c].split('|');
+  // The mark on the person's own messages: on its way, sent (the server took it), not sent.
+  KEYS.push('sending', 'sent', 'unsent', 'retry');
+  const MARK = {
+    it: 'Invio in corso|Inviato|Non inviato|Riprova', en: 'Sending|Sent|Not sent|Try again',
+    ar: 'جارٍ الإرسال|أُرسلت|لم تُرسل|أعد المحاولة', fr: 'Envoi en cours|Envoyé|Non envoyé|Réessayer',
+    uk: 'Надсилається|Надіслано|Не надіслано|Спробувати ще', es: 'Enviando|Enviado|No enviado|Reintentar',
+    fa: 'در حال ارسال|ارسال شد|ارسال نشد|دوباره امتحان کنید', ur: 'بھیجا جا رہا ہے|بھیج دیا گیا|نہیں بھیجا گیا|دوبارہ کوشش کریں',
+    bn: 'পাঠানো হচ্ছে|পাঠানো হয়েছে|পাঠানো যায়নি|আবার চেষ্টা করুন', ru: 'Отправляется|Отправлено|Не отправлено|Повторить',
+    ro: 'Se trimite|Trimis|Netrimis|Reîncearcă', sq: 'Po dërgohet|U dërgua|Nuk u dërgua|Provo përsëri',
+    tr: 'Gönderiliyor|Gönderildi|Gönderilemedi|Yeniden dene',
+  };
+  for (const c in STR) STR[c].push(...(MARK[c] || MARK.en).split('|'));
   // The desk's notices while a person waits: their place in the queue ({n}), and who joined ({name}).
   const NOTE = {
     it: 'Il tuo messaggio è arrivato allo sportello. Sei il numero {n} in coda: un mediatore ti risponderà qui.|{name}, mediatore, è entrato nella conversazione.',
@@ -69,6 +81,8 @@
     tr: 'Yeni mesajlar: {n}',
   };
   const MAX_CHARS = Number(attr('max-chars')) > 0 ? Number(attr('max-chars')) : 4000;
+  // A message the server has not acknowledged within this time is shown as not sent.
+  const ACK_MS = (Number(attr('ack-seconds')) > 0 ? Number(attr('ack-seconds')) : 30) * 1000;
   const note = (i, fill) => (NOTE[lang] || NOTE.en)[i].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
   // The widget's own labels, in the conversation's language; English where a language has none.
   const t = (k) => (STR[lang] || STR.en)[KEYS.indexOf(k)];
@@ -88,9 +102,17 @@
   let sid = getS(K.s) || null;
   let tag = sid ? getS(K.g) || null : null;
   let log = getJ(K.t);
-  const queue = getJ(K.q);
+  const newId = () => 'c' + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+  // What the person wrote and the server has not acknowledged yet, each with its
+  // message's id (c): sent again after a reconnect, so nothing typed is lost.
+  const queue = getJ(K.q).filter((q) => q && typeof q.message === 'string');
+  queue.forEach((q) => { if (typeof q.c !== 'string') q.c = newId(); });
   // Ids of the mediator replies already on screen: each is shown once, live or fetched again.
   let shown = getJ(K.m).filter((i) => Number.isInteger(i));
+  // The same for the bot's messages (ids "b<time>.<n>"), and the time of the newest one
+  // shown (null: a transcript from before ids, so nothing older is fetched again).
+  let botIds = getJ(K.i).filter((i) => typeof i === 'string');
+  let botsAt = getS(K.b) && Number.isFinite(Number(getS(K.b))) ? Number(getS(K.b)) : null;
   let seenSent = 0;
   let greeted = false;
   let unread = 0;
@@ -116,6 +138,8 @@
     send: svg('M2 21l21-9L2 3v7l15 2-15 2z'),
     read: svg('M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z'),
     stop: svg('M6 6h12v12H6z'),
+    clock: svg('M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 2a8 8 0 1 1 0 16 8 8 0 0 1 0-16zm1 3h-2v6h5v-2h-3z'),
+    sent: svg('M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z'),
     forget: svg('M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z'),
   };
 
@@ -220,11 +244,13 @@
 
   const ROLE = { u: 'user', b: 'bot', m: 'mediator', s: 'note' };
   const PRIVACY = ['/privacy_ok', '/privacy_decline'];
-  // Times in the conversation's language: "14:05" today, with the day before that.
+  // Times in the conversation's language, local time: "14:05" today (hours and
+  // minutes, in that language's clock), with the day before that.
   function when(at) {
     const d = new Date(at);
     const today = new Date().toDateString() === d.toDateString();
-    const o = today ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
+    const hm = { hour: '2-digit', minute: '2-digit' };
+    const o = today ? hm : { day: 'numeric', month: 'short', ...hm };
     try { return new Intl.DateTimeFormat(lang, o).format(d); } catch (e) { return d.toLocaleTimeString(); }
   }
   let seq = 0;
@@ -239,7 +265,12 @@
       body.appendChild(el('span', { class: 'hd-sr', text: ': ' }));
     }
     body.appendChild(rich(el('div', { class: 'hd-text' }), m.t));
-    if (Number.isFinite(m.at)) body.appendChild(el('time', { class: 'hd-time', datetime: new Date(m.at).toISOString(), 'data-at': String(m.at), text: when(m.at) }));
+    // The time (isolated, so "14:05" keeps its order in right-to-left text), and on
+    // the person's own messages whether the server has taken them.
+    const meta = el('div', { class: 'hd-meta' });
+    if (Number.isFinite(m.at)) meta.appendChild(el('bdi', {}, el('time', { class: 'hd-time', datetime: new Date(m.at).toISOString(), 'data-at': String(m.at), text: when(m.at) })));
+    if (m.r === 'u' && m.c && m.st) meta.appendChild(drawMark(el('span', { class: 'hd-st', 'data-c': m.c }), m.st));
+    if (meta.firstChild) body.appendChild(meta);
     if (m.r === 'm' && m.mt) {
       const id = 'hd-orig-' + ++seq;
       const orig = el('div', { id, class: 'hd-orig', dir: 'auto', lang: m.ol || null, hidden: true });
@@ -270,7 +301,7 @@
   }
 
   function add(m) {
-    m.at = Date.now();
+    if (!Number.isFinite(m.at)) m.at = Date.now();
     // A new place in the queue replaces the earlier one, not one note per message.
     if (m.r === 's' && m.k === 'waiting') {
       log = log.filter((x) => !(x.r === 's' && x.k === 'waiting'));
@@ -281,6 +312,34 @@
     setJ(K.t, log);
     render(m);
     if (panel.hidden && m.r !== 'u') setUnread(unread + 1);
+  }
+
+  // Sending (a clock), sent (a tick) or not sent, with a button that sends it again.
+  function drawMark(span, st) {
+    span.textContent = '';
+    span.dataset.st = st;
+    if (st === 'f') {
+      span.append(el('span', { class: 'hd-unsent', 'data-t': 'unsent' }),
+        el('button', { type: 'button', class: 'hd-retry', 'data-t': 'retry', onclick: () => sendAgain(span.dataset.c) }));
+    } else {
+      span.append(el('span', { class: 'hd-ico', icon: st === 's' ? 'sent' : 'clock' }), el('span', { class: 'hd-sr', 'data-t': st === 's' ? 'sent' : 'sending' }));
+    }
+    localize(span);
+    return span;
+  }
+  function setMark(c, st) {
+    const m = log.find((x) => x.c === c);
+    if (m) { m.st = st; setJ(K.t, log); }
+    box.querySelectorAll('.hd-st').forEach((span) => { if (span.dataset.c === c) drawMark(span, st); });
+  }
+  function sendAgain(c) {
+    const m = log.find((x) => x.c === c);
+    if (!m || queue.some((q) => q.c === c)) return;
+    setMark(c, 'p');
+    queue.push({ c, message: typeof m.s === 'string' ? m.s : m.t, metadata: { language: chosen, language_hint: lang } });
+    setJ(K.q, queue);
+    if (!ws) connect();
+    flush();
   }
 
   // The launcher's badge shows how many messages came while the panel was closed;
@@ -400,6 +459,7 @@
     if (s !== ws) return;
     ws = null;
     ready = false;
+    unackAll();
     clearTimeout(heartbeat);
     s.onclose = s.onerror = s.onmessage = null;
     try { s.close(); } catch (e) { /* already closed */ }
@@ -416,6 +476,36 @@
     heartbeat = setTimeout(() => drop(s), beat);
   }
   const emit = (s, name, data) => s.send('42' + JSON.stringify([name, data]));
+  // user_uttered goes with a Socket.IO ack id; the server answers {ok} once it took the message.
+  let acks = 0;
+  const inflight = new Map();
+  function unackAll() {
+    // Still in the queue: sent again on the next connection.
+    inflight.forEach((f) => clearTimeout(f.timer));
+    inflight.clear();
+  }
+  function dequeue(c) {
+    const i = queue.findIndex((q) => q.c === c);
+    if (i >= 0) { queue.splice(i, 1); setJ(K.q, queue); }
+  }
+  function acked(n, data) {
+    const f = inflight.get(n);
+    if (!f) return;
+    clearTimeout(f.timer);
+    inflight.delete(n);
+    const ok = !(data && typeof data === 'object' && data.ok === false);
+    // Late, after it was shown as not sent: sent after all, unless it was sent again.
+    if (f.late && queue.some((q) => q.c === f.c)) return;
+    dequeue(f.c);
+    setMark(f.c, ok ? 's' : 'f');
+  }
+  function unacked(n) {
+    const f = inflight.get(n);
+    if (!f || f.late) return;
+    f.late = true;
+    dequeue(f.c);
+    setMark(f.c, 'f');
+  }
   function frame(s, d) {
     const type = d[0];
     if (type === '0') {
@@ -431,6 +521,12 @@
       const p = d[1];
       if (p === '0') emit(s, 'session_request', { session_id: tag ? sid : null, session_tag: tag });
       else if (p === '1' || p === '4') drop(s);
+      else if (p === '3') {
+        const a = /^43(\d+)(\[[\s\S]*)$/.exec(d);
+        let data = null;
+        try { data = a ? JSON.parse(a[2])[0] : null; } catch (e) { /* an ack without data */ }
+        if (a) acked(Number(a[1]), data);
+      }
       else if (p === '2') {
         let ev;
         try { ev = JSON.parse(d.slice(d.indexOf('['))); } catch (e) { return; }
@@ -462,14 +558,22 @@
       history(data);
     }
   }
-  // What a mediator wrote while this page was closed or offline, from the server.
+  // What a mediator or the bot said while this page was closed or offline, from the server.
   function askHistory() {
-    if (ready && ws && ws.readyState === 1) emit(ws, 'history_request', { after: shown.length ? Math.max(...shown) : 0 });
+    if (!ready || !ws || ws.readyState !== 1) return;
+    emit(ws, 'history_request', { after: shown.length ? Math.max(...shown) : 0, bots_after: botsAt !== null ? botsAt : log.length ? null : 0 });
   }
   function history(d) {
     const list = d && Array.isArray(d.messages) ? d.messages : [];
-    list.forEach((m) => { if (m && typeof m === 'object' && m.from === 'mediator') bot(m); });
+    // In the order they were sent; each shown once (ids), at the time it was sent.
+    list.forEach((m) => { if (m && typeof m === 'object' && (m.from === 'mediator' || typeof m.id === 'string')) bot(m, true); });
+    if (d && Number.isFinite(d.bots_up_to)) botSeen(d.bots_up_to);
     reportSeen();
+  }
+  function botSeen(ts) {
+    if (botsAt !== null && ts <= botsAt) return;
+    botsAt = ts;
+    setS(K.b, String(ts));
   }
   // The desk shows the mediator which replies the person had on screen.
   function reportSeen() {
@@ -494,11 +598,21 @@
     stopSpeech();
     apply();
   }
-  function bot(d) {
+  function bot(d, fetched) {
+    if (d && typeof d === 'object' && typeof d.id === 'string') {
+      if (botIds.includes(d.id)) return;
+      botIds.push(d.id);
+      if (botIds.length > 300) botIds = botIds.slice(-300);
+      setJ(K.i, botIds);
+      if (Number.isFinite(d.ts)) botSeen(d.ts);
+    }
     if (isForgotten(d)) return forgetHere(true);
     follow(d);
     if (d && typeof d === 'object' && d.from === 'desk') return deskNotice(d);
     if (!d || typeof d !== 'object' || typeof d.text !== 'string' || !d.text.trim()) return;
+    // Fetched again: shown at the time it was sent, not now.
+    const sent = fetched ? Number(d.from === 'mediator' ? d.at : d.ts) * 1000 : NaN;
+    const at = Number.isFinite(sent) ? { at: sent } : {};
     if (d.from === 'mediator') {
       const id = Number.isInteger(d.id) ? d.id : null;
       if (id !== null) {
@@ -507,25 +621,30 @@
         if (shown.length > 200) shown = shown.slice(-200);
         setJ(K.m, shown);
       }
-      add({ r: 'm', t: d.text, n: String(d.name || ''), mt: !!d.machine_translated, o: d.original ? String(d.original) : '', ol: d.original_language ? String(d.original_language) : '' });
+      add({ r: 'm', t: d.text, n: String(d.name || ''), mt: !!d.machine_translated, o: d.original ? String(d.original) : '', ol: d.original_language ? String(d.original_language) : '', ...at });
     } else {
       const q = Array.isArray(d.quick_replies) ? d.quick_replies.filter((x) => x && x.title != null)
         .map((x) => [String(x.title), String(x.payload != null ? x.payload : x.title)]) : [];
-      add(q.length ? { r: 'b', t: d.text, q } : { r: 'b', t: d.text });
+      add(q.length ? { r: 'b', t: d.text, q, ...at } : { r: 'b', t: d.text, ...at });
     }
   }
+  // Everything queued and not on its way yet; each stays queued until the server acknowledges it.
   function flush() {
-    while (ready && ws && ws.readyState === 1 && queue.length) {
-      const q = queue[0];
-      emit(ws, 'user_uttered', { message: q.message, session_id: sid, metadata: q.metadata });
-      queue.shift();
+    if (!ready || !ws || ws.readyState !== 1) return;
+    const going = new Set([...inflight.values()].filter((f) => !f.late).map((f) => f.c));
+    for (const q of queue) {
+      if (going.has(q.c)) continue;
+      const n = ++acks;
+      inflight.set(n, { c: q.c, timer: setTimeout(() => unacked(n), ACK_MS) });
+      ws.send('42' + n + JSON.stringify(['user_uttered', { message: q.message, session_id: sid, metadata: q.metadata }]));
     }
-    setJ(K.q, queue);
   }
   // Shown (when `shown` is given) at once; sent now or as soon as the connection is back.
   function say(message, shown, extra) {
-    if (shown != null) add({ r: 'u', t: shown, ...(extra || {}) });
-    queue.push({ message, metadata: { language: chosen, language_hint: lang } });
+    const c = newId();
+    if (shown != null) add({ r: 'u', t: shown, c, st: 'p', ...(message !== shown ? { s: message } : {}), ...(extra || {}) });
+    queue.push({ c, message, metadata: { language: chosen, language_hint: lang } });
+    setJ(K.q, queue);
     if (!ws) connect(); // after forgetHere(), the next message opens a new session
     flush();
   }
@@ -581,8 +700,11 @@
     } catch (e) { /* storage unavailable: nothing was kept */ }
     log = [];
     shown = [];
+    botIds = [];
+    botsAt = null;
     seenSent = 0;
     queue.length = 0;
+    unackAll();
     sid = null;
     tag = null;
     greeted = false;
@@ -656,7 +778,13 @@
 #hd-widget .hd-mediator{align-self:flex-start;background:#fff6e5;border:2px solid #a35200}
 #hd-widget .hd-tel{white-space:nowrap}
 #hd-widget .hd-note{align-self:center;max-width:92%;background:#eef4f7;border:1px solid #9ab;color:#1a1a1a;font-size:15px;text-align:center}
-#hd-widget .hd-time{display:block;margin-top:2px;font-size:13px;color:#4a4a4a}
+#hd-widget .hd-meta{display:flex;flex-wrap:wrap;align-items:center;gap:4px 8px;margin-top:2px;font-size:13px;color:#4a4a4a}
+#hd-widget .hd-user .hd-meta{color:#e6eef2;justify-content:flex-end}
+#hd-widget .hd-st{display:inline-flex;align-items:center;gap:6px}
+#hd-widget .hd-st svg{width:16px;height:16px}
+#hd-widget .hd-unsent{font-weight:700}
+#hd-widget .hd-retry{min-height:48px;padding:0 12px;border:2px solid #fff;border-radius:24px;background:transparent;color:#fff;font-size:15px;font-weight:600}
+#hd-widget .hd-retry:hover{background:rgba(255,255,255,.18)}
 #hd-widget .hd-who{font-size:16px;font-weight:700;color:#7a3d00}
 #hd-widget .hd-msg a{color:#0a4a94;text-decoration:underline}
 #hd-widget .hd-user a{color:#fff}
@@ -684,6 +812,8 @@
     (document.head || document.documentElement).appendChild(el('style', { id: 'hd-style', text: CSS }));
     document.body.appendChild(root);
     log = log.filter((m) => m && ROLE[m.r] && typeof m.t === 'string');
+    // On its way when the page closed, and no longer queued: not sent, with a retry button.
+    log.forEach((m) => { if (m.r === 'u' && m.st === 'p' && !queue.some((q) => q.c === m.c)) m.st = 'f'; });
     log.forEach(render);
     apply();
     connect();

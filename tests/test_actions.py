@@ -258,19 +258,15 @@ def test_two_unsure_answers_open_a_handoff(desk_hours):
     assert request["reason"] == "unsure" and second[-1]["event"] == "pause"
 
 
-def test_actions_get_domain_yml_when_rasa_sends_no_domain():
-    # endpoints.yml turns on Rasa's selective domain: action calls carry no domain.
-    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
-    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
-    executor = DomainFileExecutor()
-    executor.register_action(actions.ActionDetectLanguage())
-    call = {
-        "next_action": "action_detect_language",
+def action_call(action: str, text: str, intent: str, slots: dict) -> dict:
+    """The body Rasa 3.6.21 posts to the action server, without a domain."""
+    return {
+        "next_action": action,
         "sender_id": "unit",
         "tracker": {
             "sender_id": "unit",
-            "slots": {},
-            "latest_message": {"text": "/get_started", "intent": {"name": "get_started"}},
+            "slots": slots,
+            "latest_message": {"text": text, "intent": {"name": intent}},
             "events": [],
             "paused": False,
             "followup_action": None,
@@ -279,6 +275,15 @@ def test_actions_get_domain_yml_when_rasa_sends_no_domain():
         },
         "version": "3.6.21",
     }
+
+
+def test_actions_get_domain_yml_when_rasa_sends_no_domain():
+    # endpoints.yml turns on Rasa's selective domain: action calls carry no domain.
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
+    executor = DomainFileExecutor()
+    executor.register_action(actions.ActionDetectLanguage())
+    call = action_call("action_detect_language", "/get_started", "get_started", {})
     answer = asyncio.run(executor.run(call)).model_dump()
     # The first reply's privacy notice comes from domain.yml's responses.
     notice = actions.response_variation(actions.domain_file(), "utter_privacy_notice", "it")
@@ -341,21 +346,7 @@ def test_every_message_names_the_conversations_language():
     # language this call chose, so the widget's frame can follow it.
     executor = DomainFileExecutor()
     executor.register_action(actions.ActionUnderstand())
-    call = {
-        "next_action": "action_understand",
-        "sender_id": "unit",
-        "tracker": {
-            "sender_id": "unit",
-            "slots": {"language": "it"},
-            "latest_message": {"text": "أين أجدد تصريح الإقامة؟", "intent": {"name": "text"}},
-            "events": [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        },
-        "version": "3.6.21",
-    }
+    call = action_call("action_understand", "أين أجدد تصريح الإقامة؟", "text", {"language": "it"})
     answer = asyncio.run(executor.run(call)).model_dump()
     assert answer["responses"] and {r["language"] for r in answer["responses"]} == {"ar"}
     # An action that sets no language names the tracker's.

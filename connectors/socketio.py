@@ -5,6 +5,7 @@
       session_persistence: true
       desk_url: ${HELPDESK_DESK_URL}
       token: ${HELPDESK_RASA_TOKEN}
+      redis_url: ${HELPDESK_REDIS_URL}    # several Rasa processes; empty: one
 
 Same URL, events and payloads as Rasa's own ``socketio`` channel, and the same
 name, so the widget and ``output_channel=socketio`` work unchanged. The
@@ -59,12 +60,26 @@ Only pages of ``allowed_origins`` may connect (python-socketio's
 ``cors_allowed_origins``), and one address gets at most
 ``new_conversations_per_address`` new sessions per window.
 
+With several Rasa processes behind a load balancer, a person's widget is
+connected to one of them, while the desk's relay and Rasa's answers may come
+from another. With ``redis_url`` set, every emit goes through Redis
+(python-socketio's ``AsyncRedisManager`` on ``redis.asyncio``, as JSON,
+never pickle: ``RedisRooms``) and each process hands it to the members of
+the room it holds, so it reaches the person wherever they are connected,
+once. When Redis cannot be reached, an emit goes to this process's own
+clients only (a widget connected elsewhere fetches the message with
+``history_request`` when it reconnects), and the process keeps trying to
+reconnect; empty (the default), rooms are this process's alone, as with
+Rasa's own channel, and nothing depends on Redis.
+
 This module runs inside Rasa (Python 3.10): it imports nothing from the
 knowledge side.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -74,9 +89,10 @@ from typing import Any
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from rasa.shared.core.events import BotUttered
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
-from socketio import AsyncServer
+from socketio import AsyncManager, AsyncRedisManager, AsyncServer
 
 from connectors.identity import SessionSigner, log_id, namespaced
 from connectors.limits import AddressLimits, address_limits_from, client_address
@@ -84,6 +100,72 @@ from connectors.relay import DeskRelay
 from core.protocol import MESSAGE_LANGUAGE
 
 log = logging.getLogger(__name__)
+
+# The Redis channel every Rasa process of a region publishes its emits on.
+ROOMS_CHANNEL = "helpdesk:socketio"
+# An emit waits at most this long for Redis before going to this process's clients.
+PUBLISH_SECONDS = 2.0
+
+
+class RedisRooms(AsyncRedisManager):
+    """python-socketio's Redis manager, speaking JSON instead of pickle.
+
+    Pickle would run whatever anyone able to publish on the channel sent; our
+    emits are JSON anyway. An emit Redis did not take goes to this process's
+    own clients; the listener reconnects with a growing pause (the stock one
+    spins when Redis is down at start)."""
+
+    def __init__(self, url: str) -> None:
+        options = {"socket_connect_timeout": PUBLISH_SECONDS, "health_check_interval": 15}
+        super().__init__(url, channel=ROOMS_CHANNEL, redis_options=options)
+
+    async def _publish(self, data: dict) -> None:
+        try:
+            await asyncio.wait_for(
+                self.redis.publish(self.channel, json.dumps(data)), PUBLISH_SECONDS
+            )
+            return
+        except (RedisError, OSError, asyncio.TimeoutError, TypeError, ValueError) as exc:  # noqa: UP041
+            # The connection pool connects again for the next one.
+            log.warning("socket.io: Redis did not take an emit (%s): clients here only", exc)
+        if data.get("method") == "emit":
+            await AsyncManager.emit(
+                self,
+                data["event"],
+                data["data"],
+                data["namespace"],
+                room=data.get("room"),
+                skip_sid=data.get("skip_sid"),
+            )
+
+    async def _listen(self):  # type: ignore[override]
+        pause = 0.5
+        while True:
+            try:
+                await self.pubsub.subscribe(self.channel)
+                pause = 0.5
+                async for message in self.pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        data = json.loads(message["data"])
+                    except (TypeError, ValueError):
+                        continue
+                    if isinstance(data, dict):
+                        yield data
+            except (RedisError, OSError) as exc:
+                log.warning("socket.io: no Redis (%s); reconnecting in %.1f s", exc, pause)
+                with contextlib.suppress(Exception):
+                    await self.pubsub.reset()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+
+
+def room_manager(redis_url: str) -> AsyncManager | None:
+    """Rooms shared by every Rasa process through Redis; None (``redis_url``
+    empty): this process's own, python-socketio's default."""
+    return RedisRooms(redis_url) if redis_url else None
 
 
 class CustomJsonSocketIOOutput(SocketIOOutput):
@@ -133,6 +215,7 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
 
     signer: SessionSigner | None = None
     allowed_origins: list[str] = []
+    redis_url = ""
     app: Any = None
     addresses = AddressLimits()
 
@@ -146,6 +229,7 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
         channel.signer = SessionSigner(secret)
         channel.allowed_origins = str(credentials.get("allowed_origins") or "").split()
         channel.addresses = address_limits_from(credentials)
+        channel.redis_url = str(credentials.get("redis_url") or "")
         return channel
 
     async def desk_took(self, message: UserMessage, answer: dict) -> None:
@@ -202,7 +286,11 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             raise ValueError("Set session_secret for the socket.io channel (credentials.yml).")
         signer = self.signer
         # None would mean "the same origin only": the widget's page is on another port.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or None)
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.allowed_origins or None,
+            client_manager=room_manager(self.redis_url),
+        )
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         # connection (sid) -> its confirmed session id, and its address

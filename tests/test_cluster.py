@@ -8,9 +8,12 @@
 """
 
 import asyncio
+import json
 import os
 import subprocess
 import textwrap
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import pytest
@@ -18,9 +21,10 @@ import redis
 
 from connectors.limits import MessageLimits, SharedWindow
 from core.protocol import RATE_LIMITED
-from tests.conftest import PROJECT_ROOT, RASA_PYTHON
+from tests.conftest import PROJECT_ROOT, RASA_PYTHON, RASA_TOKEN
 from tests.postgres import running_postgres
 from tests.redis_server import running_redis
+from tests.socketio_client import SocketIOClient
 
 pytestmark = pytest.mark.integration
 
@@ -210,3 +214,70 @@ def test_two_processes_admit_an_addresss_new_conversations_once(redis_url):
     assert asyncio.run(start()) == [True, True, True, False, False, True, True]
     keys = [k.decode() for k in redis.Redis.from_url(redis_url).keys("helpdesk:s*")]
     assert keys and not [k for k in keys if "203.0.113" in k or "flood" in k]
+
+
+# -- socket.io across Rasa processes (connectors/socketio.py RedisRooms) -----------------
+
+
+def relay(url: str, sender_id: str, message: dict) -> int:
+    request = urllib.request.Request(
+        f"{url}/webhooks/socketio/relay",
+        data=json.dumps({"sender_id": sender_id, "message": message}).encode(),
+        headers={"Authorization": f"Bearer {RASA_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status
+
+
+def test_a_mediators_reply_reaches_a_widget_connected_to_the_other_rasa_process(tmp_path):
+    from tests.test_security_channels import channel_server
+
+    with running_redis() as url, ThreadPoolExecutor(2) as pool:
+        extra = {"HELPDESK_REDIS_URL": url, "HELPDESK_RASA_TOKEN": RASA_TOKEN}
+        started = [
+            pool.submit(
+                channel_server, tmp_path, "rest-secret", {**extra, "HELPDESK_DATA_DIR": str(data)}
+            )
+            for data in (tmp_path / "a", tmp_path / "b")
+        ]
+        (first, url_a, _), (second, url_b, _) = (s.result() for s in started)
+        try:
+
+            async def story() -> list:
+                async with SocketIOClient(url_b) as person:  # the widget is on process B
+                    reply = {"from": "mediator", "id": 1, "text": "Sono Amal, ti aiuto io."}
+                    assert relay(url_a, person.sender_id, reply) == 200  # the desk reached A
+                    got = (await person.next_message(10))["text"]
+                    await asyncio.sleep(0.5)
+                    once = person.messages.empty()
+                    # A conversation on B goes on as before (its answers reach it once).
+                    await person.say("ciao")
+                    echoed = (await person.next_message(10))["text"]
+                    return [got, once, echoed.endswith("|socketio|ciao")]
+
+            assert asyncio.run(asyncio.wait_for(story(), 60)) == [
+                "Sono Amal, ti aiuto io.",
+                True,
+                True,
+            ]
+        except BaseException:
+            for server in (first, second):
+                server.terminate()
+            raise
+        # Redis gone: B's own clients still get what B emits; A's relay reaches no one on B.
+        servers = (first, second)
+
+    async def without_redis() -> list:
+        async with SocketIOClient(url_b) as person:
+            assert relay(url_b, person.sender_id, {"from": "mediator", "text": "qui B"}) == 200
+            here = (await person.next_message(10))["text"]
+            assert relay(url_a, person.sender_id, {"from": "mediator", "text": "da A"}) == 200
+            await asyncio.sleep(1)
+            return [here, person.messages.empty()]
+
+    try:
+        assert asyncio.run(asyncio.wait_for(without_redis(), 60)) == ["qui B", True]
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)

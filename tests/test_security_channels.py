@@ -249,7 +249,10 @@ def test_the_forget_action_deletes_only_right_after_its_question(monkeypatch):
 PER_ADDRESS = 6
 
 
-def channel_server(tmp_path: Path, rest_token: str) -> tuple[subprocess.Popen, str, int]:
+def channel_server(
+    tmp_path: Path, rest_token: str, extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str, int]:
+    """The channels of credentials.yml with the stand-in agent; `extra`: more variables."""
     port, web_port = free_port(), free_port()
     settings = load_settings(
         environ={
@@ -257,11 +260,18 @@ def channel_server(tmp_path: Path, rest_token: str) -> tuple[subprocess.Popen, s
             "HELPDESK_SESSION_SECRET": "channel-test-secret",
             "HELPDESK_WEB_PORT": str(web_port),
             "HELPDESK_NEW_CONVERSATIONS_PER_ADDRESS": str(PER_ADDRESS),
+            **(extra or {}),
         }
     )
     rasa = next(p for p in parts_for(settings) if p.name == "Rasa")
     # No desk: every message goes to the stand-in agent.
-    env = {**rasa.env_defaults, "PATH": "/usr/bin:/bin", **rasa.env, "HELPDESK_DESK_URL": ""}
+    env = {
+        **rasa.env_defaults,
+        "PATH": "/usr/bin:/bin",
+        **rasa.env,
+        "HELPDESK_DESK_URL": "",
+        **(extra or {}),
+    }
     log = tmp_path / f"server-{port}.log"
     server = subprocess.Popen(
         [str(RASA_PYTHON), "-m", "tests.security_channels_server", str(port)],

@@ -32,7 +32,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import aiohttp
@@ -41,7 +41,9 @@ import yaml
 
 from knowledge.settings import PROJECT_ROOT, Settings, SettingsError
 
-ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
+# Rasa's endpoints file, which the web app reads too (the event broker, the
+# tracker store, the hand-off platform); a region's: deploy/cluster/endpoints.yml.
+ENDPOINTS = PROJECT_ROOT / (os.environ.get("HELPDESK_ENDPOINTS") or "endpoints.yml")
 
 
 @dataclass(frozen=True)
@@ -166,11 +168,46 @@ class RasaConversations:
             raise DeliveryError(f"Rasa did not answer: {exc}") from exc
 
 
+class Position(NamedTuple):
+    """Where a reader of Rasa's events stands: after row `id` of transaction `tx`.
+
+    On SQLite (one writer) rows are read by id and `tx` stays 0. On PostgreSQL,
+    several Rasa processes write at once and ids commit out of order (id 7 may
+    be visible while id 6 is still in its writer's open transaction), so rows
+    are read in the order of their writing transaction's id, then their own."""
+
+    tx: int
+    id: int
+
+
+# PostgreSQL: each row of Rasa's events table keeps the id of the transaction
+# that wrote it (the column's default, whoever writes), so it never changes
+# afterwards (connectors/privacy.py blanks rows; their system `xmin` would).
+EVENTS_TX_COLUMN = (
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS tx xid8 NOT NULL DEFAULT pg_current_xact_id()",
+    "CREATE INDEX IF NOT EXISTS events_tx_id ON events (tx, id)",
+)
+# Only rows of transactions older than every one still in flight: a row read
+# later can never sort before one read now, so "after the cursor" skips none.
+EVENTS_AFTER = sa.text(
+    "SELECT id, data, tx::text AS tx FROM events"
+    " WHERE (tx, id) > (CAST(:tx AS text)::xid8, :id)"
+    " AND tx < pg_snapshot_xmin(pg_current_snapshot())"
+    " ORDER BY tx, id LIMIT :limit"
+)
+
+
 class RasaEvents:
-    """Read Rasa's event broker table (SQL) in order, from a saved position."""
+    """Read Rasa's event broker table (SQL) in order, from a saved position,
+    every row exactly once, also with several Rasa processes writing (PostgreSQL).
+
+    A transaction left open anywhere on the PostgreSQL server holds reading
+    back (not losing anything) until it ends."""
 
     def __init__(self, database_url: str) -> None:
         self.engine = sa.create_engine(database_url)
+        self.by_transaction = self.engine.dialect.name == "postgresql"
+        self._ready = False
         self.events = sa.Table(
             "events",
             sa.MetaData(),
@@ -179,21 +216,56 @@ class RasaEvents:
             sa.Column("data", sa.Text),
         )
 
-    def after(self, position: int, limit: int = 500) -> list[tuple[int, dict]]:
+    def after(self, position: Position | int, limit: int = 500) -> list[tuple[Position, dict]]:
+        if not isinstance(position, Position):
+            position = Position(0, position)
         try:
             with self.engine.connect() as db:
+                if not self.by_transaction:
+                    rows = db.execute(
+                        sa.select(self.events.c.id, self.events.c.data)
+                        .where(self.events.c.id > position.id)
+                        .order_by(self.events.c.id)
+                        .limit(limit)
+                    ).all()
+                    return [(Position(0, row.id), json.loads(row.data)) for row in rows]
+                position = self._prepare(db, position)
+                if position is None:
+                    return []
                 rows = db.execute(
-                    sa.select(self.events.c.id, self.events.c.data)
-                    .where(self.events.c.id > position)
-                    .order_by(self.events.c.id)
-                    .limit(limit)
+                    EVENTS_AFTER, {"tx": str(position.tx), "id": position.id, "limit": limit}
                 ).all()
-        except sa.exc.OperationalError:
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):
             # Rasa has not created the table yet, or holds a write lock: next time.
             return []
-        return [(row.id, json.loads(row.data)) for row in rows]
+        return [(Position(int(row.tx), row.id), json.loads(row.data)) for row in rows]
 
-    async def follow(self, position: int, handle, interval: float = 0.1) -> None:
+    def _prepare(self, db: sa.Connection, position: Position) -> Position | None:
+        """The transaction column (once), and a position saved before it
+        (transaction 0) placed at its row; None while Rasa has no table."""
+        if not self._ready:
+            has_column = db.execute(
+                sa.text(
+                    "SELECT 1 FROM information_schema.columns WHERE table_schema ="
+                    " current_schema() AND table_name = 'events' AND column_name = 'tx'"
+                )
+            ).first()
+            if not has_column:
+                if not sa.inspect(db).has_table("events"):
+                    return None
+                for statement in EVENTS_TX_COLUMN:
+                    db.execute(sa.text(statement))
+                db.commit()
+            self._ready = True
+        if position.tx == 0 and position.id > 0:
+            tx = db.execute(
+                sa.text("SELECT tx::text FROM events WHERE id <= :id ORDER BY id DESC LIMIT 1"),
+                {"id": position.id},
+            ).scalar()
+            return Position(int(tx or 0), position.id)
+        return position
+
+    async def follow(self, position: Position, handle, interval: float = 0.1) -> None:
         """Call `await handle(batch)` for each batch of new events, forever."""
         while True:
             batch = await asyncio.to_thread(self.after, position)

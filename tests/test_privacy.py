@@ -345,7 +345,9 @@ def desk_caught_up(assistant, sender: str) -> bool:
             "SELECT max(id) FROM events WHERE sender_id = ?", (Assistant.rasa_id(sender),)
         ).fetchone()
     with sqlite3.connect(data / "desk.db") as db:
-        row = db.execute("SELECT position FROM cursors WHERE name = 'rasa-events'").fetchone()
+        row = db.execute(
+            "SELECT row_id FROM stream_positions WHERE name = 'rasa-events'"
+        ).fetchone()
     return last is not None and row is not None and row[0] >= last
 
 

@@ -170,6 +170,20 @@ cursors = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),
 )
 
+# Where the desk stands in Rasa's events: after row `row_id` of transaction
+# `tx` (connectors.handoff.Position). Replaces `cursors`, read once if alone.
+positions = sa.Table(
+    "stream_positions",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("tx", sa.BigInteger, nullable=False),
+    sa.Column("row_id", sa.BigInteger, nullable=False),
+)
+
+
+class CursorMoved(RuntimeError):
+    """Another web app moved the position first: this batch is theirs (rolled back)."""
+
 
 def now() -> datetime:
     """UTC without tzinfo: SQLite stores naive datetimes, PostgreSQL 'timestamp'."""
@@ -798,18 +812,42 @@ class Store:
 
     # -- the event cursor --------------------------------------------------------
 
-    def cursor(self, name: str) -> int:
+    def cursor(self, name: str) -> tuple[int, int]:
+        """(transaction, row id) where the reader `name` stands; (0, 0) at the start."""
         with self.engine.connect() as db:
-            return (
-                db.execute(sa.select(cursors.c.position).where(cursors.c.name == name)).scalar()
-                or 0
-            )
+            found = db.execute(
+                sa.select(positions.c.tx, positions.c.row_id).where(positions.c.name == name)
+            ).first()
+            if found is not None:
+                return found.tx, found.row_id
+            legacy = db.execute(sa.select(cursors.c.position).where(cursors.c.name == name))
+            return 0, legacy.scalar() or 0
 
-    def move_cursor(self, db: Connection, name: str, position: int) -> None:
-        if not db.execute(
-            cursors.update().where(cursors.c.name == name).values(position=position)
-        ).rowcount:
-            db.execute(cursors.insert().values(name=name, position=position))
+    def move_cursor(
+        self, db: Connection, name: str, start: tuple[int, int], end: tuple[int, int]
+    ) -> None:
+        """Move `name` from `start` to `end` in transaction `db`; ``CursorMoved``
+        (and nothing of the batch kept) when it no longer stands at `start`."""
+        moved = db.execute(
+            positions.update()
+            .where(
+                positions.c.name == name,
+                positions.c.tx == start[0],
+                positions.c.row_id == start[1],
+            )
+            .values(tx=end[0], row_id=end[1])
+        ).rowcount
+        if moved:
+            return
+        if db.execute(sa.select(positions.c.name).where(positions.c.name == name)).first():
+            raise CursorMoved(name)
+        legacy = db.execute(sa.select(cursors.c.position).where(cursors.c.name == name))
+        if start[1] != (legacy.scalar() or 0):
+            raise CursorMoved(name)
+        try:  # the first move; two at once: one of them fails here
+            db.execute(positions.insert().values(name=name, tx=end[0], row_id=end[1]))
+        except sa.exc.IntegrityError:
+            raise CursorMoved(name) from None
 
 
 def public(item: dict) -> dict:

@@ -144,6 +144,9 @@ class Desk:
     # Redis shared by several web apps (redis://host:port/db): the log-in
     # throttle counts there. Empty: each web app counts alone.
     redis_url: str = ""
+    # Several web apps on one PostgreSQL desk store: one follows Rasa's events
+    # and delivers replies; another tries to take over this often.
+    takeover_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("desk.session_hours", "HELPDESK_SESSION_HOURS"),
     ("desk.behind_proxy", "HELPDESK_BEHIND_PROXY"),
     ("desk.redis_url", "HELPDESK_REDIS_URL"),
+    ("desk.takeover_seconds", "HELPDESK_DESK_TAKEOVER_SECONDS"),
     ("privacy.retention_days", "HELPDESK_RETENTION_DAYS"),
     ("privacy.declined_retention_hours", "HELPDESK_DECLINED_RETENTION_HOURS"),
 )
@@ -444,7 +448,14 @@ class _Reader:
             session_hours=self.number("desk.session_hours", int, 1, 24 * 30),
             behind_proxy=self.switch("desk.behind_proxy"),
             redis_url=self.redis_url("desk.redis_url"),
+            takeover_seconds=self.takeover_seconds(),
         )
+
+    def takeover_seconds(self) -> float:
+        """desk.takeover_seconds; 2 for an older helpdesk.yml without the key."""
+        if "takeover_seconds" not in (self.raw.get("desk") or {}):
+            return 2.0
+        return self.number("desk.takeover_seconds", float, 0.05, 60)
 
     def redis_url(self, dotted: str) -> str:
         """An optional redis://, rediss:// or unix:// address ("" when unset)."""

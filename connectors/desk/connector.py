@@ -32,11 +32,13 @@ from typing import Any
 
 import aiohttp
 
+from connectors.desk.cluster import Fanout, Leadership, shared
 from connectors.desk.store import Store
 from connectors.handoff import (
     DeliveryError,
     HandoffConnector,
     HandoffRequest,
+    Position,
     RasaConversations,
     RasaEvents,
     events_database_url,
@@ -53,6 +55,8 @@ CURSOR = "rasa-events"
 TURNS_KEPT = 500
 
 Listener = Callable[[dict], Awaitable[None]]
+# A notice between web apps, not for pages: the leader delivers what was stored.
+WAKE = "deliver"
 
 
 def _refused_for_size(event: dict) -> dict | None:
@@ -91,6 +95,12 @@ class DeskConnector(HandoffConnector):
         self.session: aiohttp.ClientSession | None = None
         self.rasa: RasaConversations | None = None
         self.background: set[asyncio.Task] = set()
+        self.events: RasaEvents | None = None
+        # Several web apps on one PostgreSQL desk store (connectors/desk/cluster.py).
+        self.leadership: Leadership | None = None
+        self.fanout: Fanout | None = None
+        # Where the desk's store says this web app stands in Rasa's events.
+        self.position = Position(0, 0)
 
     # -- HandoffConnector ------------------------------------------------------
 
@@ -103,14 +113,33 @@ class DeskConnector(HandoffConnector):
         self.rasa = RasaConversations(
             self.settings.services.rasa_url, self.settings.services.rasa_token, self.session
         )
-        events = RasaEvents(
+        self.events = RasaEvents(
             self.events_url or events_database_url(self.settings.data_dir / "events.db")
         )
-        position = await asyncio.to_thread(self.store.cursor, CURSOR)
+        desk = self.settings.desk
+        if not shared(desk.database_url):  # SQLite: this web app alone
+            self.position = Position(*await asyncio.to_thread(self.store.cursor, CURSOR))
+            self.tasks = [
+                asyncio.create_task(self.events.follow(self.position, self.handle_events)),
+                asyncio.create_task(self._deliver_forever()),
+            ]
+            return
+        self.fanout = Fanout(desk.database_url, self._from_fanout)
+        self.leadership = Leadership(desk.database_url, desk.takeover_seconds)
         self.tasks = [
-            asyncio.create_task(events.follow(position, self.handle_events)),
-            asyncio.create_task(self._deliver_forever()),
+            asyncio.create_task(self.fanout.listen_forever()),
+            asyncio.create_task(self.leadership.run_forever(self._lead)),
         ]
+
+    async def _lead(self) -> None:
+        """The leader's work: follow Rasa's events, deliver replies; when one
+        fails, both stop and the leader lets go (connectors/desk/cluster.py)."""
+        assert self.events is not None
+        self.position = Position(*await asyncio.to_thread(self.store.cursor, CURSOR))
+        self._turn.clear()  # what another leader kept is not ours to add to
+        async with asyncio.TaskGroup() as work:
+            work.create_task(self.events.follow(self.position, self.handle_events))
+            work.create_task(self._deliver_forever())
 
     async def stop(self) -> None:
         for task in [*self.tasks, *self.background]:
@@ -119,6 +148,8 @@ class DeskConnector(HandoffConnector):
                 await task
         if self.session:
             await self.session.close()
+        if self.fanout:
+            await self.fanout.close()
 
     async def open(self, request: HandoffRequest) -> None:
         with self.store.transaction() as db:
@@ -143,7 +174,7 @@ class DeskConnector(HandoffConnector):
     async def close(self, handoff_id: int, mediator_id: int, note: str) -> bool:
         closed = await asyncio.to_thread(self.store.close, handoff_id, mediator_id, note)
         if closed:
-            self.wake_delivery.set()
+            await self.wake_deliverer()
             await self.notify({"type": "queue"})
         return closed
 
@@ -169,9 +200,15 @@ class DeskConnector(HandoffConnector):
         message_id = await asyncio.to_thread(
             self.store.add_mediator_reply, handoff, mediator_id, **fields
         )
-        self.wake_delivery.set()
+        await self.wake_deliverer()
         await self.notify({"type": "message", "handoff_id": handoff["id"]})
         return message_id
+
+    async def wake_deliverer(self) -> None:
+        """Deliver now: here, and on the leading web app when there are several."""
+        self.wake_delivery.set()
+        if self.fanout is not None:
+            await self.fanout.publish({"type": WAKE})
 
     async def _deliver_forever(self) -> None:
         backoff = 0.0
@@ -238,8 +275,14 @@ class DeskConnector(HandoffConnector):
 
     # -- Rasa's events ------------------------------------------------------------
 
-    async def handle_events(self, batch: list[tuple[int, dict]], move_cursor: bool = True) -> None:
+    async def handle_events(
+        self, batch: list[tuple[Position, dict]], move_cursor: bool = True
+    ) -> None:
+        """Apply a batch, with the position moved in the same transaction;
+        ``CursorMoved`` (nothing applied) when another web app applied it first."""
         notices, said = await asyncio.to_thread(self._apply, batch, move_cursor)
+        if move_cursor:
+            self.position = batch[-1][0]
         for notice in notices:
             await self.notify(notice)
         for handoff_id, sender_id, text, too_long in said:
@@ -286,7 +329,7 @@ class DeskConnector(HandoffConnector):
                 log.error("Emergency numbers not sent in hand-off %s: %s", handoff_id, exc)
 
     def _apply(
-        self, batch: list[tuple[int, dict]], move_cursor: bool
+        self, batch: list[tuple[Position, dict]], move_cursor: bool
     ) -> tuple[list[dict], list[tuple[int, str, str, bool]]]:
         """Notices for the desk pages, and (hand-off, sender, text, too long) of
         what people in a hand-off said, to check for danger; texts never go to
@@ -305,7 +348,7 @@ class DeskConnector(HandoffConnector):
                         (notice["handoff_id"], event["sender_id"], _words_of(event), too_long)
                     )
             if move_cursor:
-                self.store.move_cursor(db, CURSOR, batch[-1][0])
+                self.store.move_cursor(db, CURSOR, self.position, batch[-1][0])
         return notices, said
 
     def _apply_one(self, db, event: dict) -> dict | None:
@@ -420,6 +463,19 @@ class DeskConnector(HandoffConnector):
     # -- live updates for desk pages ----------------------------------------------
 
     async def notify(self, notice: dict) -> None:
+        """Tell the desk pages, those of every web app when there are several."""
+        fanout = self.fanout
+        if fanout is not None and fanout.listening.is_set() and await fanout.publish(notice):
+            return  # back through _from_fanout, here too
+        await self._to_pages(notice)
+
+    async def _from_fanout(self, notice: dict) -> None:
+        if notice.get("type") == WAKE:
+            self.wake_delivery.set()  # only the leader's loop runs
+        else:
+            await self._to_pages(notice)
+
+    async def _to_pages(self, notice: dict) -> None:
         for listener in list(self.listeners):
             try:
                 await listener(notice)

@@ -250,11 +250,14 @@ def _sql_url(config: dict, default_db: Path) -> str:
     port = f":{config['port']}" if config.get("port") else ""
     # Rasa reads the host from `url` (or `host`).
     host = config.get("url") or config.get("host") or "localhost"
-    return f"{dialect}://{credentials}{host}{port}/{db}"
+    # Rasa's environment reaches PostgreSQL through psycopg2, ours through psycopg 3.
+    driver = "postgresql+psycopg" if dialect in ("postgresql", "postgres") else dialect
+    return f"{driver}://{credentials}{host}{port}/{db}"
 
 
-def load_connector(settings: Settings, endpoints: Path = ENDPOINTS) -> HandoffConnector:
-    """The connector named under `handoff:` in endpoints.yml."""
+def load_connector(settings: Settings, endpoints: Path | None = None) -> HandoffConnector:
+    """The connector named under `handoff:` in endpoints.yml (``services.endpoints``)."""
+    endpoints = endpoints or settings.services.endpoints
     config = _read_endpoints(endpoints).get("handoff") or {}
     dotted = config.get("type") or "connectors.desk.connector.DeskConnector"
     module, _, name = dotted.rpartition(".")

@@ -94,6 +94,7 @@ CLUSTER_ENV = {
     "HELPDESK_REDIS_LOCK_DB": "1",
     "HELPDESK_PG_USER": "helpdesk",
     "HELPDESK_PG_PASSWORD": "",
+    "HELPDESK_REDIS_PASSWORD": "",
 }
 
 
@@ -105,7 +106,8 @@ def test_rasas_lock_store_from_the_cluster_endpoints_serialises_a_conversation(r
         "HELPDESK_REDIS_PORT": str(address.port),
         "HELPDESK_PG_HOST": "127.0.0.1",
         "HELPDESK_PG_PORT": "1",
-        "HELPDESK_PG_DB": "unused",
+        "HELPDESK_PG_TRACKER_DB": "unused",
+        "HELPDESK_PG_EVENTS_DB": "unused",
     }
     code = f"""
         import asyncio, time
@@ -146,7 +148,8 @@ def test_rasas_tracker_store_on_postgresql_from_the_cluster_endpoints():
             "HELPDESK_REDIS_PORT": "1",
             "HELPDESK_PG_HOST": database.hostname,
             "HELPDESK_PG_PORT": str(database.port),
-            "HELPDESK_PG_DB": database.path.lstrip("/"),
+            "HELPDESK_PG_TRACKER_DB": database.path.lstrip("/"),
+            "HELPDESK_PG_EVENTS_DB": "unused",
         }
         code = f"""
             import asyncio

@@ -104,7 +104,10 @@ class DeskConnector(HandoffConnector):
             self.settings.services.rasa_url, self.settings.services.rasa_token, self.session
         )
         events = RasaEvents(
-            self.events_url or events_database_url(self.settings.data_dir / "events.db")
+            self.events_url
+            or events_database_url(
+                self.settings.data_dir / "events.db", self.settings.services.endpoints
+            )
         )
         position = await asyncio.to_thread(self.store.cursor, CURSOR)
         self.tasks = [

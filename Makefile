@@ -26,10 +26,13 @@ REDIS := /usr/bin/redis-server
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: user forget retention run test test-fast install lint lint-content export format index train bench eval calibrate clean
+.PHONY: user forget retention run run-cluster bench-cluster test test-fast install lint lint-content export format index train bench eval calibrate clean
 
 run: install train index  ## start Rasa (:5005), the action server (:5055) and the web app (:8080)
 	$(PY) -m bot.serve
+
+run-cluster: install train index  ## a region on this machine: 2 Rasa, 2 action servers, 2 web apps, nginx, PostgreSQL, Redis
+	$(PY) -m bot.serve_cluster
 
 test: install lint lint-content  ## lint code and content, then every test (as CI does)
 	$(PY) -m pytest
@@ -136,6 +139,9 @@ bench: install train  ## latency and memory figures (not a test)
 	$(PY) -m tests.bench
 	$(PY) -m knowledge eval
 	$(PY) -m tests.bench_faults
+
+bench-cluster: install train  ## a region under load with one of each process killed (not a test; about 10 minutes)
+	$(PY) -m tests.bench_cluster
 
 clean:
 	rm -rf .venv models data

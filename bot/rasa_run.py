@@ -16,7 +16,10 @@ replaced too: Rasa's calls ``jsonschema.validate``, which checks the schema
 itself again on every action call (28% of Rasa's CPU under load); here the
 validator is built once and checks only the answer. Every log line of the
 Rasa process is redacted too (``core.redact``: phone numbers, e-mails, IBANs,
-tax codes, document numbers). This module runs in Rasa's Python 3.10 environment.
+tax codes, document numbers). A message its client sent again after a lost
+connection, which the conversation already holds, is not handled twice
+(``handle_each_message_once``, connectors/once.py). This module runs in
+Rasa's Python 3.10 environment.
 
 The API token comes from ``HELPDESK_RASA_TOKEN`` and is added to ``sys.argv``
 here, inside the process, so it never shows in ``ps`` or /proc/<pid>/cmdline.
@@ -90,6 +93,32 @@ def validate_with_one_validator() -> None:
     RemoteAction._validate_action_result = validate_action_result
 
 
+def handle_each_message_once() -> None:
+    """Wrap MessageProcessor.handle_message so a message a client sent again,
+    which the conversation already holds, is not handled twice (connectors/once.py).
+    Rasa calls it inside the conversation's lock (the lock store)."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.processor import MessageProcessor
+
+    from connectors.once import RESENT, already_handled
+
+    if getattr(MessageProcessor.handle_message, "helpdesk_once", False):
+        return
+    handle = MessageProcessor.handle_message
+
+    @functools.wraps(handle)
+    async def handle_once(self, message):
+        if (message.metadata or {}).get(RESENT):
+            tracker = await self.tracker_store.retrieve(message.sender_id)
+            if tracker is not None and already_handled(tracker.events, message.message_id):
+                log.info("A message sent again was handled already; not handled twice")
+                return [] if isinstance(message.output_channel, CollectingOutputChannel) else None
+        return await handle(self, message)
+
+    handle_once.helpdesk_once = True
+    MessageProcessor.handle_message = handle_once
+
+
 def add_token_from_environment(argv: list[str], environ: dict[str, str]) -> list[str]:
     """`argv` with ``--auth-token`` from HELPDESK_RASA_TOKEN for ``rasa run`` (when set)."""
     token = environ.get("HELPDESK_RASA_TOKEN", "")
@@ -108,6 +137,7 @@ def main() -> None:
     install_log_redaction()
     apologise_when_unreachable()
     validate_with_one_validator()
+    handle_each_message_once()
     rasa_main()
 
 

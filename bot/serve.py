@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -63,6 +63,13 @@ class Part:
     # Used when the environment does not set them.
     env_defaults: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    # A part that does not speak HTTP (PostgreSQL, Redis) says it is ready here.
+    ready: Callable[[], bool] | None = None
+    # Run as this system user (PostgreSQL refuses to run as root).
+    user: str | None = None
+
+    def is_ready(self) -> bool:
+        return self.ready() if self.ready else is_up(self.health_url)
 
 
 # Made at each start when the environment does not set them (README "Security:
@@ -184,7 +191,7 @@ def parts_for(settings: Settings, rasa_bin: Path = RASA_BIN, model: Path = MODEL
                 "--model",
                 str(model),
                 "--endpoints",
-                "endpoints.yml",
+                str(settings.services.endpoints),
                 "--credentials",
                 "credentials.yml",
                 "--interface",
@@ -262,8 +269,9 @@ class Supervisor:
             stdout=output,
             stderr=output,
             umask=UMASK,
+            user=part.user,
         )
-        while not is_up(part.health_url):
+        while not part.is_ready():
             if part.process.poll() is not None:
                 self.stop()
                 raise RuntimeError(

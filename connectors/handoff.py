@@ -39,11 +39,7 @@ import aiohttp
 import sqlalchemy as sa
 import yaml
 
-from knowledge.settings import PROJECT_ROOT, Settings, SettingsError
-
-# Rasa's endpoints file, which the web app reads too (the event broker, the
-# tracker store, the hand-off platform); a region's: deploy/cluster/endpoints.yml.
-ENDPOINTS = PROJECT_ROOT / (os.environ.get("HELPDESK_ENDPOINTS") or "endpoints.yml")
+from knowledge.settings import Settings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -276,7 +272,7 @@ class RasaEvents:
                 await asyncio.sleep(interval)
 
 
-def events_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
+def events_database_url(default_db: Path, endpoints: Path) -> str:
     """The SQL event broker's database, as configured for Rasa in endpoints.yml.
 
     `default_db` stands in for an unset ``${HELPDESK_EVENTS_DB}`` (``bot.serve`` sets it).
@@ -290,7 +286,7 @@ def events_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
     return _sql_url(broker, default_db)
 
 
-def tracker_database_url(default_db: Path, endpoints: Path = ENDPOINTS) -> str:
+def tracker_database_url(default_db: Path, endpoints: Path) -> str:
     """Rasa's SQL tracker store database (endpoints.yml), for deleting conversations.
 
     `default_db` stands in for an unset ``${HELPDESK_TRACKER_DB}``.
@@ -322,11 +318,14 @@ def _sql_url(config: dict, default_db: Path) -> str:
     port = f":{config['port']}" if config.get("port") else ""
     # Rasa reads the host from `url` (or `host`).
     host = config.get("url") or config.get("host") or "localhost"
-    return f"{dialect}://{credentials}{host}{port}/{db}"
+    # Rasa's environment reaches PostgreSQL through psycopg2, ours through psycopg 3.
+    driver = "postgresql+psycopg" if dialect in ("postgresql", "postgres") else dialect
+    return f"{driver}://{credentials}{host}{port}/{db}"
 
 
-def load_connector(settings: Settings, endpoints: Path = ENDPOINTS) -> HandoffConnector:
-    """The connector named under `handoff:` in endpoints.yml."""
+def load_connector(settings: Settings, endpoints: Path | None = None) -> HandoffConnector:
+    """The connector named under `handoff:` in endpoints.yml (``services.endpoints``)."""
+    endpoints = endpoints or settings.services.endpoints
     config = _read_endpoints(endpoints).get("handoff") or {}
     dotted = config.get("type") or "connectors.desk.connector.DeskConnector"
     module, _, name = dotted.rpartition(".")

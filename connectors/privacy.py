@@ -148,12 +148,12 @@ class Privacy:
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Privacy:
         """The stores named in helpdesk.yml and endpoints.yml."""
-        data = settings.data_dir
+        data, endpoints = settings.data_dir, settings.services.endpoints
         return cls(
             settings,
             store or Store.open(settings.desk.database_url),
-            RasaEventsTable(tracker_database_url(data / "tracker.db"), timed=True),
-            RasaEventsTable(events_database_url(data / "events.db"), timed=False),
+            RasaEventsTable(tracker_database_url(data / "tracker.db", endpoints), timed=True),
+            RasaEventsTable(events_database_url(data / "events.db", endpoints), timed=False),
         )
 
     def forget(self, sender_id: str) -> dict[str, int]:

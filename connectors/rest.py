@@ -46,6 +46,7 @@ from connectors.limits import (
     client_address,
     limits_from,
 )
+from connectors.once import client_message_id, with_resent_mark
 from connectors.turns import TurnQueue
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,9 @@ class TolerantRestInput(RestInput):
                 return refused
             text = self._extract_message(request)
             input_channel = self._extract_input_channel(request)
-            metadata = self.get_metadata(request)
+            body = request_body(request)
+            metadata = with_resent_mark(self.get_metadata(request), body)
+            message_id = client_message_id(body)
             if bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(handle, text, sender_id, input_channel, metadata),
@@ -108,7 +111,12 @@ class TolerantRestInput(RestInput):
             try:
                 await handle(
                     UserMessage(
-                        text, collector, sender_id, input_channel=input_channel, metadata=metadata
+                        text,
+                        collector,
+                        sender_id,
+                        input_channel=input_channel,
+                        message_id=message_id,
+                        metadata=metadata,
                     )
                 )
             except CancelledError:

@@ -96,6 +96,7 @@ from socketio import AsyncManager, AsyncRedisManager, AsyncServer
 
 from connectors.identity import SessionSigner, log_id, namespaced
 from connectors.limits import AddressLimits, address_limits_from, client_address
+from connectors.once import client_message_id, with_resent_mark
 from connectors.relay import DeskRelay
 from core.protocol import MESSAGE_LANGUAGE
 
@@ -392,7 +393,8 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
                 SocketIOOutput(sio, self.bot_message_evt),
                 namespaced(self.name(), session_id),
                 input_channel=self.name(),
-                metadata=metadata if isinstance(metadata, dict) else {},
+                message_id=client_message_id(data),
+                metadata=with_resent_mark(metadata if isinstance(metadata, dict) else {}, data),
             )
             await on_new_message(message)
             # The Socket.IO ack, when the widget asked for one: handed on.

@@ -119,6 +119,9 @@ class Services:
     action_token: str
     # Key of the socket.io session tags; empty until the supervisor makes one.
     session_secret: str
+    # Rasa's endpoints file; the web app and the action server read the same
+    # stores from it (deploy/cluster/endpoints.yml for several processes).
+    endpoints: Path = PROJECT_ROOT / "endpoints.yml"
 
     def action_server_headers(self) -> dict[str, str]:
         """Headers for a request to the action server (bot/action_server.py)."""
@@ -217,6 +220,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("services.rest_token", "HELPDESK_REST_TOKEN"),
     ("services.action_token", "HELPDESK_ACTION_TOKEN"),
     ("services.session_secret", "HELPDESK_SESSION_SECRET"),
+    ("services.endpoints", "HELPDESK_ENDPOINTS"),
     ("api.token", "HELPDESK_API_TOKEN"),
     ("desk.database_url", "HELPDESK_DATABASE_URL"),
     ("desk.hours", "HELPDESK_DESK_HOURS"),
@@ -380,6 +384,7 @@ class _Reader:
                 rest_token=self.optional_text("services.rest_token"),
                 action_token=self.optional_text("services.action_token"),
                 session_secret=self.optional_text("services.session_secret"),
+                endpoints=self.endpoints_file("services.endpoints"),
             ),
             api=Api(token=self.optional_text("api.token")),
             desk=self.desk(data_dir),
@@ -401,6 +406,19 @@ class _Reader:
         if text not in allowed:
             raise self.error(dotted, f"is {value!r}", f"give one of {', '.join(allowed)}")
         return text
+
+    def endpoints_file(self, dotted: str) -> Path:
+        # Absent from older helpdesk.yml files: the project's endpoints.yml.
+        try:
+            path = self.path(dotted, optional=True)
+        except SettingsError:
+            path = None
+        path = path or PROJECT_ROOT / "endpoints.yml"
+        if not path.is_file():
+            raise self.error(
+                dotted, f"names {path}, which is not a file", "name Rasa's endpoints.yml"
+            )
+        return path
 
     def optional_text(self, dotted: str) -> str:
         return str(self.get(dotted) or "").strip()

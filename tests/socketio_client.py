@@ -81,20 +81,41 @@ class SocketIOClient:
             await self._http.close()
         self._reader = self._socket = self._http = None
 
-    async def say(self, text: str, metadata: dict | None = None) -> None:
-        await self._emit(
-            "user_uttered",
-            {"message": text, "session_id": self.session_id, "metadata": metadata or {}},
-        )
+    async def say(
+        self,
+        text: str,
+        metadata: dict | None = None,
+        message_id: str | None = None,
+        resent: bool = False,
+    ) -> None:
+        """Send a message; with `message_id` (and `resent` when sent before) as the widget does."""
+        data = {"message": text, "session_id": self.session_id, "metadata": metadata or {}}
+        if message_id:
+            data["message_id"] = message_id
+        if resent:
+            data["resent"] = True
+        await self._emit("user_uttered", data)
 
-    async def say_acknowledged(self, text: str, metadata: dict | None = None) -> Any:
-        """Send a message with an ack id, as the widget does; the server's ack data."""
+    async def say_acknowledged(
+        self,
+        text: str,
+        metadata: dict | None = None,
+        message_id: str | None = None,
+        resent: bool = False,
+        timeout: float = 30,
+    ) -> Any:
+        """Send a message with an ack id, as the widget does; the server's ack data.
+        A connection lost before the ack raises ConnectionError."""
         assert self._socket is not None
         self._ack_ids += 1
         ack = self.acks[self._ack_ids] = asyncio.get_running_loop().create_future()
         data = {"message": text, "session_id": self.session_id, "metadata": metadata or {}}
+        if message_id:
+            data["message_id"] = message_id
+        if resent:
+            data["resent"] = True
         await self._socket.send_str(f"42{self._ack_ids}" + json.dumps(["user_uttered", data]))
-        answer = await asyncio.wait_for(ack, 30)
+        answer = await asyncio.wait_for(ack, timeout)
         return answer[0] if answer else None
 
     async def history(self, timeout: float = 10, **request: Any) -> dict:
@@ -137,3 +158,8 @@ class SocketIOClient:
                 ack = self.acks.pop(int(digits), None)
                 if ack is not None and not ack.done():
                     ack.set_result(json.loads(data[2 + len(digits) :]))
+        # The connection is gone: nothing waiting for an ack will get one.
+        for ack in self.acks.values():
+            if not ack.done():
+                ack.set_exception(ConnectionError("socket.io connection lost"))
+        self.acks.clear()

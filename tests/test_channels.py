@@ -482,3 +482,55 @@ def test_whatsapp_reply_outside_the_24_hour_window_sends_the_template(assistant,
     sent = [c for c in platforms.calls("Messages", To=number) if c.get("_ok")]
     assert [c.get("ContentSid") for c in sent] == [TWILIO_TEMPLATE_SID]
     assert not any(c.get("Body") for c in sent)
+
+
+# -- A message sent again after a lost connection is handled once (connectors/once.py)
+
+
+def test_a_rest_message_sent_again_with_its_id_is_handled_once(assistant):
+    sender = f"resent-{random.randrange(10**9)}"
+    body = {"sender": sender, "message": "Come rinnovo il permesso di soggiorno?"}
+    first = assistant.post(json.dumps({**body, "message_id": "m-1"}).encode())
+    again = assistant.post(json.dumps({**body, "message_id": "m-1", "resent": True}).encode())
+    assert first[0] == 200 and first[1], "the first sending is answered"
+    # The conversation already holds m-1: no second answer, no second message.
+    assert again == (200, [])
+    assert assistant.user_texts(sender) == [body["message"]]
+    # A new id is a new message, even with the same words.
+    third = assistant.post(json.dumps({**body, "message_id": "m-2", "resent": True}).encode())
+    assert third[1] and assistant.user_texts(sender) == [body["message"]] * 2
+
+
+def test_resent_is_ignored_without_an_id_or_from_metadata(assistant):
+    sender = f"resent-{random.randrange(10**9)}"
+    text = "Come rinnovo il permesso di soggiorno?"
+    assistant.post(json.dumps({"sender": sender, "message": text, "resent": True}).encode())
+    # Only the body's own mark counts: metadata is the client's and cannot claim it.
+    marked = {"sender": sender, "message": text, "metadata": {"resent": True}}
+    assert assistant.post(json.dumps(marked).encode())[1]
+    assert assistant.user_texts(sender) == [text, text]
+
+
+def test_a_widget_message_sent_again_after_reconnecting_is_handled_once(assistant):
+    import asyncio
+
+    from tests.socketio_client import SocketIOClient
+
+    text = "Come rinnovo il permesso di soggiorno?"
+
+    async def scenario() -> str:
+        async with SocketIOClient(assistant.settings.services.rasa_url) as first:
+            await first.say(text, message_id="c-once-1")
+            await first.next_message(timeout=60)
+            session, tag = first.session_id, first.session_tag
+        # The connection was lost before the ack: the widget sends it again.
+        async with SocketIOClient(assistant.settings.services.rasa_url, session, tag) as again:
+            await again.say(text, message_id="c-once-1", resent=True)
+            await again.say("Dove trovo un medico di famiglia?", message_id="c-once-2")
+            await again.next_message(timeout=60)
+        return f"socketio:{session}"
+
+    sender = asyncio.run(scenario())
+    # The tracker is saved when the turn ends, a moment after its first reply.
+    wait_for(lambda: len(assistant.user_texts(sender)) >= 2, timeout=60)
+    assert assistant.user_texts(sender) == [text, "Dove trovo un medico di famiglia?"]

@@ -105,6 +105,7 @@ CLUSTER_ENV = {
     "HELPDESK_REDIS_LOCK_DB": "1",
     "HELPDESK_PG_USER": "helpdesk",
     "HELPDESK_PG_PASSWORD": "",
+    "HELPDESK_REDIS_PASSWORD": "",
 }
 
 
@@ -116,7 +117,8 @@ def test_rasas_lock_store_from_the_cluster_endpoints_serialises_a_conversation(r
         "HELPDESK_REDIS_PORT": str(address.port),
         "HELPDESK_PG_HOST": "127.0.0.1",
         "HELPDESK_PG_PORT": "1",
-        "HELPDESK_PG_DB": "unused",
+        "HELPDESK_PG_TRACKER_DB": "unused",
+        "HELPDESK_PG_EVENTS_DB": "unused",
     }
     code = f"""
         import asyncio, time
@@ -157,7 +159,8 @@ def test_rasas_tracker_store_on_postgresql_from_the_cluster_endpoints():
             "HELPDESK_REDIS_PORT": "1",
             "HELPDESK_PG_HOST": database.hostname,
             "HELPDESK_PG_PORT": str(database.port),
-            "HELPDESK_PG_DB": database.path.lstrip("/"),
+            "HELPDESK_PG_TRACKER_DB": database.path.lstrip("/"),
+            "HELPDESK_PG_EVENTS_DB": "unused",
         }
         code = f"""
             import asyncio
@@ -635,10 +638,12 @@ def test_a_web_app_reads_the_regions_events_and_conversations_from_the_cluster_e
         **CLUSTER_ENV,
         "HELPDESK_PG_HOST": "db.region",
         "HELPDESK_PG_PORT": "5433",
-        "HELPDESK_PG_DB": "helpdesk",
+        "HELPDESK_PG_TRACKER_DB": "helpdesk_tracker",
+        "HELPDESK_PG_EVENTS_DB": "helpdesk_events",
         "HELPDESK_PG_PASSWORD": "s3cret",
     }.items():
         monkeypatch.setenv(name, value)
-    expected = "postgresql://helpdesk:s3cret@db.region:5433/helpdesk"
-    assert events_database_url(PROJECT_ROOT / "unused.db", CLUSTER_ENDPOINTS) == expected
-    assert tracker_database_url(PROJECT_ROOT / "unused.db", CLUSTER_ENDPOINTS) == expected
+    server = "postgresql+psycopg://helpdesk:s3cret@db.region:5433"
+    unused = PROJECT_ROOT / "unused.db"
+    assert events_database_url(unused, CLUSTER_ENDPOINTS) == f"{server}/helpdesk_events"
+    assert tracker_database_url(unused, CLUSTER_ENDPOINTS) == f"{server}/helpdesk_tracker"

@@ -114,7 +114,10 @@ class DeskConnector(HandoffConnector):
             self.settings.services.rasa_url, self.settings.services.rasa_token, self.session
         )
         self.events = RasaEvents(
-            self.events_url or events_database_url(self.settings.data_dir / "events.db")
+            self.events_url
+            or events_database_url(
+                self.settings.data_dir / "events.db", self.settings.services.endpoints
+            )
         )
         desk = self.settings.desk
         if not shared(desk.database_url):  # SQLite: this web app alone

@@ -636,7 +636,10 @@
       if (going.has(q.c)) continue;
       const n = ++acks;
       inflight.set(n, { c: q.c, timer: setTimeout(() => unacked(n), ACK_MS) });
-      ws.send('42' + n + JSON.stringify(['user_uttered', { message: q.message, session_id: sid, metadata: q.metadata }]));
+      // Sent before and not acknowledged: the server handles it only if it never got it.
+      const again = !!q.out;
+      if (!again) { q.out = true; setJ(K.q, queue); }
+      ws.send('42' + n + JSON.stringify(['user_uttered', { message: q.message, session_id: sid, metadata: q.metadata, message_id: q.c, ...(again ? { resent: true } : {}) }]));
     }
   }
   // Shown (when `shown` is given) at once; sent now or as soon as the connection is back.

@@ -11,6 +11,13 @@
     POST /desk/api/handoffs/{id}/claim       409 when another mediator was first
     POST /desk/api/handoffs/{id}/reply       {"text", "language"}
     POST /desk/api/handoffs/{id}/close       {"note"}
+    POST /desk/api/handoffs/{id}/notes       {"text"}: a private note (its mediator or an
+                                             admin); notes come with the transcript, to
+                                             those who may read it, never to the person
+    POST /desk/api/handoffs/{id}/release     back to the queue (its mediator or an admin)
+    GET  /desk/api/handoffs/{id}/colleagues  mediators it may go to: {"colleagues": [names]}
+    POST /desk/api/handoffs/{id}/transfer    {"to": username}: a mediator who works in
+                                             its language (its mediator or an admin)
     GET  /desk/ws                            live notices: {"type": "queue" | "message"}
     POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
                                              -> {"taken", "position": in the queue, or null}
@@ -136,8 +143,14 @@ async def show(request: web.Request) -> web.Response:
             },
         )
         suggestions = body.get("answers", []) if status == 200 else []
+    notes = await asyncio.to_thread(store.notes, handoff["id"])
     return web.json_response(
-        {"handoff": public(handoff), "transcript": transcript, "suggestions": suggestions}
+        {
+            "handoff": public(handoff),
+            "transcript": transcript,
+            "suggestions": suggestions,
+            "notes": notes,
+        }
     )
 
 
@@ -211,6 +224,77 @@ async def reply(request: web.Request) -> web.Response:
         translated_language=handoff["language"] if translated else None,
     )
     return web.json_response({"id": message_id, "machine_translated": bool(translated)}, status=201)
+
+
+def _held_or_admin(handoff: dict, user) -> None:
+    """Only the mediator holding a hand-off, or an admin, may hand it on or add notes."""
+    if handoff["status"] != "claimed" or (
+        handoff["mediator_id"] != user.id and user.role != "admin"
+    ):
+        raise web.HTTPConflict(text="Only the mediator who holds this conversation can do this.")
+
+
+async def _handed_on(request: web.Request, handoff: dict, done: bool) -> web.Response:
+    if not done:
+        raise web.HTTPConflict(text="This conversation changed meanwhile; reload the queue.")
+    # Nothing is sent to the person: they hear from whoever answers next.
+    connector = request.app[desk.CONNECTOR_KEY]
+    await connector.notify({"type": "queue"})
+    await connector.notify({"type": "message", "handoff_id": handoff["id"]})
+    return web.json_response({"handed_on": True})
+
+
+@desk.requires("mediator")
+async def add_note(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    text = str((await _json(request)).get("text") or "").strip()
+    if not text or len(text) > MAX_NOTE_CHARS:
+        raise web.HTTPBadRequest(text=f"Write a note of 1 to {MAX_NOTE_CHARS} characters.")
+    store = request.app[desk.STORE_KEY]
+    note_id = await asyncio.to_thread(store.add_note, handoff["id"], user.id, text)
+    # Only those who may open the hand-off get the notice (``_concerns``).
+    await request.app[desk.CONNECTOR_KEY].notify({"type": "message", "handoff_id": handoff["id"]})
+    return web.json_response({"id": note_id}, status=201)
+
+
+@desk.requires("mediator")
+async def release(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    store = request.app[desk.STORE_KEY]
+    done = await asyncio.to_thread(store.release, handoff["id"], handoff["mediator_id"], user)
+    return await _handed_on(request, handoff, done)
+
+
+@desk.requires("mediator")
+async def colleagues(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    store = request.app[desk.STORE_KEY]
+    names = await asyncio.to_thread(store.colleagues, handoff["language"], handoff["mediator_id"])
+    return web.json_response({"colleagues": names})
+
+
+@desk.requires("mediator")
+async def transfer(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    name = str((await _json(request)).get("to") or "")
+    store = request.app[desk.STORE_KEY]
+    if name not in await asyncio.to_thread(
+        store.colleagues, handoff["language"], handoff["mediator_id"]
+    ):
+        raise web.HTTPBadRequest(
+            text="Choose a mediator who works in this conversation's language."
+        )
+    to = (await asyncio.to_thread(store.credentials, name))[0]
+    done = await asyncio.to_thread(store.transfer, handoff["id"], handoff["mediator_id"], to, user)
+    return await _handed_on(request, handoff, done)
 
 
 @desk.requires("mediator")
@@ -346,6 +430,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/handoffs/{id}/claim", claim)
     app.router.add_post("/desk/api/handoffs/{id}/reply", reply)
     app.router.add_post("/desk/api/handoffs/{id}/close", close)
+    app.router.add_post("/desk/api/handoffs/{id}/notes", add_note)
+    app.router.add_post("/desk/api/handoffs/{id}/release", release)
+    app.router.add_get("/desk/api/handoffs/{id}/colleagues", colleagues)
+    app.router.add_post("/desk/api/handoffs/{id}/transfer", transfer)
     app.router.add_get("/desk/ws", live)
     app.router.add_post("/desk/api/inbound", inbound)
     app.router.add_post("/desk/api/history", history)

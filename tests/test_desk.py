@@ -206,6 +206,36 @@ def test_a_handoff_is_released_or_transferred_only_by_its_holder_and_recorded(st
     assert store.handoff_transcript(handoff_id) == [] and store.handoff(handoff_id) is None
 
 
+def test_closed_handoffs_are_found_by_their_mediator_language_and_day(store):
+    a = store.add_user("a", "h", "mediator", "ar fr")
+    b = store.add_user("b", "h", "mediator", "ar")
+    ids = {}
+    for sender, language, mediator in (("p-ar", "ar", a), ("p-fr", "fr", a), ("p-b", "ar", b)):
+        with store.transaction() as db:
+            ids[sender] = store.open_handoff(
+                db, sender_id=sender, channel="rest", language=language, topic=None, reason="x"
+            )
+        assert store.claim(ids[sender], mediator.id)
+        assert store.close(ids[sender], mediator.id, "done")
+    with store.transaction() as db:
+        still_open = store.open_handoff(
+            db, sender_id="p-open", channel="rest", language="ar", topic=None, reason="x"
+        )
+    assert store.claim(still_open, a.id)
+
+    def found(mediator_id, **filters):
+        return [h["id"] for h in store.closed(mediator_id, **filters)]
+
+    assert found(a.id) == [ids["p-fr"], ids["p-ar"]]  # newest first, only a's, only closed
+    assert found(a.id, language="ar") == [ids["p-ar"]]
+    assert found(None) == [ids["p-b"], ids["p-fr"], ids["p-ar"]]
+    today = datetime.now(UTC).replace(tzinfo=None)
+    assert found(a.id, since=today - timedelta(hours=1)) == [ids["p-fr"], ids["p-ar"]]
+    assert found(a.id, before=today - timedelta(hours=1)) == []
+    store.forget("p-ar")  # what "forget me" or retention deleted is not found either
+    assert found(a.id) == [ids["p-fr"]]
+
+
 def _claim(store, handoff_id, user_id, start, results) -> None:
     start.wait()
     results[user_id] = store.claim(handoff_id, user_id)

@@ -448,3 +448,39 @@ def test_a_private_note_is_kept_beside_the_conversation(queue_site, chromium):
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     finally:
         phone.context.close()
+
+
+def test_closed_conversations_are_found_and_read_again_read_only(queue_site, chromium):
+    site, store = queue_site
+    amal_id, rahim_id = (store.credentials(n)[0].id for n in ("amal", "rahim"))
+    french = waiting_for(store, ("fr",))[-1]["id"]
+    arabic = waiting_for(store, ("ar",))[-3]["id"]
+    bengali = next(h["id"] for h in store.queue(None) if h["language"] == "bn")
+    for handoff_id, mediator in ((french, amal_id), (arabic, amal_id), (bengali, rahim_id)):
+        assert store.claim(handoff_id, mediator) and store.close(handoff_id, mediator, "")
+    for viewport in (DESKTOP, PHONE):
+        page = log_in(chromium, site.url, "amal", viewport=viewport)
+        try:
+            summary = page.locator("#history summary")
+            summary.scroll_into_view_if_needed()
+            assert summary.bounding_box()["height"] >= 48
+            summary.click()
+            # Only hers, newest first: rahim's Bengali one is not there.
+            expect(page.locator("#history-count")).to_have_text("2 closed conversations")
+            assert row_ids(page, "#history-list") == [arabic, french]
+            page.select_option("#history-language", "fr")
+            page.click("#history-search")
+            expect(page.locator("#history-count")).to_have_text("1 closed conversation")
+            for control in ("#history-language", "#history-from", "#history-search"):
+                box = page.locator(control).bounding_box()
+                assert box["height"] >= 48 and box["x"] + box["width"] <= viewport["width"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            page.locator(f'#history-list .queue-item[data-id="{french}"] .open').click()
+            expect(page.locator("#conversation-title")).to_have_text(f"Request {french}")
+            expect(page.locator("#conv-status")).to_have_text("closed by you")
+            expect(page.locator("#transcript")).to_contain_text("seconda riga")
+            # Read only.
+            for hidden in ("#reply-form", "#close-form", "#hand-on", "#note-form"):
+                expect(page.locator(hidden)).to_be_hidden()
+        finally:
+            page.context.close()

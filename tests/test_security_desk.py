@@ -600,3 +600,42 @@ async def test_private_notes_reach_only_those_who_hold_the_handoff(site, store):
     shown = await (await bilal.get(f"/desk/api/handoffs/{handoff_id}")).json()
     assert [n["text"] for n in shown["notes"]] == [secret]
     assert (await amal.get(f"/desk/api/handoffs/{handoff_id}")).status == 403
+
+
+async def test_closed_conversations_are_read_again_only_by_their_mediator(site, store):
+    amal, bilal, olga, ada = [await logged_in(site, n) for n in ("amal", "bilal", "olga", "ada")]
+    ids = {}
+    for sender, client in (("p-amal", amal), ("p-bilal", bilal)):
+        ids[sender] = open_handoff(store, sender)
+        say(store, sender, ids[sender], f"words of {sender}")
+        assert (await post_as(client, f"/desk/api/handoffs/{ids[sender]}/claim")).status == 200
+        close = f"/desk/api/handoffs/{ids[sender]}/close"
+        assert (await post_as(client, close, {"note": "ok"})).status == 200
+
+    listed = await (await amal.get("/desk/api/closed")).json()
+    assert [h["id"] for h in listed["handoffs"]] == [ids["p-amal"]]
+    assert "sender_id" not in json.dumps(listed) and "p-amal" not in json.dumps(listed)
+    shown = await (await amal.get(f"/desk/api/handoffs/{ids['p-amal']}")).json()
+    assert [m["text"] for m in shown["transcript"]] == ["words of p-amal"]
+    # Another mediator's closed conversation: not listed, not readable.
+    response = await amal.get(f"/desk/api/handoffs/{ids['p-bilal']}")
+    assert response.status == 403 and "words of" not in await response.text()
+    # Read only: nothing more can be written to it.
+    for path, body in (("reply", {"text": "hello"}), ("notes", {"text": "x"}), ("release", {})):
+        response = await post_as(amal, f"/desk/api/handoffs/{ids['p-amal']}/{path}", body)
+        assert response.status == 409, path
+    # Admins: everyone's, as they may read any transcript; operators: none.
+    listed = await (await ada.get("/desk/api/closed")).json()
+    assert sorted(h["id"] for h in listed["handoffs"]) == sorted(ids.values())
+    assert (await olga.get("/desk/api/closed")).status == 403
+    # Filters; a wrong day is refused.
+    today = now().date().isoformat()
+    for query, expected in (
+        ("language=ar", [ids["p-amal"]]),
+        ("language=uk", []),
+        (f"from={today}&to={today}", [ids["p-amal"]]),
+        ("to=2020-01-01", []),
+    ):
+        listed = await (await amal.get(f"/desk/api/closed?{query}")).json()
+        assert [h["id"] for h in listed["handoffs"]] == expected, query
+    assert (await amal.get("/desk/api/closed?from=yesterday")).status == 400

@@ -7,6 +7,10 @@
     GET  /desk/api/handoffs/{id}             hand-off, transcript, suggested answers
                                              (waiting: a preview only; claimed: only
                                              for its mediator and admins, else 403)
+    GET  /desk/api/closed                    closed hand-offs the mediator held when they
+                                             were closed (admins: all), newest first;
+                                             ?language=ar&from=2026-12-01&to=2026-12-03
+                                             (days, both included); read with the route above
     GET  /desk/api/views                     admins: who opened which transcript, when
     POST /desk/api/handoffs/{id}/claim       409 when another mediator was first
     POST /desk/api/handoffs/{id}/reply       {"text", "language"}
@@ -42,7 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -152,6 +156,30 @@ async def show(request: web.Request) -> web.Response:
             "notes": notes,
         }
     )
+
+
+def _day(request: web.Request, name: str) -> date | None:
+    value = request.query.get(name, "")
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a day: YYYY-MM-DD.") from None
+
+
+@desk.requires("mediator")
+async def closed(request: web.Request) -> web.Response:
+    """A mediator's own closed conversations (admins: everyone's), to read again."""
+    user = request[auth.USER_KEY]
+    since, until = _day(request, "from"), _day(request, "to")
+    language = request.query.get("language", "")[:8] or None
+    found = await asyncio.to_thread(
+        request.app[desk.STORE_KEY].closed,
+        None if user.role == "admin" else user.id,
+        language,
+        datetime.combine(since, datetime.min.time()) if since else None,
+        datetime.combine(until + timedelta(days=1), datetime.min.time()) if until else None,
+    )
+    return web.json_response({"handoffs": [public(item) for item in found]})
 
 
 @desk.requires("admin")
@@ -439,4 +467,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/history", history)
     app.router.add_post("/desk/api/seen", seen)
     app.router.add_get("/desk/api/views", views)
+    app.router.add_get("/desk/api/closed", closed)
     app.router.add_get("/assist/ws", live_operator)

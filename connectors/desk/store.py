@@ -566,6 +566,34 @@ class Store:
             found = [self._handoff(row) for row in db.execute(query)]
         return flag_floods(found)
 
+    def closed(
+        self,
+        mediator_id: int | None,
+        language: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        limit: int = 100,
+    ) -> list[dict]:
+        """Closed hand-offs, newest first: those `mediator_id` held when they were
+        closed (None: everyone's, for admins), in `language`, closed in [since, before).
+        What retention or "forget me" deleted is gone from here too."""
+        query = (
+            self._handoff_query()
+            .where(handoffs.c.status == "closed")
+            .order_by(handoffs.c.closed_at.desc(), handoffs.c.id.desc())
+            .limit(limit)
+        )
+        if mediator_id is not None:
+            query = query.where(handoffs.c.mediator_id == mediator_id)
+        if language:
+            query = query.where(handoffs.c.language == language)
+        if since is not None:
+            query = query.where(handoffs.c.closed_at >= since)
+        if before is not None:
+            query = query.where(handoffs.c.closed_at < before)
+        with self.engine.connect() as db:
+            return [self._handoff(row) for row in db.execute(query)]
+
     def handoffs_opened_by(self, user_id: int, limit: int = 10) -> list[dict]:
         with self.engine.connect() as db:
             rows = db.execute(

@@ -605,7 +605,7 @@
     $('conv-language').textContent = handoff.language || '—';
     $('conv-topic').textContent = handoff.topic || '—';
     $('conv-status').textContent = (STATUS[handoff.status] || handoff.status) +
-      (handoff.mediator_name ? ' by ' + (isMine(handoff) ? 'you' : handoff.mediator_name) : '');
+      (handoff.mediator_name ? ' by ' + (handoff.mediator_name === USERNAME ? 'you' : handoff.mediator_name) : '');
     $('conv-reason').textContent = handoff.reason || '—';
 
     const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
@@ -804,6 +804,69 @@
     }
     if (openId === id) clearConversation();
     loadQueue();
+  });
+
+  // -- closed conversations: read again, read only ---------------------------------------
+
+  const historyForm = $('history-form');
+  const historyList = $('history-list');
+  const historyCount = $('history-count');
+
+  function historyItem(item) {
+    const li = el('li', {
+      className: 'queue-item is-closed' + (item.id === openId ? ' is-open' : ''),
+      attrs: { 'data-id': item.id, 'data-status': item.status, 'data-language': item.language },
+    });
+    const closedAt = parseTime(item.closed_at);
+    const day = closedAt === null ? '' : new Date(closedAt).toISOString().slice(0, 10);
+    li.appendChild(el('div', { className: 'queue-text' }, [
+      el('div', { className: 'queue-line' }, [
+        el('span', { className: 'lang-name', text: languageName(item.language) }),
+        el('span', { className: 'waited', text: 'closed ' + day + ' ' + clock(item.closed_at) }),
+        el('span', { className: 'channel', text: channelName(item.channel) }),
+        el('span', { className: 'number', text: '#' + item.id }),
+        !isMineName(item) ? el('span', { className: 'mediator', text: item.mediator_name || '' }) : null,
+      ]),
+      item.topic ? el('p', { className: 'preview' }, [
+        el('span', { className: 'topic-name', text: String(item.topic).replace(/[_-]+/g, ' ') }),
+      ]) : null,
+    ]));
+    const read = el('button', {
+      className: 'open button-secondary',
+      text: 'Read',
+      attrs: { type: 'button', 'aria-label': 'Read closed request ' + item.id },
+    });
+    read.addEventListener('click', () => openConversation(item.id, { reveal: true }));
+    li.appendChild(read);
+    return li;
+  }
+
+  const isMineName = (item) => !!USERNAME && item.mediator_name === USERNAME;
+
+  async function loadHistory() {
+    const query = new URLSearchParams();
+    for (const [name, id] of [['language', 'history-language'], ['from', 'history-from'], ['to', 'history-to']]) {
+      if ($(id).value) query.set(name, $(id).value);
+    }
+    historyCount.textContent = 'Loading…';
+    const result = await api('GET', '/desk/api/closed?' + query.toString());
+    if (!result.ok) {
+      historyCount.textContent = 'Closed conversations could not be loaded: ' + result.error;
+      return;
+    }
+    const found = (result.data && result.data.handoffs) || [];
+    historyList.replaceChildren(...found.map(historyItem));
+    historyCount.textContent = found.length
+      ? plural(found.length, 'closed conversation', 'closed conversations') + (found.length >= 100 ? ' (the newest 100)' : '')
+      : 'No closed conversation matches.';
+  }
+
+  historyForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    loadHistory();
+  });
+  $('history').addEventListener('toggle', () => {
+    if ($('history').open && !historyList.children.length) loadHistory();
   });
 
   // -- live updates ------------------------------------------------------------------

@@ -453,8 +453,11 @@ def test_a_private_note_is_kept_beside_the_conversation(queue_site, chromium):
 def test_closed_conversations_are_found_and_read_again_read_only(queue_site, chromium):
     site, store = queue_site
     amal_id, rahim_id = (store.credentials(n)[0].id for n in ("amal", "rahim"))
-    french = waiting_for(store, ("fr",))[-1]["id"]
-    arabic = waiting_for(store, ("ar",))[-3]["id"]
+    # Seeded ones, with messages (the tests above add requests without any).
+    french, arabic = (
+        [h["id"] for h in waiting_for(store, (language,)) if store.preview(h["id"])][-3]
+        for language in ("fr", "ar")
+    )
     bengali = next(h["id"] for h in store.queue(None) if h["language"] == "bn")
     for handoff_id, mediator in ((french, amal_id), (arabic, amal_id), (bengali, rahim_id)):
         assert store.claim(handoff_id, mediator) and store.close(handoff_id, mediator, "")

@@ -177,6 +177,65 @@ def test_two_mediators_claiming_at_once_exactly_one_wins(store):
         assert store.handoff(handoff_id)["mediator_id"] == winner
 
 
+def test_a_handoff_is_released_or_transferred_only_by_its_holder_and_recorded(store):
+    a, b, c = (
+        store.add_user(name, "h", "mediator", languages)
+        for name, languages in (("a", "ar"), ("b", "ar it"), ("c", "uk"))
+    )
+    admin = store.add_user("boss", "h", "admin", "it")
+    with store.transaction() as db:
+        handoff_id = store.open_handoff(
+            db, sender_id="p-1", channel="rest", language="ar", topic=None, reason="request"
+        )
+    assert store.colleagues("ar", a.id) == ["b"]
+    assert store.colleagues("ta", None) == ["a", "b", "c"]  # nobody speaks it: anyone
+    assert not store.release(handoff_id, a.id, a)  # waiting: nobody holds it
+    assert store.claim(handoff_id, a.id)
+    assert not store.transfer(handoff_id, b.id, c, b)  # b does not hold it
+    assert store.transfer(handoff_id, a.id, b, a)
+    assert not store.release(handoff_id, a.id, a)  # no longer a's
+    assert store.handoff(handoff_id)["mediator_name"] == "b"
+    assert store.release(handoff_id, b.id, admin)
+    assert store.handoff(handoff_id)["status"] == "waiting"
+    assert [(m["author"], m["text"]) for m in store.handoff_transcript(handoff_id)] == [
+        ("desk", "Transferred from a to b."),
+        ("desk", "Put back in the queue by boss."),
+    ]
+    # The desk's lines are about the person: "forget me" takes them too.
+    store.forget("p-1")
+    assert store.handoff_transcript(handoff_id) == [] and store.handoff(handoff_id) is None
+
+
+def test_closed_handoffs_are_found_by_their_mediator_language_and_day(store):
+    a = store.add_user("a", "h", "mediator", "ar fr")
+    b = store.add_user("b", "h", "mediator", "ar")
+    ids = {}
+    for sender, language, mediator in (("p-ar", "ar", a), ("p-fr", "fr", a), ("p-b", "ar", b)):
+        with store.transaction() as db:
+            ids[sender] = store.open_handoff(
+                db, sender_id=sender, channel="rest", language=language, topic=None, reason="x"
+            )
+        assert store.claim(ids[sender], mediator.id)
+        assert store.close(ids[sender], mediator.id, "done")
+    with store.transaction() as db:
+        still_open = store.open_handoff(
+            db, sender_id="p-open", channel="rest", language="ar", topic=None, reason="x"
+        )
+    assert store.claim(still_open, a.id)
+
+    def found(mediator_id, **filters):
+        return [h["id"] for h in store.closed(mediator_id, **filters)]
+
+    assert found(a.id) == [ids["p-fr"], ids["p-ar"]]  # newest first, only a's, only closed
+    assert found(a.id, language="ar") == [ids["p-ar"]]
+    assert found(None) == [ids["p-b"], ids["p-fr"], ids["p-ar"]]
+    today = datetime.now(UTC).replace(tzinfo=None)
+    assert found(a.id, since=today - timedelta(hours=1)) == [ids["p-fr"], ids["p-ar"]]
+    assert found(a.id, before=today - timedelta(hours=1)) == []
+    store.forget("p-ar")  # what "forget me" or retention deleted is not found either
+    assert found(a.id) == [ids["p-fr"]]
+
+
 def _claim(store, handoff_id, user_id, start, results) -> None:
     start.wait()
     results[user_id] = store.claim(handoff_id, user_id)

@@ -364,3 +364,126 @@ def test_the_desk_on_a_phone(queue_site, chromium):
         no_sideways_scroll()
     finally:
         page.context.close()
+
+
+def test_a_conversation_is_transferred_then_put_back_in_the_queue(queue_site, chromium):
+    site, store = queue_site
+    if store.credentials("bilal") is None:
+        store.add_user("bilal", hash_password(PASSWORD), "mediator", "ar it")
+    target = waiting_for(store, ("ar",))[-1]["id"]
+    amal = log_in(chromium, site.url, "amal")
+    amal.on("dialog", lambda dialog: dialog.accept())
+    try:
+        amal.locator(f'#queue .queue-item[data-id="{target}"] .claim').click()
+        expect(amal.locator("#conversation-title")).to_have_text(f"Request {target}")
+        expect(amal.locator("#hand-on")).to_be_visible()
+        # Only colleagues who work in Arabic: rahim (bn, ur) is not offered.
+        expect(amal.locator("#transfer-to option")).to_have_text(["bilal"])
+        amal.click("#transfer-send")
+        expect(amal.locator("#conversation-empty")).to_be_visible()
+        expect(amal.locator(f'#my-queue .queue-item[data-id="{target}"]')).to_have_count(0)
+        expect(amal.locator("#queue-announce")).to_have_text(
+            f"Request {target} was transferred to bilal."
+        )
+    finally:
+        amal.context.close()
+    assert store.handoff(target)["mediator_name"] == "bilal"
+
+    # bilal was not logged in: it is waiting for him as his, on his phone.
+    bilal = log_in(chromium, site.url, "bilal", viewport=PHONE)
+    bilal.on("dialog", lambda dialog: dialog.accept())
+    try:
+        bilal.locator(f'#my-queue .queue-item[data-id="{target}"] .open').click()
+        expect(bilal.locator("#transcript .msg-desk")).to_have_text(
+            re.compile("Transferred from amal to bilal.")
+        )
+        release = bilal.locator("#release-handoff")
+        release.scroll_into_view_if_needed()
+        for control in (release, bilal.locator("#transfer-send"), bilal.locator("#transfer-to")):
+            box = control.bounding_box()
+            assert box["height"] >= 48 and box["x"] + box["width"] <= PHONE["width"], box
+        assert bilal.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        expect(bilal.locator("#transfer-to option")).to_have_text(["amal"])
+        release.click()
+        expect(bilal.locator("#queue-panel")).to_be_visible()
+        expect(bilal.locator(f'#queue .queue-item[data-id="{target}"] .claim')).to_be_visible()
+    finally:
+        bilal.context.close()
+    assert store.handoff(target)["status"] == "waiting"
+
+
+def test_a_private_note_is_kept_beside_the_conversation(queue_site, chromium):
+    site, store = queue_site
+    target = waiting_for(store, ("ar",))[-2]["id"]
+    note = "لا تتصل بالرقم +39 333 123 4567"
+    page = log_in(chromium, site.url, "amal")
+    try:
+        expect(page.locator("#notes-panel")).to_be_hidden()
+        page.locator(f'#queue .queue-item[data-id="{target}"] .claim').click()
+        expect(page.locator("#notes-panel")).to_be_visible()
+        expect(page.locator("#notes")).to_have_text("No notes yet.")
+        page.fill("#note-text", note)
+        page.click("#note-add")
+        saved = page.locator("#notes .note")
+        expect(saved.locator(".note-author")).to_have_text("amal")
+        # Right to left, with the phone number kept in order in its own <bdi>.
+        expect(saved.locator(".note-text")).to_have_attribute("dir", "auto")
+        expect(saved.locator(".note-text bdi")).to_have_text("+39 333 123 4567")
+        expect(page.locator("#note-text")).to_have_value("")
+        # Not part of the conversation with the person.
+        expect(page.locator("#transcript")).not_to_contain_text("لا تتصل")
+    finally:
+        page.context.close()
+    assert [n["text"] for n in store.notes(target)] == [note]
+    assert all(m["author"] != "mediator" for m in store.handoff_transcript(target))
+
+    phone = log_in(chromium, site.url, "amal", viewport=PHONE)
+    try:
+        phone.locator(f'#my-queue .queue-item[data-id="{target}"] .open').click()
+        expect(phone.locator("#notes .note-text")).to_have_text(note)
+        add = phone.locator("#note-add")
+        add.scroll_into_view_if_needed()
+        box = add.bounding_box()
+        assert box["height"] >= 48 and box["x"] + box["width"] <= PHONE["width"], box
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    finally:
+        phone.context.close()
+
+
+def test_closed_conversations_are_found_and_read_again_read_only(queue_site, chromium):
+    site, store = queue_site
+    amal_id, rahim_id = (store.credentials(n)[0].id for n in ("amal", "rahim"))
+    # Seeded ones, with messages (the tests above add requests without any).
+    french, arabic = (
+        [h["id"] for h in waiting_for(store, (language,)) if store.preview(h["id"])][-3]
+        for language in ("fr", "ar")
+    )
+    bengali = next(h["id"] for h in store.queue(None) if h["language"] == "bn")
+    for handoff_id, mediator in ((french, amal_id), (arabic, amal_id), (bengali, rahim_id)):
+        assert store.claim(handoff_id, mediator) and store.close(handoff_id, mediator, "")
+    for viewport in (DESKTOP, PHONE):
+        page = log_in(chromium, site.url, "amal", viewport=viewport)
+        try:
+            summary = page.locator("#history summary")
+            summary.scroll_into_view_if_needed()
+            assert summary.bounding_box()["height"] >= 48
+            summary.click()
+            # Only hers, newest first: rahim's Bengali one is not there.
+            expect(page.locator("#history-count")).to_have_text("2 closed conversations")
+            assert row_ids(page, "#history-list") == [arabic, french]
+            page.select_option("#history-language", "fr")
+            page.click("#history-search")
+            expect(page.locator("#history-count")).to_have_text("1 closed conversation")
+            for control in ("#history-language", "#history-from", "#history-search"):
+                box = page.locator(control).bounding_box()
+                assert box["height"] >= 48 and box["x"] + box["width"] <= viewport["width"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            page.locator(f'#history-list .queue-item[data-id="{french}"] .open').click()
+            expect(page.locator("#conversation-title")).to_have_text(f"Request {french}")
+            expect(page.locator("#conv-status")).to_have_text("closed by you")
+            expect(page.locator("#transcript")).to_contain_text("seconda riga")
+            # Read only.
+            for hidden in ("#reply-form", "#close-form", "#hand-on", "#note-form"):
+                expect(page.locator(hidden)).to_be_hidden()
+        finally:
+            page.context.close()

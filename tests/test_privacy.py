@@ -25,7 +25,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import bot.actions as actions
-from connectors.desk.store import Store, forget_requests, handoffs, messages, questions
+from connectors.desk.store import (
+    Store,
+    forget_requests,
+    handoff_notes,
+    handoffs,
+    messages,
+    questions,
+)
 from connectors.handoff import RasaEvents
 from connectors.privacy import SETTLE, Privacy, RasaEventsTable
 from core.redact import install_log_redaction, redact
@@ -153,7 +160,13 @@ def said(places, sender: str, at: datetime, handoff_open: bool = False) -> None:
         handoff_id = None
         if handoff_open:
             handoff_id = store.open_handoff(
-                db, sender_id=sender, channel="rest", language="it", topic=None, reason="request"
+                db,
+                sender_id=sender,
+                channel="rest",
+                language="it",
+                topic=None,
+                reason="request",
+                at=at,
             )
         store.add_message(
             db, sender_id=sender, handoff_id=handoff_id, author="migrant", text="hi", created_at=at
@@ -167,6 +180,17 @@ def said(places, sender: str, at: datetime, handoff_open: bool = False) -> None:
             confident=True,
             text="dove si fa la residenza",
         )
+    if handoff_id is not None:
+        # A mediator's private note is about the person too.
+        with store.transaction() as db:
+            db.execute(
+                handoff_notes.insert().values(
+                    sender_id=sender,
+                    handoff_id=handoff_id,
+                    text="lives with her sister in via Roma",
+                    created_at=at,
+                )
+            )
 
 
 def rows(places, sender: str) -> dict[str, int]:
@@ -176,7 +200,7 @@ def rows(places, sender: str) -> dict[str, int]:
             table.name: db.execute(
                 sa.select(sa.func.count()).select_from(table).where(table.c.sender_id == sender)
             ).scalar()
-            for table in (messages, questions, handoffs)
+            for table in (messages, questions, handoffs, handoff_notes)
         }
     with broker.engine.connect() as db:
         counts["events"] = db.execute(
@@ -191,13 +215,20 @@ def test_forget_deletes_every_trace_of_one_person_only(places):
     at = datetime.now(UTC).replace(tzinfo=None)
     said(places, "amina", at, handoff_open=True)
     said(places, "other", at)
+    assert rows(places, "amina")["handoff_notes"] == 1
     deleted = privacy.forget("amina")
-    assert deleted["open handoffs"] == 1 and deleted["tracker"] == 1 and deleted["events"] == 1
+    assert (
+        deleted["open handoffs"] == 1
+        and deleted["handoff_notes"] == 1
+        and deleted["tracker"] == 1
+        and deleted["events"] == 1
+    )
     assert set(rows(places, "amina").values()) == {0}
     assert rows(places, "other") == {
         "messages": 1,
         "questions": 1,
         "handoffs": 0,
+        "handoff_notes": 0,
         "events": 1,
         "tracker": 1,
     }
@@ -238,7 +269,7 @@ def test_a_request_is_repeated_until_the_turn_is_written_and_nothing_is_left(pla
 def test_retention_deletes_old_and_declined_conversations_only(places):
     privacy, store, tracker, _ = places
     now = datetime.now(UTC).replace(tzinfo=None)
-    said(places, "old", now - timedelta(days=91))
+    said(places, "old", now - timedelta(days=91), handoff_open=True)
     said(places, "recent", now - timedelta(days=89))
     # Old in the desk's store, but they wrote to the bot yesterday.
     said(places, "came-back", now - timedelta(days=100))
@@ -260,6 +291,7 @@ def test_retention_deletes_old_and_declined_conversations_only(places):
             created_at=now - timedelta(days=95),
         )
     assert privacy.expired(now) == ["counter-1", "declined-old", "old"]
+    assert rows(places, "old")["handoff_notes"] == 1
     assert privacy.apply_retention(now) == 3
     assert set(rows(places, "old").values()) == {0}
     assert set(rows(places, "declined-old").values()) == {0}

@@ -494,3 +494,148 @@ async def test_cookies_on_plain_localhost_are_not_secure(site):
         c for c in response.headers.getall("Set-Cookie") if c.startswith("helpdesk_session=")
     )
     assert "Secure" not in session and "HttpOnly" in session
+
+
+# -- handing a conversation on: release and transfer ------------------------------------
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+async def post_as(client: TestClient, path: str, body: dict | None = None, csrf: str | None = ""):
+    """POST JSON with the CSRF token of the client's desk page (csrf=None: without one)."""
+    headers = {}
+    if csrf is not None:
+        page = await (await client.get("/desk")).text()
+        found = _CSRF_META.search(page)
+        headers["X-CSRF-Token"] = csrf or (found.group(1) if found else "")
+    return await client.post(path, json=body or {}, headers=headers)
+
+
+async def test_only_the_holder_or_an_admin_hands_a_conversation_on(site, store):
+    handoff_id = open_handoff(store, VICTIM)
+    say(store, VICTIM, handoff_id, "I need to talk to someone")
+    amal, bilal, olga, ada = [
+        await logged_in(site, name) for name in ("amal", "bilal", "olga", "ada")
+    ]
+    assert (await post_as(amal, f"/desk/api/handoffs/{handoff_id}/claim")).status == 200
+    release = f"/desk/api/handoffs/{handoff_id}/release"
+    transfer = f"/desk/api/handoffs/{handoff_id}/transfer"
+
+    # Forged: another mediator, no CSRF token, a wrong token, the operator's role.
+    assert (await post_as(bilal, release)).status == 409
+    assert (await post_as(bilal, transfer, {"to": "bilal"})).status == 409
+    assert (await bilal.get(f"/desk/api/handoffs/{handoff_id}/colleagues")).status == 409
+    assert (await post_as(amal, release, csrf=None)).status == 403
+    assert (await post_as(amal, transfer, {"to": "bilal"}, csrf="forged")).status == 403
+    assert (await post_as(olga, release)).status == 403
+    assert store.handoff(handoff_id)["mediator_name"] == "amal"
+
+    # Only to a mediator who works in the person's language: not olena (uk), not an
+    # operator or admin, not someone unknown.
+    colleagues = await (await amal.get(f"/desk/api/handoffs/{handoff_id}/colleagues")).json()
+    assert colleagues == {"colleagues": ["bilal"]}
+    for name in ("olena", "olga", "ada", "nobody", "amal"):
+        assert (await post_as(amal, transfer, {"to": name})).status == 400, name
+
+    # Transferred: in bilal's queue as his (he need not be logged in), no longer amal's.
+    assert (await post_as(amal, transfer, {"to": "bilal"})).status == 200
+    handoff = store.handoff(handoff_id)
+    assert (handoff["status"], handoff["mediator_name"]) == ("claimed", "bilal")
+    assert (await amal.get(f"/desk/api/handoffs/{handoff_id}")).status == 403
+    queue = (await (await bilal.get("/desk/api/queue")).json())["handoffs"]
+    assert [(h["id"], h["mediator_name"]) for h in queue] == [(handoff_id, "bilal")]
+    shown = await (await bilal.get(f"/desk/api/handoffs/{handoff_id}")).json()
+    assert [(m["author"], m["text"]) for m in shown["transcript"]] == [
+        ("migrant", "I need to talk to someone"),
+        ("desk", "Transferred from amal to bilal."),
+    ]
+    # Nothing of it is sent to the person: no reply waits to be delivered.
+    assert store.mediator_replies(VICTIM) == [] and store.pending_deliveries() == []
+    assert (await post_as(amal, release)).status == 409
+
+    # An admin may put it back in the queue; any Arabic mediator may claim it again.
+    assert (await post_as(ada, release)).status == 200
+    handoff = store.handoff(handoff_id)
+    assert (handoff["status"], handoff["mediator_id"]) == ("waiting", None)
+    assert store.handoff_transcript(handoff_id)[-1]["text"] == "Put back in the queue by ada."
+    waiting = await bilal.get(f"/desk/api/handoffs/{handoff_id}")
+    assert waiting.status == 200 and (await waiting.json())["transcript"] is None
+    assert (await post_as(amal, f"/desk/api/handoffs/{handoff_id}/claim")).status == 200
+    assert store.handoff(handoff_id)["mediator_name"] == "amal"
+
+
+async def test_private_notes_reach_only_those_who_hold_the_handoff(site, store):
+    handoff_id = open_handoff(store, VICTIM)
+    say(store, VICTIM, handoff_id, "I need to talk to someone")
+    amal, bilal, olga, ada = [await logged_in(site, n) for n in ("amal", "bilal", "olga", "ada")]
+    notes = f"/desk/api/handoffs/{handoff_id}/notes"
+    secret = "Afraid of her husband: do not call the number on file"
+    # Nobody holds it yet: no notes.
+    assert (await post_as(amal, notes, {"text": secret})).status == 409
+    assert (await post_as(amal, f"/desk/api/handoffs/{handoff_id}/claim")).status == 200
+
+    # Forged: another mediator, no CSRF token, an operator, empty and overlong notes.
+    assert (await post_as(bilal, notes, {"text": "x"})).status == 409
+    assert (await post_as(amal, notes, {"text": secret}, csrf=None)).status == 403
+    assert (await post_as(olga, notes, {"text": "x"})).status == 403
+    assert (await post_as(amal, notes, {"text": "  "})).status == 400
+    assert (await post_as(amal, notes, {"text": "x" * 2001})).status == 400
+    assert (await post_as(amal, notes, {"text": secret})).status == 201
+
+    shown = await (await amal.get(f"/desk/api/handoffs/{handoff_id}")).json()
+    assert [(n["author_name"], n["text"]) for n in shown["notes"]] == [("amal", secret)]
+    assert secret not in json.dumps(shown["transcript"])
+    for outsider in (bilal, olga):
+        response = await outsider.get(f"/desk/api/handoffs/{handoff_id}")
+        assert response.status == 403 and secret not in await response.text()
+    assert secret in json.dumps(await (await ada.get(f"/desk/api/handoffs/{handoff_id}")).json())
+    # Never sent to the person: not a reply to deliver, not in what their channel
+    # fetches after being away (/desk/api/history reads mediator_replies).
+    assert store.mediator_replies(VICTIM) == [] and store.pending_deliveries() == []
+
+    # Transferred: the colleague now holding it reads the notes; amal no longer does.
+    assert (
+        await post_as(amal, f"/desk/api/handoffs/{handoff_id}/transfer", {"to": "bilal"})
+    ).status == 200
+    shown = await (await bilal.get(f"/desk/api/handoffs/{handoff_id}")).json()
+    assert [n["text"] for n in shown["notes"]] == [secret]
+    assert (await amal.get(f"/desk/api/handoffs/{handoff_id}")).status == 403
+
+
+async def test_closed_conversations_are_read_again_only_by_their_mediator(site, store):
+    amal, bilal, olga, ada = [await logged_in(site, n) for n in ("amal", "bilal", "olga", "ada")]
+    ids = {}
+    for sender, client in (("p-amal", amal), ("p-bilal", bilal)):
+        ids[sender] = open_handoff(store, sender)
+        say(store, sender, ids[sender], f"words of {sender}")
+        assert (await post_as(client, f"/desk/api/handoffs/{ids[sender]}/claim")).status == 200
+        close = f"/desk/api/handoffs/{ids[sender]}/close"
+        assert (await post_as(client, close, {"note": "ok"})).status == 200
+
+    listed = await (await amal.get("/desk/api/closed")).json()
+    assert [h["id"] for h in listed["handoffs"]] == [ids["p-amal"]]
+    assert "sender_id" not in json.dumps(listed) and "p-amal" not in json.dumps(listed)
+    shown = await (await amal.get(f"/desk/api/handoffs/{ids['p-amal']}")).json()
+    assert [m["text"] for m in shown["transcript"]] == ["words of p-amal"]
+    # Another mediator's closed conversation: not listed, not readable.
+    response = await amal.get(f"/desk/api/handoffs/{ids['p-bilal']}")
+    assert response.status == 403 and "words of" not in await response.text()
+    # Read only: nothing more can be written to it.
+    for path, body in (("reply", {"text": "hello"}), ("notes", {"text": "x"}), ("release", {})):
+        response = await post_as(amal, f"/desk/api/handoffs/{ids['p-amal']}/{path}", body)
+        assert response.status == 409, path
+    # Admins: everyone's, as they may read any transcript; operators: none.
+    listed = await (await ada.get("/desk/api/closed")).json()
+    assert sorted(h["id"] for h in listed["handoffs"]) == sorted(ids.values())
+    assert (await olga.get("/desk/api/closed")).status == 403
+    # Filters; a wrong day is refused.
+    today = now().date().isoformat()
+    for query, expected in (
+        ("language=ar", [ids["p-amal"]]),
+        ("language=uk", []),
+        (f"from={today}&to={today}", [ids["p-amal"]]),
+        ("to=2020-01-01", []),
+    ):
+        listed = await (await amal.get(f"/desk/api/closed?{query}")).json()
+        assert [h["id"] for h in listed["handoffs"]] == expected, query
+    assert (await amal.get("/desk/api/closed?from=yesterday")).status == 400

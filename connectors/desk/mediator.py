@@ -7,10 +7,21 @@
     GET  /desk/api/handoffs/{id}             hand-off, transcript, suggested answers
                                              (waiting: a preview only; claimed: only
                                              for its mediator and admins, else 403)
+    GET  /desk/api/closed                    closed hand-offs the mediator held when they
+                                             were closed (admins: all), newest first;
+                                             ?language=ar&from=2026-12-01&to=2026-12-03
+                                             (days, both included); read with the route above
     GET  /desk/api/views                     admins: who opened which transcript, when
     POST /desk/api/handoffs/{id}/claim       409 when another mediator was first
     POST /desk/api/handoffs/{id}/reply       {"text", "language"}
     POST /desk/api/handoffs/{id}/close       {"note"}
+    POST /desk/api/handoffs/{id}/notes       {"text"}: a private note (its mediator or an
+                                             admin); notes come with the transcript, to
+                                             those who may read it, never to the person
+    POST /desk/api/handoffs/{id}/release     back to the queue (its mediator or an admin)
+    GET  /desk/api/handoffs/{id}/colleagues  mediators it may go to: {"colleagues": [names]}
+    POST /desk/api/handoffs/{id}/transfer    {"to": username}: a mediator who works in
+                                             its language (its mediator or an admin)
     GET  /desk/ws                            live notices: {"type": "queue" | "message"}
     POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
                                              -> {"taken", "position": in the queue, or null}
@@ -35,7 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -136,9 +147,39 @@ async def show(request: web.Request) -> web.Response:
             },
         )
         suggestions = body.get("answers", []) if status == 200 else []
+    notes = await asyncio.to_thread(store.notes, handoff["id"])
     return web.json_response(
-        {"handoff": public(handoff), "transcript": transcript, "suggestions": suggestions}
+        {
+            "handoff": public(handoff),
+            "transcript": transcript,
+            "suggestions": suggestions,
+            "notes": notes,
+        }
     )
+
+
+def _day(request: web.Request, name: str) -> date | None:
+    value = request.query.get(name, "")
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a day: YYYY-MM-DD.") from None
+
+
+@desk.requires("mediator")
+async def closed(request: web.Request) -> web.Response:
+    """A mediator's own closed conversations (admins: everyone's), to read again."""
+    user = request[auth.USER_KEY]
+    since, until = _day(request, "from"), _day(request, "to")
+    language = request.query.get("language", "")[:8] or None
+    found = await asyncio.to_thread(
+        request.app[desk.STORE_KEY].closed,
+        None if user.role == "admin" else user.id,
+        language,
+        datetime.combine(since, datetime.min.time()) if since else None,
+        datetime.combine(until + timedelta(days=1), datetime.min.time()) if until else None,
+    )
+    return web.json_response({"handoffs": [public(item) for item in found]})
 
 
 @desk.requires("admin")
@@ -211,6 +252,77 @@ async def reply(request: web.Request) -> web.Response:
         translated_language=handoff["language"] if translated else None,
     )
     return web.json_response({"id": message_id, "machine_translated": bool(translated)}, status=201)
+
+
+def _held_or_admin(handoff: dict, user) -> None:
+    """Only the mediator holding a hand-off, or an admin, may hand it on or add notes."""
+    if handoff["status"] != "claimed" or (
+        handoff["mediator_id"] != user.id and user.role != "admin"
+    ):
+        raise web.HTTPConflict(text="Only the mediator who holds this conversation can do this.")
+
+
+async def _handed_on(request: web.Request, handoff: dict, done: bool) -> web.Response:
+    if not done:
+        raise web.HTTPConflict(text="This conversation changed meanwhile; reload the queue.")
+    # Nothing is sent to the person: they hear from whoever answers next.
+    connector = request.app[desk.CONNECTOR_KEY]
+    await connector.notify({"type": "queue"})
+    await connector.notify({"type": "message", "handoff_id": handoff["id"]})
+    return web.json_response({"handed_on": True})
+
+
+@desk.requires("mediator")
+async def add_note(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    text = str((await _json(request)).get("text") or "").strip()
+    if not text or len(text) > MAX_NOTE_CHARS:
+        raise web.HTTPBadRequest(text=f"Write a note of 1 to {MAX_NOTE_CHARS} characters.")
+    store = request.app[desk.STORE_KEY]
+    note_id = await asyncio.to_thread(store.add_note, handoff["id"], user.id, text)
+    # Only those who may open the hand-off get the notice (``_concerns``).
+    await request.app[desk.CONNECTOR_KEY].notify({"type": "message", "handoff_id": handoff["id"]})
+    return web.json_response({"id": note_id}, status=201)
+
+
+@desk.requires("mediator")
+async def release(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    store = request.app[desk.STORE_KEY]
+    done = await asyncio.to_thread(store.release, handoff["id"], handoff["mediator_id"], user)
+    return await _handed_on(request, handoff, done)
+
+
+@desk.requires("mediator")
+async def colleagues(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    store = request.app[desk.STORE_KEY]
+    names = await asyncio.to_thread(store.colleagues, handoff["language"], handoff["mediator_id"])
+    return web.json_response({"colleagues": names})
+
+
+@desk.requires("mediator")
+async def transfer(request: web.Request) -> web.Response:
+    handoff = await _handoff_or_404(request)
+    user = request[auth.USER_KEY]
+    _held_or_admin(handoff, user)
+    name = str((await _json(request)).get("to") or "")
+    store = request.app[desk.STORE_KEY]
+    if name not in await asyncio.to_thread(
+        store.colleagues, handoff["language"], handoff["mediator_id"]
+    ):
+        raise web.HTTPBadRequest(
+            text="Choose a mediator who works in this conversation's language."
+        )
+    to = (await asyncio.to_thread(store.credentials, name))[0]
+    done = await asyncio.to_thread(store.transfer, handoff["id"], handoff["mediator_id"], to, user)
+    return await _handed_on(request, handoff, done)
 
 
 @desk.requires("mediator")
@@ -346,9 +458,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/handoffs/{id}/claim", claim)
     app.router.add_post("/desk/api/handoffs/{id}/reply", reply)
     app.router.add_post("/desk/api/handoffs/{id}/close", close)
+    app.router.add_post("/desk/api/handoffs/{id}/notes", add_note)
+    app.router.add_post("/desk/api/handoffs/{id}/release", release)
+    app.router.add_get("/desk/api/handoffs/{id}/colleagues", colleagues)
+    app.router.add_post("/desk/api/handoffs/{id}/transfer", transfer)
     app.router.add_get("/desk/ws", live)
     app.router.add_post("/desk/api/inbound", inbound)
     app.router.add_post("/desk/api/history", history)
     app.router.add_post("/desk/api/seen", seen)
     app.router.add_get("/desk/api/views", views)
+    app.router.add_get("/desk/api/closed", closed)
     app.router.add_get("/assist/ws", live_operator)

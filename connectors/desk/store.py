@@ -7,7 +7,7 @@
 SQLAlchemy Core over SQLite by default, PostgreSQL for larger deployments. Each
 public method is one transaction; call them from a thread (``asyncio.to_thread``)
 in async code. Question texts are stored redacted (``core.redact``).
-``forget(sender_id)`` deletes one person's hand-offs, messages and questions
+``forget(sender_id)`` deletes one person's hand-offs, messages, notes and questions
 (``connectors.privacy`` does the same in Rasa's tables).
 """
 
@@ -90,7 +90,7 @@ messages = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("sender_id", sa.String(255), nullable=False, index=True),
     sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), index=True),
-    # migrant | bot | mediator
+    # migrant | bot | mediator | desk (a transfer or release, for mediators only)
     sa.Column("author", sa.String(16), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("language", sa.String(8)),
@@ -161,6 +161,20 @@ replies_seen = sa.Table(
     sa.Column("sender_id", sa.String(255), primary_key=True),
     sa.Column("up_to", sa.Integer, nullable=False),
     sa.Column("seen_at", sa.DateTime, nullable=False),
+)
+
+# Mediators' private notes on a hand-off: shown to whoever may read its transcript
+# (its mediator, admins), never sent to the person. About the person, so "forget
+# me" and retention delete them with the hand-off (``forget``).
+handoff_notes = sa.Table(
+    "handoff_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), index=True),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id")),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
 cursors = sa.Table(
@@ -425,6 +439,84 @@ class Store:
             ).rowcount
         return done == 1
 
+    def release(self, handoff_id: int, holder_id: int, by: User) -> bool:
+        """Put a claimed hand-off back in the queue, waiting for any mediator; the
+        transcript records who did. False unless `holder_id` still holds it."""
+        with self.transaction() as db:
+            row = self._held(db, handoff_id, holder_id)
+            if row is None or not self._hand_on(
+                db, handoff_id, holder_id, status="waiting", mediator_id=None, claimed_at=None
+            ):
+                return False
+            self._record(db, row, by, f"Put back in the queue by {by.username}.")
+        return True
+
+    def transfer(self, handoff_id: int, holder_id: int, to: User, by: User) -> bool:
+        """Give a claimed hand-off to another mediator: it is in their queue as theirs,
+        also while they are logged out; the transcript records it."""
+        with self.transaction() as db:
+            row = self._held(db, handoff_id, holder_id)
+            if row is None or not self._hand_on(
+                db, handoff_id, holder_id, mediator_id=to.id, claimed_at=now()
+            ):
+                return False
+            holder = db.execute(sa.select(users.c.username).where(users.c.id == holder_id))
+            text = f"Transferred from {holder.scalar()} to {to.username}"
+            self._record(db, row, by, text + ("." if by.id == holder_id else f" by {by.username}."))
+        return True
+
+    @staticmethod
+    def _held(db: Connection, handoff_id: int, holder_id: int) -> Any:
+        """The hand-off if `holder_id` holds it."""
+        return db.execute(
+            sa.select(handoffs.c.id, handoffs.c.sender_id).where(
+                handoffs.c.id == handoff_id,
+                handoffs.c.status == "claimed",
+                handoffs.c.mediator_id == holder_id,
+            )
+        ).first()
+
+    @staticmethod
+    def _hand_on(db: Connection, handoff_id: int, holder_id: int, **values: Any) -> bool:
+        """Change a hand-off only while `holder_id` still holds it (as ``claim`` does)."""
+        return (
+            db.execute(
+                handoffs.update()
+                .where(
+                    handoffs.c.id == handoff_id,
+                    handoffs.c.status == "claimed",
+                    handoffs.c.mediator_id == holder_id,
+                )
+                .values(**values)
+            ).rowcount
+            == 1
+        )
+
+    def _record(self, db: Connection, handoff: Any, by: User, text: str) -> None:
+        """A line of the desk's in the transcript (author "desk"): never sent to the person."""
+        self.add_message(
+            db,
+            sender_id=handoff.sender_id,
+            handoff_id=handoff.id,
+            author="desk",
+            mediator_id=by.id,
+            text=text,
+        )
+
+    def colleagues(self, language: str, besides: int | None) -> list[str]:
+        """Mediators a hand-off in `language` may be transferred to (see ``works_in``)."""
+        spoken = self.mediators_speak()
+        with self.engine.connect() as db:
+            rows = db.execute(
+                users.select().where(users.c.role == "mediator").order_by(users.c.username)
+            )
+            found = [_user(row) for row in rows]
+        return [
+            u.username
+            for u in found
+            if u.id != besides and (language in u.languages or language not in spoken)
+        ]
+
     def mark_handed_back(self, handoff_id: int) -> None:
         with self.transaction() as db:
             db.execute(
@@ -487,6 +579,34 @@ class Store:
         with self.engine.connect() as db:
             found = [self._handoff(row) for row in db.execute(query)]
         return flag_floods(found)
+
+    def closed(
+        self,
+        mediator_id: int | None,
+        language: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        limit: int = 100,
+    ) -> list[dict]:
+        """Closed hand-offs, newest first: those `mediator_id` held when they were
+        closed (None: everyone's, for admins), in `language`, closed in [since, before).
+        What retention or "forget me" deleted is gone from here too."""
+        query = (
+            self._handoff_query()
+            .where(handoffs.c.status == "closed")
+            .order_by(handoffs.c.closed_at.desc(), handoffs.c.id.desc())
+            .limit(limit)
+        )
+        if mediator_id is not None:
+            query = query.where(handoffs.c.mediator_id == mediator_id)
+        if language:
+            query = query.where(handoffs.c.language == language)
+        if since is not None:
+            query = query.where(handoffs.c.closed_at >= since)
+        if before is not None:
+            query = query.where(handoffs.c.closed_at < before)
+        with self.engine.connect() as db:
+            return [self._handoff(row) for row in db.execute(query)]
 
     def handoffs_opened_by(self, user_id: int, limit: int = 10) -> list[dict]:
         with self.engine.connect() as db:
@@ -674,6 +794,40 @@ class Store:
                         lines.append(_shorten(redact(text), PREVIEW_CHARS))
         return found
 
+    def add_note(self, handoff_id: int, author_id: int, text: str) -> int | None:
+        """A private note on a hand-off; None when there is no such hand-off."""
+        with self.transaction() as db:
+            sender = db.execute(
+                sa.select(handoffs.c.sender_id).where(handoffs.c.id == handoff_id)
+            ).scalar()
+            if sender is None:
+                return None
+            return db.execute(
+                handoff_notes.insert().values(
+                    sender_id=sender,
+                    handoff_id=handoff_id,
+                    author_id=author_id,
+                    text=text,
+                    created_at=now(),
+                )
+            ).inserted_primary_key[0]
+
+    def notes(self, handoff_id: int) -> list[dict]:
+        """A hand-off's private notes, oldest first, with their authors' names."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(
+                    handoff_notes.c.id,
+                    handoff_notes.c.text,
+                    handoff_notes.c.created_at,
+                    users.c.username.label("author_name"),
+                )
+                .outerjoin(users, users.c.id == handoff_notes.c.author_id)
+                .where(handoff_notes.c.handoff_id == handoff_id)
+                .order_by(handoff_notes.c.id)
+            )
+            return [{**dict(row._mapping), "created_at": _iso(row.created_at)} for row in rows]
+
     def record_view(self, user_id: int, handoff_id: int) -> None:
         with self.transaction() as db:
             db.execute(
@@ -762,8 +916,8 @@ class Store:
                 table.name: db.execute(
                     table.delete().where(table.c.sender_id == sender_id)
                 ).rowcount
-                # Messages before the hand-offs they point to.
-                for table in (messages, questions, handoffs, replies_seen)
+                # Messages and notes before the hand-offs they point to.
+                for table in (messages, handoff_notes, questions, handoffs, replies_seen)
             }
         deleted["open handoffs"] = 1 if open_handoffs else 0
         return deleted

@@ -8,7 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const { el, clear, sourceLink, parseTime, clock, api, mixedText } = window.HelpDesk;
   const USERNAME = document.body.dataset.username || '';
-  const AUTHORS = { migrant: 'Person', bot: 'Assistant', mediator: 'Mediator' };
+  const AUTHORS = { migrant: 'Person', bot: 'Assistant', mediator: 'Mediator', desk: 'Desk' };
   const STATUS = { waiting: 'waiting', claimed: 'claimed', closed: 'closed' };
 
   const queueList = $('queue');
@@ -26,6 +26,15 @@
   const closeForm = $('close-form');
   const closeNote = $('close-note');
   const closeButton = $('close-handoff');
+  const handOn = $('hand-on');
+  const notesPanel = $('notes-panel');
+  const notesList = $('notes');
+  const noteForm = $('note-form');
+  const noteText = $('note-text');
+  const noteAdd = $('note-add');
+  const transferTo = $('transfer-to');
+  const transferSend = $('transfer-send');
+  const releaseButton = $('release-handoff');
 
   let openId = null;          // the hand-off shown in the conversation pane
   let openHandoff = null;
@@ -513,7 +522,7 @@
 
   function messageItem(message, handoff) {
     const author = AUTHORS[message.author] ? message.author : 'bot';
-    const language = message.language || (author === 'mediator' ? null : handoff.language);
+    const language = message.language || (author === 'mediator' || author === 'desk' ? null : handoff.language);
     const li = el('li', { className: 'msg msg-' + author });
     const head = el('div', { className: 'msg-head' }, [
       el('span', { className: 'author', text: AUTHORS[author] }),
@@ -596,7 +605,7 @@
     $('conv-language').textContent = handoff.language || '—';
     $('conv-topic').textContent = handoff.topic || '—';
     $('conv-status').textContent = (STATUS[handoff.status] || handoff.status) +
-      (handoff.mediator_name ? ' by ' + (isMine(handoff) ? 'you' : handoff.mediator_name) : '');
+      (handoff.mediator_name ? ' by ' + (handoff.mediator_name === USERNAME ? 'you' : handoff.mediator_name) : '');
     $('conv-reason').textContent = handoff.reason || '—';
 
     const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
@@ -618,7 +627,91 @@
     for (const control of [replyText, replyLanguage, replySend, closeNote, closeButton]) control.disabled = !mine;
     replyForm.hidden = !mine && handoff.status === 'closed';
     closeForm.hidden = !mine;
+    // Its mediator (or an admin) may add private notes, give it to a colleague or
+    // back to the queue.
+    const mayHandOn = handoff.status === 'claimed' && (mine || IS_ADMIN);
+    renderNotes(data.notes, data.transcript !== null && data.transcript !== undefined, mayHandOn);
+    handOn.hidden = !mayHandOn;
+    if (mayHandOn && firstTime) loadColleagues(handoff.id);
   }
+
+  /** The private notes, for whoever may read the transcript; never sent to the person. */
+  function renderNotes(notes, shown, writable) {
+    notesPanel.hidden = !shown;
+    noteForm.hidden = !writable;
+    clear(notesList);
+    for (const note of notes || []) {
+      notesList.appendChild(el('li', { className: 'note' }, [
+        el('div', { className: 'note-head' }, [
+          el('span', { className: 'note-author', text: note.author_name || 'Someone' }),
+          note.created_at ? ' · ' : null,
+          note.created_at ? el('time', { text: clock(note.created_at), attrs: { datetime: note.created_at } }) : null,
+        ]),
+        mixedText(el('p', { className: 'note-text', attrs: { dir: 'auto' } }), note.text),
+      ]));
+    }
+    if (!notesList.children.length) notesList.appendChild(el('li', { className: 'empty', text: 'No notes yet.' }));
+  }
+
+  noteForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (openId === null) return;
+    const text = noteText.value.trim();
+    if (!text) {
+      showNotice('Write the note first.');
+      noteText.focus();
+      return;
+    }
+    hideNotice();
+    const id = openId;
+    noteAdd.disabled = true;
+    const result = await api('POST', '/desk/api/handoffs/' + encodeURIComponent(id) + '/notes', { text });
+    noteAdd.disabled = false;
+    if (!result.ok) {
+      showNotice('The note was not saved: ' + result.error);
+      return;
+    }
+    if (openId === id) {
+      noteText.value = '';
+      await loadConversation(id);
+    }
+  });
+
+  async function loadColleagues(id) {
+    const result = await api('GET', '/desk/api/handoffs/' + encodeURIComponent(id) + '/colleagues');
+    if (openId !== id || !result.ok) return;
+    const names = (result.data && result.data.colleagues) || [];
+    transferTo.replaceChildren(...(names.length
+      ? names.map((name) => el('option', { text: name, attrs: { value: name } }))
+      : [el('option', { text: 'No colleague works in this language', attrs: { value: '' } })]));
+    transferTo.disabled = transferSend.disabled = names.length === 0;
+  }
+
+  /** Transfer or release: the conversation leaves this mediator's pane. */
+  async function handOnTo(path, payload, question) {
+    if (openId === null || !window.confirm(question)) return;
+    hideNotice();
+    const id = openId;
+    transferSend.disabled = releaseButton.disabled = true;
+    const result = await api('POST', '/desk/api/handoffs/' + encodeURIComponent(id) + '/' + path, payload);
+    transferSend.disabled = releaseButton.disabled = false;
+    if (!result.ok) {
+      showNotice('The conversation was not handed on: ' + result.error);
+      return;
+    }
+    if (openId === id) clearConversation();
+    announce(path === 'release' ? 'Request ' + id + ' is back in the queue.'
+      : 'Request ' + id + ' was transferred to ' + payload.to + '.', false);
+    loadQueue();
+  }
+
+  transferSend.addEventListener('click', () => {
+    const name = transferTo.value;
+    if (name) handOnTo('transfer', { to: name }, 'Give this conversation to ' + name + '?');
+  });
+  releaseButton.addEventListener('click', () => {
+    handOnTo('release', {}, 'Put this conversation back in the queue for any mediator?');
+  });
 
   async function loadConversation(id) {
     const seq = ++conversationSeq;
@@ -639,6 +732,7 @@
       openHandoff = null;
       replyText.value = '';
       closeNote.value = '';
+      noteText.value = '';
       for (const node of document.querySelectorAll('.queue .queue-item')) {
         node.classList.toggle('is-open', Number(node.dataset.id) === id);
       }
@@ -653,8 +747,10 @@
     conversationSeq++;
     clear(transcript);
     clear(suggestions);
+    clear(notesList);
     replyText.value = '';
     closeNote.value = '';
+    noteText.value = '';
     body.hidden = true;
     emptyPane.hidden = false;
     showQueue();
@@ -708,6 +804,69 @@
     }
     if (openId === id) clearConversation();
     loadQueue();
+  });
+
+  // -- closed conversations: read again, read only ---------------------------------------
+
+  const historyForm = $('history-form');
+  const historyList = $('history-list');
+  const historyCount = $('history-count');
+
+  function historyItem(item) {
+    const li = el('li', {
+      className: 'queue-item is-closed' + (item.id === openId ? ' is-open' : ''),
+      attrs: { 'data-id': item.id, 'data-status': item.status, 'data-language': item.language },
+    });
+    const closedAt = parseTime(item.closed_at);
+    const day = closedAt === null ? '' : new Date(closedAt).toISOString().slice(0, 10);
+    li.appendChild(el('div', { className: 'queue-text' }, [
+      el('div', { className: 'queue-line' }, [
+        el('span', { className: 'lang-name', text: languageName(item.language) }),
+        el('span', { className: 'waited', text: 'closed ' + day + ' ' + clock(item.closed_at) }),
+        el('span', { className: 'channel', text: channelName(item.channel) }),
+        el('span', { className: 'number', text: '#' + item.id }),
+        !isMineName(item) ? el('span', { className: 'mediator', text: item.mediator_name || '' }) : null,
+      ]),
+      item.topic ? el('p', { className: 'preview' }, [
+        el('span', { className: 'topic-name', text: String(item.topic).replace(/[_-]+/g, ' ') }),
+      ]) : null,
+    ]));
+    const read = el('button', {
+      className: 'open button-secondary',
+      text: 'Read',
+      attrs: { type: 'button', 'aria-label': 'Read closed request ' + item.id },
+    });
+    read.addEventListener('click', () => openConversation(item.id, { reveal: true }));
+    li.appendChild(read);
+    return li;
+  }
+
+  const isMineName = (item) => !!USERNAME && item.mediator_name === USERNAME;
+
+  async function loadHistory() {
+    const query = new URLSearchParams();
+    for (const [name, id] of [['language', 'history-language'], ['from', 'history-from'], ['to', 'history-to']]) {
+      if ($(id).value) query.set(name, $(id).value);
+    }
+    historyCount.textContent = 'Loading…';
+    const result = await api('GET', '/desk/api/closed?' + query.toString());
+    if (!result.ok) {
+      historyCount.textContent = 'Closed conversations could not be loaded: ' + result.error;
+      return;
+    }
+    const found = (result.data && result.data.handoffs) || [];
+    historyList.replaceChildren(...found.map(historyItem));
+    historyCount.textContent = found.length
+      ? plural(found.length, 'closed conversation', 'closed conversations') + (found.length >= 100 ? ' (the newest 100)' : '')
+      : 'No closed conversation matches.';
+  }
+
+  historyForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    loadHistory();
+  });
+  $('history').addEventListener('toggle', () => {
+    if ($('history').open && !historyList.children.length) loadHistory();
   });
 
   // -- live updates ------------------------------------------------------------------

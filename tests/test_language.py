@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.language import LanguageDetector, language_command
+from knowledge.language import LanguageDetector, _written_by, language_command
 
 SUPPORTED = ("it", "en", "ar", "fr", "uk", "es", "fa", "ur", "bn", "ru", "ro", "sq", "tr")
 
@@ -44,3 +44,28 @@ def test_only_supported_languages_are_returned():
 )
 def test_explicit_switch(text, code):
     assert language_command(text) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "candidates", "kept"),
+    [
+        ("мені потрібен лікар", ["uk", "ru"], ["uk"]),  # «і»
+        ("мне нужны документы", ["uk", "ru"], ["ru"]),  # «ы»
+        ("کجا بگیرم", ["ar", "fa", "ur"], ["fa", "ur"]),  # «ک», «گ»
+        ("مجھے ڈاکٹر چاہیے", ["ar", "fa", "ur"], ["ur"]),  # «ھ», «ڈ», «ے»
+        ("أين المستشفى", ["ar", "fa", "ur"], ["ar"]),  # «ى»
+        ("چه کار کنم", ["ar", "fa", "ur"], ["fa"]),  # «ه» and «چ»
+        ("як справи", ["uk", "ru"], ["uk", "ru"]),  # nothing telling
+        ("і ы", ["uk", "ru"], ["uk", "ru"]),  # letters that contradict: all kept
+    ],
+)
+def test_letters_that_only_some_languages_write_set_the_others_aside(text, candidates, kept):
+    assert _written_by(text, candidates) == kept
+
+
+def test_tells_apart_the_languages_of_one_non_latin_script(detector):
+    assert detector.detect("زوجي يضربني الآن ولا أستطيع الهرب") == "ar"
+    assert detector.detect("شوهرم داره منو کتک میزنه، کمکم کنید") == "fa"
+    assert detector.detect("میرا شوہر مجھے مار رہا ہے، مدد کریں") == "ur"
+    assert detector.detect("не хочу больше жить") == "ru"
+    assert detector.detect("чоловік б'є мене просто зараз") == "uk"

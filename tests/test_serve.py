@@ -59,6 +59,16 @@ def test_rasa_gets_every_variable_of_credentials_yml_even_when_unset():
     )
 
 
+def test_the_action_server_runs_openblas_on_one_thread_unless_told_otherwise():
+    # Its second thread spun against ONNX Runtime's (README "Side by side with a bare Rasa bot").
+    from bot.serve import parts_for
+    from knowledge.settings import load_settings
+
+    actions = next(p for p in parts_for(load_settings(environ={})) if p.name == "action server")
+    assert actions.env_defaults == {"OPENBLAS_NUM_THREADS": "1"}
+    assert "OPENBLAS_NUM_THREADS" not in actions.env
+
+
 def test_defaults_fill_only_what_the_environment_leaves_unset(tmp_path):
     port = free_port()
     seen = tmp_path / "seen.txt"

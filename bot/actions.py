@@ -813,7 +813,8 @@ def not_useful(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Event
     buttons = []
     if question:
         vector = question_vector(kb, tracker.sender_id, question)
-        result = kb.ask(question, language=language, top_k=5, vector=vector)
+        # Several entries can share the shown topic: look far enough for two others.
+        result = kb.ask(question, language=language, top_k=10, vector=vector)
         for answer in result.answers:
             if answer.entry_id != shown and answer.topic not in seen and len(buttons) < 2:
                 seen.add(answer.topic)

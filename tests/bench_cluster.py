@@ -47,7 +47,7 @@ from bot.serve_cluster import Ports, postgres_home, start_region
 from knowledge.settings import load_settings
 from tests.bench import BENCH_REST_TOKEN, REST_AUTH, machine, percentile
 from tests.bench_faults import APOLOGIES, confident_questions
-from tests.conftest import free_port
+from tests.conftest import free_ports
 from tests.socketio_client import SocketIOClient
 
 TURN_TIMEOUT = 120.0
@@ -326,20 +326,6 @@ async def drive(args, settings, ports: Ports, supervisor, sockets: Path) -> tupl
     for name, mib in peak_memory(supervisor).items():
         print(f"  peak memory {name}: {mib} MiB")
     return lost, doubled
-
-
-def free_ports() -> Ports:
-    return Ports(
-        public=free_port(),
-        rasa=free_port(),
-        actions=free_port(),
-        desk=free_port(),
-        rasa_processes=(free_port(), free_port()),
-        action_servers=(free_port(), free_port()),
-        web_apps=(free_port(), free_port()),
-        postgres=free_port(),
-        redis=free_port(),
-    )
 
 
 def main() -> None:

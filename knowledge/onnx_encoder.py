@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,6 +75,9 @@ class OnnxEncoder:
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
+        # One run at a time: its two threads already fill both cores, and each
+        # concurrent run held its own buffers (six threads at once: +150 MiB peak).
+        self._running = threading.Lock()
 
     def get_embedding_dimension(self) -> int:
         return self.dimensions
@@ -108,7 +112,8 @@ class OnnxEncoder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        (hidden,) = self._session.run(["last_hidden_state"], feed)
+        with self._running:
+            (hidden,) = self._session.run(["last_hidden_state"], feed)
         weights = mask[:, :, None].astype(np.float32)
         return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 

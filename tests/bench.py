@@ -238,6 +238,11 @@ def main() -> None:
         def suggest(_: str, text: str) -> float:
             return timed_post(api, {"text": text}, auth)
 
+        def peak_so_far() -> None:
+            # Which phase raises the action server's peak (its target is 700 MB).
+            [server] = [p for p in supervisor.parts if p.name == "action server"]
+            print(f"  action server peak so far: {peak_memory_mib(server.process.pid):.0f} MiB")
+
         questions = load_questions(QUESTIONS)
         texts = [q.text for q in questions][: args.questions or None]
         languages = sorted({q.language for q in questions})
@@ -245,6 +250,7 @@ def main() -> None:
             chat_turn("bench-warm-up", text)
             suggest("", text)
         print(f"Questions: {len(texts)} in {len(languages)} languages ({', '.join(languages)})")
+        peak_so_far()
 
         for name, ask in (
             (("REST turn", chat_turn), ("POST /api/suggest", suggest))
@@ -258,6 +264,7 @@ def main() -> None:
                     *concurrent(ask, texts, args.concurrency),
                 )
             )
+            peak_so_far()
 
         if not args.channels_only:
             relay = asyncio.run(
@@ -284,6 +291,7 @@ def main() -> None:
                 )
             )
             print(f"Hand-off messages lost: {relay['lost']}")
+            peak_so_far()
 
         if not args.handoffs_only:
             channels = bench_channels.run(settings.services.rasa_url, platforms, texts)

@@ -214,3 +214,50 @@ def test_a_tokenizer_of_another_kind_is_not_rebuilt(tmp_path):
     other.save(str(tmp_path / "tokenizer.json"))
     assert spm.write_model(tmp_path / "tokenizer.json", tmp_path / "spm.model") is None
     assert not (tmp_path / "spm.model").exists()
+
+
+class _OverlapProbe:
+    """Stands in for the ONNX session and counts runs that overlap in time."""
+
+    def __init__(self, session) -> None:
+        import threading
+
+        self.session, self.inside, self.most = session, 0, 0
+        self._count = threading.Lock()
+
+    def run(self, *args, **kwargs):
+        import time
+
+        with self._count:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(0.02)  # long enough for another thread to try
+        try:
+            return self.session.run(*args, **kwargs)
+        finally:
+            with self._count:
+                self.inside -= 1
+
+
+def test_concurrent_encodings_run_one_at_a_time_and_agree(settings, onnx_embedders):
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = onnx_encoder.OnnxEncoder(_export_folder(settings))
+    texts = [f"query: {q}" for q in QUERIES]
+    alone = encoder.encode(texts, batch_size=2)
+    probe = _OverlapProbe(encoder._session)
+    encoder._session = probe
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(lambda _: encoder.encode(texts, batch_size=2), range(6)))
+    assert probe.most == 1
+    for vectors in together:
+        np.testing.assert_allclose(vectors, alone, atol=1e-6)
+
+
+def test_the_action_server_tunes_malloc_on_glibc():
+    import platform
+
+    from bot.action_server import tune_malloc
+
+    # Debian's libc is glibc; elsewhere the call is refused without harm.
+    assert tune_malloc() is (platform.libc_ver()[0] == "glibc")

@@ -26,9 +26,11 @@ DEV_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "dev_questions.yml"
 # development set. The new held-out set, written by people who never saw the
 # examples, is scored once, when it is there.
 EMERGENCY_DEV = PROJECT_ROOT / "tests" / "data" / "emergency_messages.yml"
-# The first held-out set, scored once on 2026-12-02 and then used: a development set too.
+# The first two held-out sets, each scored once on 2026-12-02 and then used
+# (the second was printed by every `make bench`): development sets too.
 EMERGENCY_DEV_2 = PROJECT_ROOT / "tests" / "data" / "emergency_heldout.yml"
-EMERGENCY_HELDOUT = PROJECT_ROOT / "tests" / "data" / "emergency_heldout2.yml"
+EMERGENCY_DEV_3 = PROJECT_ROOT / "tests" / "data" / "emergency_heldout2.yml"
+EMERGENCY_HELDOUT = PROJECT_ROOT / "tests" / "data" / "emergency_heldout3.yml"
 
 
 def _retriever(settings, threshold: float | None = None):
@@ -137,7 +139,11 @@ def cmd_calibrate(args) -> int:
 
 # Look-alikes are what new messages that are not emergencies resemble: their
 # share of false alarms on the examples is the one the operating point limits.
-MAX_LOOK_ALIKE_ALARMS = 0.05
+# 10%, not 5%, since they include danger told from a distance (news, films,
+# dreams, with "shot", "bomb", "kidnapped"), harder than any new message is
+# likely to be: at 5% the threshold rose to 0.90 and recall on the development
+# sets fell to 0.91.
+MAX_LOOK_ALIKE_ALARMS = 0.10
 
 
 def cmd_eval(args) -> int:
@@ -184,7 +190,7 @@ def cmd_eval(args) -> int:
 def emergency_sets(
     development: Path = EMERGENCY_DEV,
     held_out: Path = EMERGENCY_HELDOUT,
-    more_development: tuple[Path, ...] = (EMERGENCY_DEV_2,),
+    more_development: tuple[Path, ...] = (EMERGENCY_DEV_2, EMERGENCY_DEV_3),
 ) -> list[tuple[Path, str]]:
     """The labelled sets `eval` scores, with what each is: the held-out set
     only once it has been put in place."""

@@ -21,9 +21,10 @@ question decides alone:
   speaks at a distance (a joke, news from far away, everyone safe)
   (``urgency`` in the examples file), three more inputs of the regression:
   the embedding tells what a message is about, hardly when it happens;
-- figures of speech (``figurative``: "this queue is killing me"): look-alikes,
-  and a message closer to one of them than to any emergency gets no help
-  from a keyword.
+- figures of speech (``figurative``: "this queue is killing me") and danger
+  told from a distance (``at_a_distance``: the news, a film, a dream):
+  look-alikes, and a message closer to one of them than to any emergency gets
+  no help from a keyword.
 
 A message is an emergency when its score reaches ``safety.emergency_threshold``,
 or when a keyword matches and it reaches the lower
@@ -192,7 +193,9 @@ class EmergencyDetector:
             soft_threshold,
             {str(k): str(v) for k, v in (data.get("soft_line") or {}).items()},
             data.get("urgency") or {},
-            [str(t) for t in data.get("figurative") or []],
+            # News, films and dreams are told from a distance the way figures of
+            # speech are: danger words, no danger to the writer now.
+            [str(t) for key in ("figurative", "at_a_distance") for t in data.get(key) or []],
         )
 
     @classmethod
@@ -400,12 +403,19 @@ class _Judged:
         )
 
 
+# Below this a keyword would raise the alarm almost alone: one example with a
+# keyword and a meaning score of 0.008 pulled the calibrated keyword threshold
+# there, where nearly any message with a keyword would be an alarm.
+MIN_KEYWORD_THRESHOLD = 0.1
+
+
 def calibrate(
     evidence: Sequence[Evidence],
     emergency: Sequence[bool],
     max_false_alarms: float = 0.02,
     look_alike: Sequence[bool] | None = None,
     max_ordinary: float = 0.01,
+    min_keyword: float = MIN_KEYWORD_THRESHOLD,
 ) -> tuple[float, float]:
     """The (threshold, keyword threshold) with the best recall whose false
     alarms stay within `max_false_alarms`: over all other texts, or, when
@@ -416,16 +426,17 @@ def calibrate(
     should need strong meaning too), and the threshold in the middle of the
     tied ones, as far as can be from a change of recall or false alarms either
     way, so that a small shift of scores on new messages changes the fewest
-    verdicts."""
+    verdicts. The keyword threshold is never below `min_keyword`."""
     # Recall only changes at an emergency's score: 200 quantiles of those are
     # fine enough, and keep the search to seconds.
     judged = _Judged(evidence, emergency)
     similar = None if look_alike is None else np.array(look_alike, dtype=bool)
     quantiles = np.quantile(judged.scores[judged.truth], np.linspace(0, 1, 200))
     candidates = sorted({round(float(q), 4) for q in quantiles})
+    keyword_candidates = [min_keyword, *(c for c in candidates if c > min_keyword)]
     allowed = []
     for threshold in candidates:
-        for keyword_threshold in candidates:
+        for keyword_threshold in keyword_candidates:
             if keyword_threshold > threshold:
                 break
             alarms = judged.alarms(threshold, keyword_threshold)

@@ -50,6 +50,18 @@ def test_calibration_keeps_false_alarms_within_the_limit():
     assert 0.6 < threshold < 0.8  # the middle of the tied thresholds (0.5, 0.9]
 
 
+def test_calibration_never_lets_a_keyword_decide_almost_alone():
+    """One example with a keyword and almost no meaning score must not pull
+    the keyword threshold down to it."""
+    seen = [evidence(0.9), evidence(0.01, True), evidence(0.5), evidence(0.2), evidence(0.05)]
+    emergency = [True, True, False, False, False]
+    threshold, keyword_threshold = calibrate(seen, emergency, max_false_alarms=0.0)
+    assert keyword_threshold >= 0.1
+    assert rates(seen, emergency, threshold, keyword_threshold) == (0.5, 0.0)
+    _, unbounded = calibrate(seen, emergency, max_false_alarms=0.0, min_keyword=0.0)
+    assert unbounded == 0.01
+
+
 @pytest.mark.integration
 def test_the_model_scores_by_meaning_and_judges_each_example_unseen(embedder):
     """Calibration must see each text scored by a model trained without it:
@@ -95,6 +107,32 @@ def test_a_keyword_in_a_figure_of_speech_raises_no_alarm_alone(embedder):
     assert detector.look_alike.sum() == 3
 
 
+@pytest.mark.integration
+def test_danger_told_from_a_distance_is_read_as_the_figures_of_speech(embedder, tmp_path):
+    """`at_a_distance` in the examples file joins `figurative`: look-alikes
+    whose closeness takes the keyword's help away."""
+    examples = tmp_path / "emergencies.yml"
+    examples.write_text(
+        """
+emergencies:
+  violence: ["he is going to kill me, he has a knife", "my husband is hitting me now"]
+not_emergencies: ["what is the number of the police"]
+figurative: ["this bureaucracy will kill me"]
+at_a_distance: ["in the film he kills his wife with a knife", "on the news a man was shot"]
+keywords:
+  violence: {en: ["kill"]}
+""",
+        encoding="utf-8",
+    )
+    detector = EmergencyDetector.load(examples, embedder, 0.99, 0.0)
+    assert detector.look_alike.sum() == 4
+    [film, knife] = detector.evidence(
+        ["last night I watched a film where he kills everyone", "he will kill me, he took a knife"]
+    )
+    assert film.keyword is None
+    assert knife.keyword == "kill"
+
+
 def test_examples_file_names_every_kind_and_languages():
     import yaml
 
@@ -103,6 +141,8 @@ def test_examples_file_names_every_kind_and_languages():
     assert len(data["not_emergencies"]) >= 100
     # Figures of speech with danger words, in many languages.
     assert len(data["figurative"]) >= 30
+    # Danger seen on the news, in a film or a dream, told by someone safe.
+    assert len(data["at_a_distance"]) >= 100
     for by_language in data["keywords"].values():
         assert len(by_language) >= 8
 
@@ -114,9 +154,15 @@ def test_test_set_is_large_and_multilingual_and_apart_from_the_examples():
     assert len(emergencies) >= 60 and len(look_alikes) >= 60
     assert len({m.language for m in emergencies} & {m.language for m in look_alikes}) >= 8
     assert {m.kind for m in emergencies} == {k.replace("_", "-") for k in KINDS}
-    # Held out: the examples, which calibration also uses, do not contain them.
+    # Held out: the examples, which calibration also uses, contain none of
+    # this set's messages nor those of the sets written later, but two short
+    # ones that later sets' authors wrote word for word as look-alikes already
+    # there (a Persian complaint, an Albanian thank-you).
     examples = EXAMPLES_FILE.read_text(encoding="utf-8")
-    assert not [m.text for m in messages if f'"{m.text}"' in examples]
+    known = {"این کاغذبازی داره منو میکشه", "faleminderit shume per ndihmen"}
+    for name in ("messages", "heldout", "heldout2", "heldout3"):
+        labelled = load_labelled(DATA / f"emergency_{name}.yml")
+        assert not [m.text for m in labelled if f'"{m.text}"' in examples and m.text not in known]
 
 
 @pytest.mark.integration

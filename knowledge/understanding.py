@@ -65,6 +65,21 @@ SENSITIVE_TOPICS = frozenset({"gender-based-violence", "mental-health", "discrim
 _VOWELS = set("aeiouàèéìòùäöüâêîôûăîëıə")
 # Rows of common keyboards (QWERTY, AZERTY, QWERTZ): "qwerty", "asdfg", "zxcvb".
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "azertyuiop", "qwertzuiop", "yxcvbnm")
+# The same in the other scripts people here type: Russian and Ukrainian, Arabic
+# and Persian layouts. No word of five letters or more is a run of one of them.
+_OTHER_KEYBOARD_ROWS = (
+    "йцукенгшщзхъ",
+    "фывапролджэ",
+    "ячсмитьбю",
+    "йцукенгшщзхї",
+    "фівапролджє",
+    "ضصثقفغعهخحجد",
+    "شسيبلاتنمكط",
+    "ئءؤرلاىةوزظ",
+    "ضصثقفغعهخحجچ",
+    "شسیبلاتنمکگ",
+    "ظطزرذدپو",
+)
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{6,}")
 _REPEAT = re.compile(r"(.)\1{3,}")
 
@@ -88,9 +103,21 @@ def is_noise(text: str) -> bool:
         return True
     words = re.findall(r"\w+", text.lower())
     latin = all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
-    if not latin or not words:
+    if not words:
         return False
+    if not latin:
+        return all(_looks_mashed_in_any_script(word) for word in words)
     return all(_looks_mashed(word) for word in words)
+
+
+def _looks_mashed_in_any_script(word: str) -> bool:
+    """A letter held down ("ییییی") or a run along a keyboard row ("фываплд")."""
+    letters = "".join(c for c in word if c.isalpha())
+    if len(letters) < 4:
+        return False
+    if _REPEAT.search(letters):
+        return True
+    return len(letters) >= 5 and any(letters in row for row in _OTHER_KEYBOARD_ROWS)
 
 
 def _looks_mashed(word: str) -> bool:

@@ -69,6 +69,19 @@ def test_words_are_not_noise(text):
     assert not is_noise(text)
 
 
+@pytest.mark.parametrize("text", ["фывапр", "йцукенгш", "фівапр", "ضصثقفغ", "شسیبلات", "سسسسس"])
+def test_keyboard_mash_in_other_scripts_is_noise(text):
+    assert is_noise(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["привет", "спасибо", "дякую", "مرحبا", "سلام", "خیلی ممنون", "شكرا", "ধন্যবাদ", "ок"],
+)
+def test_short_words_in_other_scripts_are_not_noise(text):
+    assert not is_noise(text)
+
+
 def read(kb, reader, text):
     vector = kb.embed(text)
     top = kb.ask(text, vector=vector).answers[0].score

@@ -63,11 +63,16 @@ _REGULARISATION = 10.0
 SENSITIVE_TOPICS = frozenset({"gender-based-violence", "mental-health", "discrimination"})
 
 _VOWELS = set("aeiouàèéìòùäöüâêîôûăîëıə")
-# Rows of common keyboards (QWERTY, AZERTY, QWERTZ): "qwerty", "asdfg", "zxcvb".
-_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "azertyuiop", "qwertzuiop", "yxcvbnm")
-# The same in the other scripts people here type: Russian and Ukrainian, Arabic
-# and Persian layouts. No word of five letters or more is a run of one of them.
-_OTHER_KEYBOARD_ROWS = (
+# Rows of common keyboards: QWERTY, AZERTY, QWERTZ ("qwerty", "asdfg", "zxcvb"),
+# Russian and Ukrainian, Arabic and Persian. No word of five letters or more is
+# a run along one of them.
+_KEYBOARD_ROWS = (
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+    "azertyuiop",
+    "qwertzuiop",
+    "yxcvbnm",
     "йцукенгшщзхъ",
     "фывапролджэ",
     "ячсмитьбю",
@@ -105,29 +110,22 @@ def is_noise(text: str) -> bool:
     latin = all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
     if not words:
         return False
-    if not latin:
-        return all(_looks_mashed_in_any_script(word) for word in words)
-    return all(_looks_mashed(word) for word in words)
+    return all(_looks_mashed(word, latin) for word in words)
 
 
-def _looks_mashed_in_any_script(word: str) -> bool:
-    """A letter held down ("ییییی") or a run along a keyboard row ("фываплд")."""
+def _looks_mashed(word: str, latin: bool) -> bool:
+    """A run along a keyboard row ("asdfg", "фывап") or a letter held down
+    ("jjjj", "ییییی") in any script; in Latin letters also no vowel or a long
+    run of consonants."""
     letters = "".join(c for c in word if c.isalpha())
     if len(letters) < 4:
         return False
+    if len(letters) >= 5 and any(letters in row for row in _KEYBOARD_ROWS):
+        return True
     if _REPEAT.search(letters):
         return True
-    return len(letters) >= 5 and any(letters in row for row in _OTHER_KEYBOARD_ROWS)
-
-
-def _looks_mashed(word: str) -> bool:
-    letters = [c for c in word if c.isalpha()]
-    if len(letters) < 4:
-        return False
     vowels = sum(c in _VOWELS for c in letters)
-    if len(letters) >= 5 and any(word in row for row in _KEYBOARD_ROWS):
-        return True
-    return vowels == 0 or bool(_CONSONANT_RUN.search(word)) or bool(_REPEAT.search(word))
+    return latin and (vowels == 0 or bool(_CONSONANT_RUN.search(word)))
 
 
 class Understanding:

@@ -13,8 +13,8 @@ Errors must be fixed; warnings are things a person should look at.
 Review rules (``review``): a file's date comes only from its ``reviews`` records, so a
 hand-written ``last_reviewed``, a malformed record or a date in the future is an error, and
 so is an Italian or English answer with no review on record. Warnings: the latest review is
-older than ``content.review_max_days``; a source was added after the latest review (it is not
-among the sources that review was made against); a translation was made from an Italian or
+older than ``content.review_max_days``; a source no review on record was made against (added
+since); a translation was made from an Italian or
 English text that has changed since (``translation.source_hash``), or does not say which.
 """
 
@@ -222,19 +222,17 @@ def _check_reviews(entry: Entry, today: dt.date, max_days: int, add) -> None:
         )
     if entry.language not in AUTHORITATIVE:
         return  # a translation is checked against its original, whose sources it repeats
-    checked = {
-        source
-        for review in entry.reviews
-        if review.date == latest.date
-        for source in review.against
-    }
+    # Any review counts: a later check of some sources only (a source check,
+    # say) does not undo the earlier check of the others.
+    checked = {source for review in entry.reviews for source in review.against}
     for source in entry.sources:
         if source.url not in checked:
             add(
                 WARNING,
                 path,
-                f"The source {source.url} was added after the last review ({latest.date}): "
-                "check the answer against it and add a review record.",
+                f"The source {source.url} was added after the last review ({latest.date}) "
+                "and no review on record was made against it: check the answer against it "
+                "and add a review record.",
                 "review",
             )
 

@@ -349,6 +349,20 @@ def test_a_source_added_after_the_review_warns(tiny):
     assert tiny.findings("review") == []
 
 
+def test_a_later_check_of_some_sources_keeps_the_earlier_check_of_the_others(tiny):
+    sources = [
+        {"title": "Official page", "url": SOURCE},
+        {"title": "Second page", "url": "https://www.example.gov.it/second"},
+    ]
+    both = review("2026-07-01", [SOURCE, sources[1]["url"]])
+    one = review("2026-08-01", [sources[1]["url"]])
+    tiny.write("tax-code", "en", sources=sources, reviews=[both, one])
+    assert tiny.findings("review") == []
+    added = sources + [{"title": "Third page", "url": "https://www.example.gov.it/third"}]
+    tiny.write("tax-code", "en", sources=added, reviews=[both, one])
+    only(tiny.findings("review"), WARNING, "tax-code/en.md", "example.gov.it/third was added")
+
+
 def test_translation_of_a_changed_original_is_out_of_date(tiny):
     tiny.write("tax-code", "it", body=BODY + "\n3. New step.")
     only(tiny.findings("translations"), WARNING, "tax-code/ar.md", "out of date")

@@ -181,3 +181,44 @@ async def test_entry_page_shows_what_people_found_missing_but_never_who(site, st
     assert '<span id="unanswered-count">1</span>' in box
     assert "3331234567" not in page and SENDER not in page and "393331234567" not in page
     assert 'href="/editor/offices"' in page
+
+
+def test_not_useful_in_the_chat_is_kept_against_the_entry_and_forgotten(settings):
+    from connectors.desk.connector import DeskConnector
+    from connectors.desk.entry_feedback import entry_feedback
+    from tests.test_security_desk import _event
+
+    connector = DeskConnector(settings)
+    record = {
+        "question": "codice fiscale? scrivimi a mario@example.it",
+        "language": "it",
+        "confident": True,
+        "entry_id": "tax-code",
+        "topic": "tax-code",
+    }
+    unsure = {**record, "question": "boh", "confident": False}
+    events = [
+        _event(SENDER, "slot", name="answer_record", value=record),
+        _event(SENDER, "bot", text="Il codice fiscale…"),
+        _event(SENDER, "user", text="/feedback"),
+        _event(SENDER, "bot", text="Mi dispiace.", metadata={"utter_action": "utter_not_useful"}),
+        # An unsure answer: its "not useful" is about no entry.
+        _event("other", "slot", name="answer_record", value=unsure),
+        _event("other", "bot", text="Mi dispiace.", metadata={"utter_action": "utter_not_useful"}),
+        # No answer before (or "don't keep" chosen): nothing to keep.
+        _event("third", "bot", text="Mi dispiace.", metadata={"utter_action": "utter_not_useful"}),
+    ]
+    connector._apply(list(enumerate(events, 1)), move_cursor=False)
+    found = entry_feedback(connector.store, "tax-code")
+    assert found.not_useful_count == 1
+    assert found.not_useful[0].text == "codice fiscale? scrivimi a [email]"
+    assert found.unanswered_count == 1  # "boh", whose best guess was tax-code
+    assert SENDER not in repr(found)
+    # "Don't keep" chosen afterwards, and "forget me", each take it out.
+    declined = _event(SENDER, "slot", name="privacy", value="declined")
+    connector._apply([(1, declined)], move_cursor=False)
+    assert entry_feedback(connector.store, "tax-code").not_useful_count == 0
+    connector._apply(list(enumerate(events[:4], 1)), move_cursor=False)
+    assert entry_feedback(connector.store, "tax-code").not_useful_count == 1
+    assert connector.store.forget(SENDER)["answer_feedback"] == 1
+    assert entry_feedback(connector.store, "tax-code").not_useful_count == 0

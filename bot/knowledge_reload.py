@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
+import yaml
 from sanic import response
 from sanic.request import Request
 
@@ -50,7 +51,7 @@ async def reload_municipality_route(request: Request) -> response.HTTPResponse:
     kb = knowledge_base()
     try:
         result = await asyncio.to_thread(reload_municipality, kb)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return response.json({"error": f"The municipality file cannot be read: {exc}"}, status=422)
     task = asyncio.get_running_loop().create_task(asyncio.to_thread(reembed, kb, result.entries))
     _BACKGROUND.add(task)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -126,6 +128,13 @@ def test_editor_changes_office_hours_assistant_answers_with_them_then_undoes(edi
     viewport = PHONE
     path = own.content.dir / "municipalities" / f"{own.content.municipality}.yml"
     original = path.read_text(encoding="utf-8")
+    # Only the web app, with the action server's secret, may ask for a reload.
+    stranger = urllib.request.Request(
+        f"{own.services.action_server_url}/knowledge/reload-municipality", b"{}", method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(stranger, timeout=10)
+    assert refused.value.code == 403
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         page = chromium.new_context(locale="it-IT", viewport=viewport).new_page()

@@ -18,7 +18,9 @@ Because this process holds the knowledge base, it also serves the web app:
 - ``POST /knowledge/emergency`` ``{"text"}``: ``{"emergency": kind or null}``, for
   the desk, which checks what a person writes during a hand-off;
 - ``POST /knowledge/reload-entry`` ``{"id"}``: re-embed one changed entry
-  (``bot/knowledge_reload.py``), for the authoring page.
+  (``bot/knowledge_reload.py``), for the authoring page;
+- ``POST /knowledge/reload-municipality`` ``{}``: answer with the saved office
+  details at once, then re-embed the entries that name a changed office.
 
 Like ``/webhook``, these are meant for the other parts of the assistant only,
 not for the public: every route but ``/health`` answers 403 unless the
@@ -50,7 +52,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
 from bot.actions import domain_file, knowledge_base
-from bot.knowledge_reload import reload_entry_route
+from bot.knowledge_reload import reload_entry_route, reload_municipality_route
 from connectors.identity import same_secret
 from core.protocol import MESSAGE_LANGUAGE
 from core.redact import configure_logging
@@ -333,6 +335,7 @@ def add_knowledge_routes(app: Sanic) -> None:
     app.add_route(entry, "/knowledge/entry", methods=["POST"])
     app.add_route(emergency, "/knowledge/emergency", methods=["POST"])
     app.add_route(reload_entry_route, "/knowledge/reload-entry", methods=["POST"])
+    app.add_route(reload_municipality_route, "/knowledge/reload-municipality", methods=["POST"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -768,7 +768,9 @@ def answer_from(
             "language": result.language,
             "confident": confident,
             "topic": best.topic if best and confident else None,
-            "entry_id": best.entry_id if best and confident else None,
+            # The answer given, or the best guess of an unsure one (the
+            # authoring page lists an entry's unsure questions).
+            "entry_id": best.entry_id if best else None,
             "score": round(best.score, 4) if best else None,
         },
     )

@@ -92,11 +92,13 @@ class Office:
     address: str = ""
     hours: str = ""
     phone: str = ""
+    url: str = ""  # the office's web page, https:// (optional)
 
     def describe(self) -> str:
         parts = [f"«{self.name}»", self.address, self.hours]
         if self.phone:
             parts.append(f"tel. {self.phone}")
+        parts.append(self.url)
         return ", ".join(part for part in parts if part)
 
 

@@ -324,15 +324,72 @@ def _check_translations(
                 )
 
 
+# A phone number: digits, spaces and + - / . only, with an optional note in
+# brackets at the end (the sample file writes "(esempio)").
+_PHONE = re.compile(r"\+?[0-9][0-9 ./-]*(\s*\([^()]*\))?")
+OFFICE_FIELDS = ("name", "address", "hours", "phone", "url")
+MAX_OFFICE_FIELD = 300
+
+
+def office_problems(key: str, office: object) -> list[str]:
+    """What is wrong with one office of a municipality file, in plain words."""
+    if not isinstance(office, dict):
+        return [f"Office '{key}' must list its name, address, hours and phone."]
+    problems = []
+    for field_name, value in office.items():
+        text = "" if value is None else str(value)
+        if field_name not in OFFICE_FIELDS:
+            problems.append(
+                f"Office '{key}': '{field_name}' is not a field of an office "
+                f"(use {', '.join(OFFICE_FIELDS)})."
+            )
+        elif "\n" in text.strip() or len(text) > MAX_OFFICE_FIELD:
+            problems.append(
+                f"Office '{key}': the {field_name} must be one line of at most "
+                f"{MAX_OFFICE_FIELD} characters."
+            )
+    if not str(office.get("name") or "").strip():
+        problems.append(f"Office '{key}' needs a name.")
+    phone = str(office.get("phone") or "").strip()
+    if phone and not _PHONE.fullmatch(phone):
+        problems.append(
+            f"Office '{key}': the phone number '{phone}' may have only digits, spaces and "
+            "+ - / . (a note in brackets at the end is fine, such as '(esempio)')."
+        )
+    url = str(office.get("url") or "").strip()
+    if url and (problem := url_problem(url)):
+        problems.append(f"Office '{key}': the web address is not usable: {problem}")
+    return problems
+
+
+def _check_offices(path: Path, add) -> bool:
+    """Check every office of the file as written; False when one is broken."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return True  # reported when the file is loaded
+    offices = raw.get("offices") if isinstance(raw, dict) else None
+    if not isinstance(offices, dict):
+        return True
+    fine = True
+    for key, office in offices.items():
+        for problem in office_problems(str(key), office):
+            add(ERROR, path, problem, "municipality")
+            fine = False
+    return fine
+
+
 def _check_municipality(entries: list[Entry], content_dir: Path, name: str, add) -> None:
     path = Path(content_dir) / "municipalities" / f"{name}.yml"
+    offices_fine = _check_offices(path, add)
     try:
         town: Municipality = load_municipality(content_dir, name)
     except FileNotFoundError:
         add(ERROR, path, "The municipality file is missing.", "municipality")
         return
     except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
-        add(ERROR, path, f"The municipality file cannot be read: {exc}", "municipality")
+        if offices_fine:  # else the office's own message says it better
+            add(ERROR, path, f"The municipality file cannot be read: {exc}", "municipality")
         return
     if town.example:
         add(

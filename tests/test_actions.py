@@ -73,6 +73,9 @@ def test_unsure_answer_offers_at_most_two_topics_and_counts():
     assert all(b["payload"].startswith('/choose_topic{"topic": ') for b in buttons)
     assert slots["unsure_count"] == 1.0
     assert slots["answer_record"]["confident"] is False
+    # The best guess is kept, so the authoring page lists the question under it.
+    assert slots["answer_record"]["entry_id"] in actions.knowledge_base().kit.ids()
+    assert slots["answer_record"]["topic"] is None
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from connectors.desk.entry_history import CannotUndo, EntryHistory
 from knowledge import editing
-from knowledge.entries import read_entry, split_front_matter, text_hash
+from knowledge.entries import load_municipality, read_entry, split_front_matter, text_hash
 from knowledge.settings import PROJECT_ROOT, load_settings
 
 TODAY = dt.date(2026, 12, 2)
@@ -201,3 +201,189 @@ def test_reload_entry_re_embeds_only_that_entry(kb, settings, tmp_path):
     others = [row for row in mine.retriever.index.passages if row[0] != "tax-code"]
     assert others == [row for row in kb.retriever.index.passages if row[0] != "tax-code"]
     assert (own.index_dir / "manifest.json").exists()
+
+
+# -- the municipality's office details (knowledge.office_editing) ---------------
+
+TOWN = "torre-pellice"
+
+
+def office_form(content, key="registry_office", **changes) -> dict[str, str]:
+    from knowledge import office_editing
+
+    fields = office_editing.offices_of(office_editing.read_text(content, TOWN))[key]
+    return {**fields, **changes}
+
+
+def test_office_edit_changes_only_its_lines_and_keeps_comments(content, copy_settings):
+    from knowledge import office_editing
+
+    before = office_editing.read_text(content, TOWN)
+    after = office_editing.set_office(
+        before, "registry_office", office_form(content, hours="lun-ven 8:30-12:30")
+    )
+    changed = [
+        line for line in editing.diff(before, after, "t").splitlines()[2:] if line[0] in "+-"
+    ]
+    assert changed == [
+        "-    hours: lun-ven 9:00-12:00 (esempio)",
+        "+    hours: lun-ven 8:30-12:30",
+    ]
+    assert after.startswith("# Local details of one municipality.")
+    assert office_editing.is_example(after)  # the sample mark is never removed here
+    assert not [f for f in office_editing.check_text(copy_settings, after) if f.is_error]
+    office_editing.write_text(content, TOWN, after)
+    town = load_municipality(content, TOWN)
+    assert town.offices["registry_office"].hours == "lun-ven 8:30-12:30"
+    assert town.offices["registry_office"].phone == "+39 0121 000002 (esempio)"
+    assert town.example is True
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"name": "  "}, "Office 'registry_office' needs a name."),
+        ({"phone": "call 0121 000002"}, "may have only digits, spaces and + - / ."),
+        ({"phone": "0121 000002; 333 1234567"}, "may have only digits"),
+        ({"url": "http://www.comune.torrepellice.to.it/"}, "must start with https://"),
+        ({"url": "https://comune"}, "has no website name"),
+    ],
+)
+def test_office_lint_explains_a_bad_edit_in_plain_words(content, copy_settings, changes, words):
+    from knowledge import office_editing
+
+    text = office_editing.set_office(
+        office_editing.read_text(content, TOWN), "registry_office", office_form(content, **changes)
+    )
+    errors = [f for f in office_editing.check_text(copy_settings, text) if f.is_error]
+    assert len(errors) == 1, errors
+    assert words in errors[0].message
+    assert errors[0].check == "municipality"
+    # The same rule runs in `make lint-content`.
+    office_editing.write_text(content, TOWN, text)
+    from knowledge.lint import lint
+
+    assert words in " ".join(f.message for f in lint(copy_settings) if f.is_error)
+
+
+def test_office_web_address_is_saved_and_shown_in_answers(content, copy_settings):
+    from knowledge import office_editing
+
+    url = "https://www.comune.torrepellice.to.it/anagrafe"
+    text = office_editing.set_office(
+        office_editing.read_text(content, TOWN), "registry_office", office_form(content, url=url)
+    )
+    assert not office_editing.check_text(copy_settings, text)
+    preview = office_editing.preview(copy_settings, text, "registry_office")
+    assert preview is not None and preview.language == "it"
+    assert url in preview.text
+    assert "{{office" not in preview.text
+
+
+def test_office_form_for_an_unknown_office_is_refused(content):
+    from knowledge import office_editing
+
+    text = office_editing.read_text(content, TOWN)
+    for key in ("no_such_office", "../../etc"):
+        with pytest.raises(office_editing.OfficeError, match="no office"):
+            office_editing.set_office(text, key, {"name": "x"})
+    with pytest.raises(office_editing.OfficeError):
+        office_editing.read_text(content, "../secrets")
+
+
+def test_office_history_and_undo_use_the_entry_history(content, tmp_path):
+    from connectors.desk.entry_history import municipality_key
+    from knowledge import office_editing
+
+    history = EntryHistory(sa.create_engine(f"sqlite:///{tmp_path / 'desk.db'}"))
+    key = municipality_key(TOWN)
+    v1 = office_editing.read_text(content, TOWN)
+    v2 = office_editing.set_office(v1, "asl", office_form(content, "asl", hours="lun 9-10"))
+    history.record(*key, v1, v2, editor="anna", action="edit")
+    version = history.versions(*key)[0]
+    assert version.diff.startswith(f"--- a/municipalities/{TOWN}.yml")
+    assert "+    hours: lun 9-10" in version.diff
+    assert history.undo_target(*key, v2).before == v1
+    with pytest.raises(CannotUndo, match="changed outside"):
+        history.undo_target(*key, v1 + "# edited in git\n")
+    # Entries and the municipality file keep separate histories.
+    assert history.versions("tax-code", "it") == []
+    assert history.versions(*municipality_key("another-town")) == []
+
+
+def test_reload_municipality_answers_with_new_hours_at_once(kb, settings, tmp_path):
+    from knowledge import office_editing
+    from knowledge.answers import KnowledgeBase
+    from knowledge.live_index import reembed, reload_municipality
+
+    content = tmp_path / "content"
+    shutil.copytree(settings.content.dir, content)
+    own = load_settings(
+        environ={
+            "HELPDESK_CONTENT_DIR": str(content),
+            "HELPDESK_DATA_DIR": str(tmp_path / "data"),
+            "HELPDESK_MODELS_DIR": str(settings.models.dir),
+            "HELPDESK_TAXONOMY": str(settings.content.taxonomy),
+        }
+    )
+    mine = KnowledgeBase(own, kb.kit, kb.retriever, kb.translator, kb.detector, kb.emergencies)
+    before = mine.answer_entry("emergency-shelter", "it").text  # cached from the old file
+    hours = "tutte le sere dalle 18:30 (orario nuovo)"
+    text = office_editing.set_office(
+        office_editing.read_text(content, TOWN),
+        "night_shelter",
+        office_form(content, "night_shelter", hours=hours),
+    )
+    office_editing.write_text(content, TOWN, text)
+    result = reload_municipality(mine)
+    assert result.offices == ("night_shelter",)
+    assert result.entries == ("emergency-shelter",)
+    assert hours not in before
+    assert hours in mine.answer_entry("emergency-shelter", "it").text
+    assert hours not in kb.answer_entry("emergency-shelter", "it").text  # shared kb untouched
+    rows_before = len(mine.retriever.index.passages)
+    assert 0 < reembed(mine, result.entries) < rows_before / 20
+    assert len(mine.retriever.index.passages) == rows_before
+    assert mine.kit.municipality.offices["night_shelter"].hours == hours
+
+
+# -- what people found missing in an entry (connectors.desk.entry_feedback) ----
+
+
+def test_entry_feedback_lists_newest_first_with_counts_and_no_person(tmp_path):
+    from connectors.desk.entry_feedback import entry_feedback
+    from connectors.desk.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'desk.db'}")
+    start = dt.datetime(2026, 12, 1, 9, 0)
+    for n in range(25):
+        store.add_feedback(
+            entry_id="tax-code", language="it", useful=False, question=f"domanda {n}"
+        )
+    store.add_feedback(entry_id="tax-code", language="it", useful=True, question="utile")
+    store.add_feedback(entry_id="health-card", language="it", useful=False, question="altro")
+    with store.transaction() as db:
+        for n, (entry, confident) in enumerate(
+            [("tax-code", False), ("tax-code", False), ("tax-code", True), (None, False)]
+        ):
+            store.add_question(
+                db,
+                sender_id="whatsapp:+393331234567",
+                asked_at=start + dt.timedelta(minutes=n),
+                source="conversation",
+                language="ar",
+                entry_id=entry,
+                confident=confident,
+                text=f"سؤال {n} chiamami al 333 1234567",
+            )
+    found = entry_feedback(store, "tax-code")
+    assert found.not_useful_count == 25
+    assert len(found.not_useful) == 20
+    assert found.not_useful[0].text == "domanda 24"  # newest first
+    assert found.unanswered_count == 2
+    assert [s.text.split()[1] for s in found.unanswered] == ["1", "0"]
+    shown = repr(found)
+    assert "1234567" not in shown and "whatsapp" not in shown  # redacted as stored
+    # "Forget me" takes the person's questions out of the box too.
+    store.forget("whatsapp:+393331234567")
+    assert entry_feedback(store, "tax-code").unanswered_count == 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -112,4 +114,86 @@ def test_editor_edits_sees_lint_saves_assistant_answers_then_undoes(editor_stack
             original.split("---\n", 2)[2].strip()
         )
         expect(page.locator("#editor-history")).to_contain_text("elena · undo")
+        chromium.close()
+
+
+NEW_HOURS = "mar e gio 14:00-16:30 (orario invernale)"
+PHONE = {"width": 360, "height": 740}
+
+
+def test_editor_changes_office_hours_assistant_answers_with_them_then_undoes(editor_stack):
+    """On a phone screen: a bad phone is refused in plain words, new opening hours
+    reach the assistant's answer without a restart; on a desktop screen, undo."""
+    own, web_url = editor_stack
+    viewport = PHONE
+    path = own.content.dir / "municipalities" / f"{own.content.municipality}.yml"
+    original = path.read_text(encoding="utf-8")
+    # Only the web app, with the action server's secret, may ask for a reload.
+    stranger = urllib.request.Request(
+        f"{own.services.action_server_url}/knowledge/reload-municipality", b"{}", method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(stranger, timeout=10)
+    assert refused.value.code == 403
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        page = chromium.new_context(locale="it-IT", viewport=viewport).new_page()
+        page.goto(f"{web_url}/login")
+        page.fill("#username", "elena")
+        page.fill("#password", PASSWORD)
+        page.click("#login-submit")
+        expect(page).to_have_url(re.compile("/editor$"))
+        page.click("#offices-link")
+        expect(page).to_have_url(re.compile("/editor/offices$"))
+        expect(page.locator("#offices-example")).to_contain_text("sample data")
+        office = page.locator("#office-revenue_agency")
+
+        # A bad phone: the check says why while typing, and a save writes nothing.
+        office.locator('input[name="phone"]').fill("chiamare lo 0121 000006")
+        findings = page.locator("#office-findings-revenue_agency")
+        expect(findings).to_contain_text("may have only digits")
+        office.locator(".office-save").click()
+        expect(page.locator("#offices-message")).to_contain_text("Not saved")
+        expect(page.locator("#office-findings-revenue_agency")).to_contain_text("phone number")
+        assert path.read_text(encoding="utf-8") == original
+        office = page.locator("#office-revenue_agency")
+        expect(office.locator('input[name="phone"]')).to_have_value("chiamare lo 0121 000006")
+
+        # New hours and a good phone: the preview shows an answer with them.
+        office.locator('input[name="phone"]').fill("+39 0121 000006")
+        office.locator('input[name="hours"]').fill(NEW_HOURS)
+        expect(findings).to_contain_text("No problem found")
+        expect(page.locator("#office-preview-revenue_agency")).to_contain_text(NEW_HOURS)
+        box = office.locator(".office-save").bounding_box()
+        assert box["x"] + box["width"] <= viewport["width"]  # fits a phone screen
+        office.locator(".office-save").click()
+        expect(page.locator("#offices-message")).to_contain_text("new details now")
+        saved_at = time.monotonic()
+        assert f"hours: {NEW_HOURS}" in path.read_text(encoding="utf-8")
+        expect(page.locator("#offices-history")).to_contain_text("elena · edit")
+
+        # The assistant answers with the new hours, without a restart.
+        widget = chromium.new_context(locale="it-IT", viewport=viewport).new_page()
+        widget.goto(f"{web_url}/widget/example.html")
+        widget.click("#hd-launcher")
+        widget.select_option("#hd-language", "it")
+        widget.fill("#hd-input", "come faccio ad avere il codice fiscale?")
+        widget.click("#hd-send")
+        expect(widget.locator(".hd-msg.hd-bot", has_text="orario invernale")).to_be_visible(
+            timeout=30_000
+        )
+        print(f"new office hours answered {time.monotonic() - saved_at:.1f} s after saving")
+
+        # Undo, from a desktop screen: the file is as before, the history says so.
+        desktop = chromium.new_context(locale="it-IT", viewport={"width": 1280, "height": 800})
+        desk_page = desktop.new_page()
+        desk_page.goto(f"{web_url}/login")
+        desk_page.fill("#username", "elena")
+        desk_page.fill("#password", PASSWORD)
+        desk_page.click("#login-submit")
+        desk_page.goto(f"{web_url}/editor/offices")
+        desk_page.click("#offices-undo")
+        expect(desk_page.locator("#offices-message")).to_contain_text("Undone")
+        assert path.read_text(encoding="utf-8") == original
+        expect(desk_page.locator("#offices-history")).to_contain_text("elena · undo")
         chromium.close()

@@ -10,7 +10,8 @@
 - ``/dashboard`` (admin): figures per period, charts and CSV
   (``connectors.desk.dashboard``).
 - ``/editor`` (editor): the authoring page of the welcome kit
-  (``connectors.desk.editor``).
+  (``connectors.desk.editor``), and its local offices at ``/editor/offices``
+  (``connectors.desk.offices``).
 - ``/widget/``: the chat widget and an example host page.
 
 In the background it deletes conversations people asked to be forgotten, and
@@ -229,7 +230,7 @@ async def _lifecycle(app: web.Application):
 
 
 def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxonomy) -> None:
-    from connectors.desk import assist, dashboard, editor, mediator
+    from connectors.desk import assist, dashboard, editor, mediator, offices
 
     connector = load_connector(settings)
     if not isinstance(connector, DeskConnector):
@@ -257,6 +258,7 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
     assist.add_routes(app, kit, taxonomy)
     dashboard.add_routes(app)
     editor.add_routes(app)
+    offices.add_routes(app)
 
 
 def requires(role: str):

@@ -77,7 +77,7 @@ async def suggest(request: web.Request) -> web.Response:
                 source="counter",
                 language=result["language"],
                 topic=best["topic"] if best and result["confident"] else None,
-                entry_id=best["id"] if best and result["confident"] else None,
+                entry_id=best["id"] if best else None,  # the answer or the best guess
                 confident=result["confident"],
                 score=best["score"] if best else None,
                 text=text,

@@ -11,6 +11,7 @@ transaction per batch together with its position in the event stream:
   is open (of a message too long for the bot, its start and length, and the
   person gets the bot's "too long" reply, since the bot is paused);
 - records each answered question (``answer_record``) and rating for the dashboard,
+  and a "not useful" given in the chat right after an answer (``answer_feedback``),
   and takes a person's questions out again when they decline the privacy notice.
 
 Then it checks each message of a person in a hand-off for danger: the
@@ -53,6 +54,8 @@ CURSOR = "rasa-events"
 # The current turn of at most this many people is kept in memory until it ends
 # or opens a hand-off; nothing of it is written unless it does.
 TURNS_KEPT = 500
+# The bot's reply to "not useful" (bot/actions.py not_useful).
+NOT_USEFUL = "utter_not_useful"
 
 Listener = Callable[[dict], Awaitable[None]]
 # A notice between web apps, not for pages: the leader delivers what was stored.
@@ -90,6 +93,9 @@ class DeskConnector(HandoffConnector):
         self.listeners: set[Listener] = set()
         # sender -> the messages of their current turn (author, text, at), in memory only.
         self._turn: dict[str, list[tuple[str, str, datetime]]] = {}
+        # sender -> their last confident answer (entry, question, language), in memory
+        # only, so that a "not useful" right after it is kept against that entry.
+        self._answered: dict[str, dict] = {}
         self.wake_delivery = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         self.session: aiohttp.ClientSession | None = None
@@ -140,6 +146,7 @@ class DeskConnector(HandoffConnector):
         assert self.events is not None
         self.position = Position(*await asyncio.to_thread(self.store.cursor, CURSOR))
         self._turn.clear()  # what another leader kept is not ours to add to
+        self._answered.clear()
         async with asyncio.TaskGroup() as work:
             work.create_task(self.events.follow(self.position, self.handle_events))
             work.create_task(self._deliver_forever())
@@ -362,6 +369,8 @@ class DeskConnector(HandoffConnector):
             handoff_id = self.store.open_handoff_for(db, sender)
             return self._person_said(db, sender, _words_of(event), at, handoff_id)
         if kind == "bot":
+            if (event.get("metadata") or {}).get("utter_action") == NOT_USEFUL:
+                self._not_useful(db, sender, at)
             if (event.get("metadata") or {}).get("desk_message_id") or not event.get("text"):
                 return None
             handoff_id = self.store.open_handoff_for(db, sender)
@@ -399,6 +408,20 @@ class DeskConnector(HandoffConnector):
         )
         return {"type": "message", "handoff_id": handoff_id, "message_id": message_id}
 
+    def _not_useful(self, db, sender: str, at: datetime) -> None:
+        """The person said the answer just given was not useful: keep it against its entry."""
+        answered = self._answered.pop(sender, None)
+        if answered is None:
+            return  # "don't keep" chosen, or the answer came before this desk started
+        self.store.add_answer_feedback(
+            db,
+            sender_id=sender,
+            given_at=at,
+            entry_id=str(answered["entry_id"])[:64],
+            language=str(answered.get("language") or "")[:8] or None,
+            question=str(answered.get("question") or ""),
+        )
+
     def _remember(self, sender: str, author: str, text: str, at: datetime) -> None:
         if sender not in self._turn and len(self._turn) >= TURNS_KEPT:
             self._turn.pop(next(iter(self._turn)))
@@ -420,6 +443,11 @@ class DeskConnector(HandoffConnector):
             )
             return {"type": "queue"}
         if name == "answer_record" and isinstance(value, dict) and value.get("question"):
+            self._answered.pop(sender, None)
+            if value.get("confident") and value.get("entry_id"):
+                if len(self._answered) >= TURNS_KEPT:
+                    self._answered.pop(next(iter(self._answered)))
+                self._answered[sender] = value
             self.store.add_question(
                 db,
                 sender_id=sender,

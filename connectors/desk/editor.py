@@ -1,7 +1,8 @@
 """The authoring page: office staff keep the welcome kit current from the browser.
 
     GET  /editor                               entries by topic: review age, translations
-    GET  /editor/entry/{id}/{language}         the form, live preview, history, review form
+    GET  /editor/entry/{id}/{language}         the form, live preview, history, review form,
+                                               "not useful" and unsure questions of the entry
     POST /editor/check   {"id", "language", fields}  -> lint findings and the preview
     POST /editor/save    (form)                lint, write the file, keep the version
     POST /editor/review  (form)                append a review record dated today
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from connectors.desk import app as desk
 from connectors.desk import auth
+from connectors.desk.entry_feedback import entry_feedback
 from connectors.desk.entry_history import CannotUndo, EntryHistory
 from connectors.desk.mediator import _json
 from knowledge import editing
@@ -128,6 +130,7 @@ async def _entry_page(
         versions=request.app[HISTORY_KEY].versions(entry_id, language, limit=20),
         offices=editing.municipality_offices(settings.content.dir, settings.content.municipality),
         topics=sorted(load_taxonomy(settings.content.taxonomy).topics),
+        feedback=await asyncio.to_thread(entry_feedback, request.app[desk.STORE_KEY], entry_id),
     )
     response.set_status(status)
     return response

@@ -4,11 +4,16 @@
     history.record("tax-code", "it", before, after, editor="anna", action="edit")
     history.versions("tax-code", "it")       # newest first: who, when, what, diff
     history.latest("tax-code", "it")         # the change an undo takes back
+    history.record(*municipality_key("torre-pellice"), before, after, "anna", "edit")
 
 The files themselves stay in `knowledge/content/` (and in git); this table adds
 who changed them from the authoring page, when, and the text before, so that
 any change can be looked at and the last one undone. Editors are named by
 their desk user name; migrants never appear here.
+
+A row names one file by (entry_id, language). The municipality file of the
+local offices is kept the same way under ``municipality_key(town)``: an entry
+id has only letters, digits and dashes, so "municipality:<town>" is never one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,20 @@ from connectors.desk.store import now
 from knowledge.editing import diff
 
 ACTIONS = ("edit", "review", "undo")
+MUNICIPALITY = "municipality:"
+
+
+def municipality_key(town: str) -> tuple[str, str]:
+    """The (entry_id, language) under which a municipality file's versions are kept."""
+    return f"{MUNICIPALITY}{town}", "yml"
+
+
+def file_name(entry_id: str, language: str) -> str:
+    """The file a history row is about, as the diff names it."""
+    if entry_id.startswith(MUNICIPALITY):
+        return f"municipalities/{entry_id.removeprefix(MUNICIPALITY)}.{language}"
+    return f"{entry_id}/{language}.md"
+
 
 metadata = sa.MetaData()
 
@@ -77,7 +96,7 @@ class EntryHistory:
             "action": action,
             "before": before,
             "after": after,
-            "diff": diff(before, after, f"{entry_id}/{language}.md"),
+            "diff": diff(before, after, file_name(entry_id, language)),
         }
         with self.engine.begin() as db:
             new_id = db.execute(entry_versions.insert().values(**row)).inserted_primary_key[0]

@@ -133,6 +133,20 @@ feedback = sa.Table(
     sa.Column("question", sa.Text, nullable=False),  # redacted
 )
 
+# "Not useful" pressed (or said) in the chat on an answer: a table of its own,
+# so that existing databases get it from create_all. About the person, so
+# "forget me", retention and "don't keep" delete it (``forget``).
+answer_feedback = sa.Table(
+    "answer_feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("given_at", sa.DateTime, nullable=False),
+    sa.Column("entry_id", sa.String(64), nullable=False, index=True),
+    sa.Column("language", sa.String(8)),
+    sa.Column("question", sa.Text, nullable=False),  # redacted
+)
+
 # People who asked to be forgotten: the web app deletes their conversation
 # again until Rasa has written the last of that turn (connectors.privacy).
 forget_requests = sa.Table(
@@ -906,6 +920,10 @@ class Store:
                 feedback.insert().values(question=redact(question), given_at=now(), **fields)
             )
 
+    def add_answer_feedback(self, db: Connection, *, question: str, **fields: Any) -> None:
+        """A person's "not useful" on an answer in the chat."""
+        db.execute(answer_feedback.insert().values(question=redact(question), **fields))
+
     # -- forgetting a person (connectors.privacy) ----------------------------------
 
     def forget(self, sender_id: str) -> dict[str, int]:
@@ -917,7 +935,14 @@ class Store:
                     table.delete().where(table.c.sender_id == sender_id)
                 ).rowcount
                 # Messages and notes before the hand-offs they point to.
-                for table in (messages, handoff_notes, questions, handoffs, replies_seen)
+                for table in (
+                    messages,
+                    handoff_notes,
+                    questions,
+                    answer_feedback,
+                    handoffs,
+                    replies_seen,
+                )
             }
         deleted["open handoffs"] = 1 if open_handoffs else 0
         return deleted
@@ -925,6 +950,7 @@ class Store:
     def forget_questions(self, db: Connection, sender_id: str) -> None:
         """Take a person's questions out of the figures."""
         db.execute(questions.delete().where(questions.c.sender_id == sender_id))
+        db.execute(answer_feedback.delete().where(answer_feedback.c.sender_id == sender_id))
 
     def last_activity(self) -> dict[str, datetime]:
         """Each person's latest message, question or hand-off in this store."""

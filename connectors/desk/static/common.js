@@ -133,5 +133,16 @@
     return node;
   }
 
-  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText, isRtl };
+  // An answer as the widget shows it: **bold** and line breaks; everything else stays text.
+  function rich(parent, text) {
+    clear(parent);
+    String(text).split('\n').forEach((line, i) => {
+      if (i) parent.appendChild(el('br'));
+      line.split(/\*\*(.+?)\*\*/).forEach((part, j) => {
+        if (part) parent.appendChild(j % 2 ? el('strong', { text: part }) : document.createTextNode(part));
+      });
+    });
+  }
+
+  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText, isRtl, rich };
 })();

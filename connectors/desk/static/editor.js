@@ -3,24 +3,13 @@
  * Text is only ever inserted as text. */
 (() => {
   'use strict';
-  const { el, clear, api } = window.HelpDesk;
+  const { el, clear, api, rich } = window.HelpDesk;
   const form = document.getElementById('editor-form');
   if (!form) return;
   const findings = document.getElementById('editor-findings');
   const heading = document.getElementById('preview-heading');
   const preview = document.getElementById('preview-text');
   const FIELDS = ['title', 'topic', 'jurisdiction', 'also_asked', 'sources', 'body'];
-
-  // As the widget shows it: **bold** and line breaks; everything else stays text.
-  function rich(parent, text) {
-    clear(parent);
-    String(text).split('\n').forEach((line, i) => {
-      if (i) parent.appendChild(el('br'));
-      line.split(/\*\*(.+?)\*\*/).forEach((part, j) => {
-        if (part) parent.appendChild(j % 2 ? el('strong', { text: part }) : document.createTextNode(part));
-      });
-    });
-  }
 
   function show(list) {
     clear(findings);

@@ -365,3 +365,91 @@ def test_closed_conversations_are_found_and_read_again_read_only(queue_site, chr
                 expect(page.locator(hidden)).to_be_hidden()
         finally:
             page.context.close()
+
+
+def focused_row(page) -> int | None:
+    """The number of the request whose row holds the focus, or None."""
+    return page.evaluate(
+        "() => { const active = document.activeElement;"
+        " const row = active && active.closest('.queue-item');"
+        " return row ? Number(row.dataset.id) : null; }"
+    )
+
+
+def shown_rows(page) -> list[int]:
+    """The rows j and k move through: yours, then the waiting ones, each with a button."""
+    return row_ids(page, "#my-queue") + row_ids(page, "#queue")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_keyboard_shortcuts_move_claim_reply_and_go_back(queue_site, chromium, viewport):
+    site, _store = queue_site
+    page = log_in(chromium, site.url, "rahim", viewport=viewport)
+    try:
+        rows = shown_rows(page)
+        page.keyboard.press("j")
+        assert focused_row(page) == rows[0]
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        assert focused_row(page) == rows[2]
+        page.keyboard.press("k")
+        assert focused_row(page) == rows[1]
+        page.keyboard.press("ArrowDown")
+        assert focused_row(page) == rows[2]
+        # The selected request is visibly marked, not only by the button's ring.
+        shadow = page.evaluate(
+            "() => getComputedStyle(document.activeElement.closest('.queue-item')).boxShadow"
+        )
+        assert shadow != "none"
+
+        # Typing in a field is typing: j goes into the search box; Esc leaves it.
+        page.click("#queue-search")
+        page.keyboard.press("j")
+        expect(page.locator("#queue-search")).to_have_value("j")
+        assert focused_row(page) is None
+        page.keyboard.press("Escape")
+        expect(page.locator("#queue-search")).not_to_be_focused()
+        page.fill("#queue-search", "")
+        page.keyboard.press("Escape")
+
+        # Enter claims the selected waiting request; r goes to the reply box.
+        page.keyboard.press("j")
+        target = row_ids(page, "#queue")[0]
+        while focused_row(page) != target:
+            page.keyboard.press("j")
+        page.keyboard.press("Enter")
+        expect(page.locator("#conversation-title")).to_have_text(re.compile(f"^Request {target}"))
+        expect(page.locator("#conversation-title")).to_be_focused()
+        page.keyboard.press("r")
+        expect(page.locator("#reply-text")).to_be_focused()
+        page.keyboard.press("k")  # typed, not a shortcut
+        expect(page.locator("#reply-text")).to_have_value("k")
+        page.keyboard.press("Escape")
+        expect(page.locator("#reply-text")).not_to_be_focused()
+        if viewport is PHONE:
+            # Esc left the reply box for the conversation; a second Esc goes back to the queue.
+            expect(page.locator("#conversation-title")).to_be_focused()
+            page.keyboard.press("Escape")
+            expect(page.locator("#queue-panel")).to_be_visible()
+            expect(page.locator("#conversation")).to_be_hidden()
+        else:
+            assert focused_row(page) == target  # back in the queue, on the request
+            expect(page.locator("#conversation")).to_be_visible()
+
+        # ? shows the help (in the page's language); Esc or the button closes it.
+        page.keyboard.press("?")
+        helper = page.locator("#shortcuts-help")
+        expect(helper).to_be_visible()
+        expect(helper).to_be_in_viewport()
+        expect(helper.locator("h2")).to_have_text("Keyboard shortcuts")
+        expect(helper.locator("dd")).to_have_count(6)
+        expect(page.locator("#shortcuts-toggle")).to_have_attribute("aria-expanded", "true")
+        page.keyboard.press("Escape")
+        expect(helper).to_be_hidden()
+        expect(page.locator("#shortcuts-toggle")).to_be_focused()
+        page.click("#shortcuts-toggle")
+        expect(helper).to_be_visible()
+        page.click("#shortcuts-close")
+        expect(helper).to_be_hidden()
+    finally:
+        page.context.close()

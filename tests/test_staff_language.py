@@ -83,7 +83,10 @@ def test_scripts_ask_for_their_texts_with_literals_only():
 
 
 class _LiteralText(HTMLParser):
-    """Words left in a template outside _() and ngettext(): text and labelling attributes."""
+    """Words left in a template outside _() and ngettext(): text and labelling attributes.
+
+    A key's name in <kbd> (j, k, r, Esc) is the same in every language.
+    """
 
     ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 
@@ -93,7 +96,7 @@ class _LiteralText(HTMLParser):
         self.in_script = False
 
     def handle_starttag(self, tag, attrs):
-        self.in_script = tag in ("script", "style")
+        self.in_script = tag in ("script", "style", "kbd")
         for name, value in attrs:
             if name in self.ATTRIBUTES and value and _has_words(value):
                 self.found.append(f"<{tag} {name}={value!r}>")
@@ -128,6 +131,7 @@ def test_the_literal_check_finds_what_it_should():
         "Hello \x00",
     ]
     assert untranslated('<p aria-label="{{ _(\'x\') }}">{{ _("Hello") }} · 42</p>') == []
+    assert untranslated("<dt><kbd>j</kbd> {{ _('or') }} <kbd>Esc</kbd></dt>") == []
 
 
 def _render(template: str, language: str, **context) -> str:

@@ -77,6 +77,11 @@ def test_new_mediator_sees_italian_switches_to_english_and_keeps_it(queue_site, 
         expect(english).to_be_in_viewport()
         assert english.bounding_box()["height"] >= 40
         no_sideways_scroll(page, viewport)
+        page.keyboard.press("?")  # the keyboard's help, in the page's language
+        expect(page.locator("#shortcuts-help h2")).to_have_text("Scorciatoie da tastiera")
+        expect(page.locator("#shortcuts-help")).to_contain_text("Richiesta successiva della coda")
+        page.keyboard.press("Escape")
+        expect(page.locator("#shortcuts-help")).to_be_hidden()
 
         english.click()
         expect(page).to_have_url(re.compile("/desk$"))

@@ -122,6 +122,24 @@ ITALIAN: Final[dict[str, str]] = {
     "New request: %(language)s.": "Nuova richiesta: %(language)s.",
     "New urgent request: %(language)s.": "Nuova richiesta urgente: %(language)s.",
     "The queue could not be loaded: %(error)s": "Impossibile caricare la coda: %(error)s",
+    # -- mediator desk: keyboard shortcuts --------------------------------------------
+    "Keyboard shortcuts": "Scorciatoie da tastiera",
+    "or": "o",
+    "Next request in the queue": "Richiesta successiva della coda",
+    "Previous request in the queue": "Richiesta precedente della coda",
+    "Enter": "Invio",
+    "Claim or open the selected request": "Prendi in carico o apri la richiesta scelta",
+    "Write in the reply box": "Scrivi nella casella della risposta",
+    "Leave the reply box; on a phone, back to the queue": (
+        "Esci dalla casella della risposta; sul telefono, torna alla coda"
+    ),
+    "Show or hide this help": "Mostra o nascondi questo aiuto",
+    "The shortcuts do nothing while you type in a field, except Esc. "
+    "The arrow keys work in the queue.": (
+        "Le scorciatoie non fanno nulla mentre scrivi in un campo, tranne Esc. "
+        "Le frecce funzionano nella coda."
+    ),
+    "Close": "Chiudi",
     # -- mediator desk: closed conversations -----------------------------------------
     "Closed conversations you handled": "Conversazioni chiuse che hai seguito",
     "Find closed conversations": "Trova conversazioni chiuse",

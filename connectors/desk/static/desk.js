@@ -913,6 +913,99 @@
     });
   }
 
+  // -- keyboard shortcuts ------------------------------------------------------------------
+  // j/k (or the arrow keys in the queue) move between requests, Enter claims or opens
+  // the selected one (the focused button), r goes to the reply box, Esc leaves it (on a
+  // phone, a second Esc goes back to the queue), ? shows the help. Never while typing
+  // in a field, except Esc.
+
+  const help = $('shortcuts-help');
+  const helpToggle = $('shortcuts-toggle');
+
+  function showHelp(show) {
+    help.hidden = !show;
+    helpToggle.setAttribute('aria-expanded', show ? 'true' : 'false');
+    if (show) {
+      help.scrollIntoView({ block: 'nearest' });
+      help.focus({ preventScroll: true });
+    }
+  }
+
+  helpToggle.addEventListener('click', () => showHelp(help.hidden));
+  $('shortcuts-close').addEventListener('click', () => {
+    showHelp(false);
+    helpToggle.focus();
+  });
+
+  const isField = (node) => !!node && (node.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(node.tagName));
+  const ROWS = '#my-queue .queue-item, #queue .queue-item';
+
+  /** The requests j and k move through, in the order shown: yours, then the waiting ones. */
+  const queueRows = () => [...document.querySelectorAll(ROWS)].filter((row) => row.querySelector('button'));
+
+  const selectedRow = () => {
+    const active = document.activeElement;
+    return active && active.closest ? active.closest(ROWS) : null;
+  };
+
+  function selectRow(step) {
+    const rows = queueRows();
+    if (!rows.length) return;
+    if (narrow.matches) showQueue();
+    const selected = selectedRow();
+    const open = openId === null ? -1 : rows.findIndex((row) => Number(row.dataset.id) === openId);
+    let index;
+    if (selected) index = rows.indexOf(selected) + step;
+    else if (open >= 0) index = open;
+    else index = step > 0 ? 0 : rows.length - 1;
+    const row = rows[Math.max(0, Math.min(rows.length - 1, index))];
+    row.querySelector('button').focus({ preventScroll: true });
+    row.scrollIntoView({ block: 'nearest' });
+  }
+
+  function goToReply() {
+    if (openId === null || replyForm.hidden || body.hidden) return;
+    if (narrow.matches) revealConversation();
+    replyText.focus({ preventScroll: true });
+    replyText.scrollIntoView({ block: 'center' });
+  }
+
+  function leaveField(field) {
+    field.blur();
+    const row = openId === null ? null : document.querySelector('.queue-item[data-id="' + openId + '"] button');
+    if (narrow.matches || !row) conversationTitle.focus({ preventScroll: true });
+    else row.focus({ preventScroll: true });
+  }
+
+  document.addEventListener('keydown', (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (event.key === 'Escape') {
+      if (!help.hidden) {
+        showHelp(false);
+        helpToggle.focus();
+      } else if (isField(target) && target.closest('#conversation')) {
+        leaveField(target);
+      } else if (isField(target)) {
+        target.blur();
+      } else if (narrow.matches && columns.classList.contains('is-reading')) {
+        $('back-to-queue').click();
+      } else {
+        return;
+      }
+      event.preventDefault();
+      return;
+    }
+    if (isField(target)) return;
+    const inQueue = selectedRow() !== null;
+    if (event.key === 'j' || (event.key === 'ArrowDown' && inQueue)) selectRow(1);
+    else if (event.key === 'k' || (event.key === 'ArrowUp' && inQueue)) selectRow(-1);
+    else if (event.key === 'r') goToReply();
+    else if (event.key === '?') showHelp(help.hidden);
+    else return;
+    event.preventDefault();
+  });
+
   // -- start ---------------------------------------------------------------------------
 
   clearConversation();

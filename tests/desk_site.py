@@ -24,7 +24,7 @@ from aiohttp import web
 
 from connectors.desk import app as desk
 from connectors.desk.auth import hash_password
-from connectors.desk.store import Store, now
+from connectors.desk.store import Store, handoffs, now
 from connectors.handoff import HandoffRequest
 from knowledge.settings import Settings, load_settings
 from tests.conftest import PASSWORD, free_port
@@ -138,3 +138,41 @@ def seed_queue(store: Store) -> None:
                     store.add_message(
                         db, sender_id=sender, handoff_id=handoff_id, author="migrant", text=text
                     )
+
+
+def seed_figures(store: Store, topics: list[str], questions: int = 300, days: int = 30) -> None:
+    """Questions over the last `days` days, about `topics`, in several languages, most answered
+    with confidence; and a few hand-offs claimed, closed and rated by amal, for the dashboard."""
+    languages = ("ar", "it", "fr", "uk", "bn", "es", "ar", "fa")
+    with store.transaction() as db:
+        for k in range(questions):
+            store.add_question(
+                db,
+                sender_id=f"figures-{k % 97}",
+                # More questions lately, and none on some nights: a trend with some shape.
+                asked_at=now() - timedelta(hours=(k * 37) % (days * 24) * (k % 3 + 1) / 3 + 1),
+                source="counter" if k % 6 == 0 else "conversation",
+                language=languages[k % len(languages)],
+                # Some topics far more asked than others (a golden-ratio spread, squared).
+                topic=topics[int(len(topics) * ((k * 0.618034) % 1) ** 2)],
+                confident=k % 7 != 0,
+                text=f"domanda {k}",
+            )
+    amal = store.credentials("amal")[0]
+    waiting = [h for h in store.queue() if h["status"] == "waiting" and h["language"] == "fr"]
+    for n, handoff in enumerate(waiting[:6]):
+        store.claim(handoff["id"], amal.id)
+        store.close(handoff["id"], amal.id, "")
+        with store.transaction() as db:
+            # Claimed a few minutes after it came, answered for half an hour or so.
+            claimed = now() - timedelta(hours=n + 2)
+            db.execute(
+                handoffs.update()
+                .where(handoffs.c.id == handoff["id"])
+                .values(
+                    created_at=claimed - timedelta(minutes=3 + 2 * n),
+                    claimed_at=claimed,
+                    closed_at=claimed + timedelta(minutes=20 + 5 * n),
+                )
+            )
+            store.rate_latest(db, handoff["sender_id"], (9, 10, 7, 8, 10, 9)[n])

@@ -9,15 +9,13 @@ tests' (``queue_site`` in ``tests/conftest.py``): no Rasa, no action server.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from connectors.desk.auth import hash_password
-from connectors.desk.store import now
 from tests.conftest import PASSWORD
-from tests.desk_site import DESKTOP, PHONE
+from tests.desk_site import DESKTOP, PHONE, seed_figures
 
 pytestmark = pytest.mark.slow  # starts Chromium and a web app of its own
 
@@ -133,18 +131,8 @@ def test_dashboard_in_italian(queue_site, chromium, size):
     site, store = queue_site
     viewport, username = SIZES[size], f"dora-{size}"
     new_user(store, username, "admin", "it")
-    with store.transaction() as db:
-        for k in range(1234 if size == "desktop" else 0):
-            store.add_question(
-                db,
-                sender_id=f"dash-{k % 40}",
-                asked_at=now() - timedelta(hours=1 + k % 48),
-                source="conversation",
-                language=("ar", "bn", "it", "uk")[k % 4],
-                topic="residence_permit",
-                confident=k % 5 != 0,
-                text=f"domanda {k}",
-            )
+    # 1,234 questions in ar, it, fr, uk, bn, es, fa (tests/desk_site.py), once.
+    seed_figures(store, ["residence-permit-renewal"], questions=1234 if size == "desktop" else 0)
     page = open_login(chromium, site.url, viewport, "en-GB")
     try:
         log_in(page, username, "/dashboard")

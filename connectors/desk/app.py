@@ -112,7 +112,8 @@ async def choose_page_language(request: web.Request) -> web.Response:
         cookie = request.cookies.get(auth.cookie_name(request, auth.LOGIN_CSRF_COOKIE), "")
         if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
             raise web.HTTPForbidden(text="Reload the log-in page: the form has expired (CSRF).")
-    response = redirect(_safe_next(str(form.get("next", ""))) or "/login")
+    home = HOME[user.role] if user is not None else "/login"
+    response = redirect(_safe_next(str(form.get("next", ""))) or home)
     _remember_language(request, response, language)
     return response
 

@@ -23,9 +23,10 @@ DESK = Path(__file__).resolve().parent.parent / "connectors" / "desk"
 TEMPLATES = sorted((DESK / "templates").glob("*.html"))
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # Message ids made in Python: translate(language, "..."), text(request, "..."),
+# staff_text(user, "..."),
 # _("..."), PeriodError("...") in the desk's modules.
 PYTHON_CALL = re.compile(
-    r"""(?:translate\(\s*\w+,|text\(\s*request,|\b_\(|PeriodError\()\s*\n?\s*"((?:[^"\\]|\\.)*)\""""
+    r"""(?:translate\(\s*\w+,|text\(\s*(?:request|user),|\b_\(|PeriodError\()\s*\n?\s*"((?:[^"\\]|\\.)*)\""""
 )
 
 
@@ -232,3 +233,6 @@ def test_page_language_before_and_after_log_in():
     new_user = SimpleNamespace(page_language=None)
     assert i18n.page_language(request(accept="en-US"), new_user) == "it"
     assert i18n.page_language(request(), SimpleNamespace(page_language="en")) == "en"
+    # What the desk's routes answer a staff member follows their choice too.
+    assert i18n.staff_text(new_user, "No such hand-off.") == "Questa richiesta non esiste."
+    assert i18n.staff_text(SimpleNamespace(page_language="en"), "Not found.") == "Not found."

@@ -244,6 +244,33 @@ ITALIAN: Final[dict[str, str]] = {
     "Request %(id)s was transferred to %(name)s.": (
         "La richiesta %(id)s è stata trasferita a %(name)s."
     ),
+    # Refusals the desk's scripts show as they come (connectors.desk.mediator, assist).
+    "No such hand-off.": "Questa richiesta non esiste.",
+    "This conversation is in a language you do not work in.": (
+        "Questa conversazione è in una lingua in cui non lavori."
+    ),
+    "Only the mediator who took this conversation can read it.": (
+        "Solo il mediatore che ha preso in carico questa conversazione può leggerla."
+    ),
+    "Another mediator has already taken this conversation.": (
+        "Un altro mediatore ha già preso in carico questa conversazione."
+    ),
+    "Claim this conversation first; only its mediator can answer.": (
+        "Prendi prima in carico questa conversazione: solo il suo mediatore può rispondere."
+    ),
+    "Only the mediator who holds this conversation can do this.": (
+        "Solo il mediatore che segue questa conversazione può farlo."
+    ),
+    "This conversation changed meanwhile; reload the queue.": (
+        "Questa conversazione è cambiata nel frattempo: ricarica la coda."
+    ),
+    "Choose a mediator who works in this conversation's language.": (
+        "Scegli un mediatore che lavora nella lingua di questa conversazione."
+    ),
+    "This conversation is not yours to close.": "Non spetta a te chiudere questa conversazione.",
+    "The knowledge service is not ready; try again shortly.": (
+        "Il servizio delle risposte non è pronto: riprova tra poco."
+    ),
     # -- operator assist and topics ----------------------------------------------------
     "Find an answer": "Trova una risposta",
     "What did the person say?": "Che cosa ha detto la persona?",

@@ -45,6 +45,11 @@ def translate(language: str, message: str) -> str:
     return message
 
 
+def staff_text(user, message: str) -> str:
+    """`message` in the language `user` reads the staff pages in (Italian unless chosen)."""
+    return translate(chosen(getattr(user, "page_language", None)) or DEFAULT, message)
+
+
 def chosen(value: str | None) -> str | None:
     """A language of the pages, or None for anything else."""
     return value if value in LANGUAGES else None

@@ -26,7 +26,7 @@ REDIS := /usr/bin/redis-server
 # pip's notes about local mirrors that are absent say nothing useful.
 QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: user forget retention run run-cluster bench-cluster test test-fast install lint lint-content export format index train bench eval calibrate clean
+.PHONY: user forget retention run run-cluster bench-cluster test test-fast install lint lint-content export format index train bench eval calibrate screenshots clean
 
 run: install train index  ## start Rasa (:5005), the action server (:5055) and the web app (:8080)
 	$(PY) -m bot.serve
@@ -114,6 +114,9 @@ lint-content: $(VENV_APP)/.installed  ## check every knowledge entry (schema, to
 
 export: install  ## printable welcome kit per language, HTML and PDF, into data/print
 	$(PY) -m knowledge export --pdf
+
+screenshots: $(VENV_APP)/.installed $(CHROMIUM)  ## the README's screenshots (widget, desk, dashboard) into docs/screenshots
+	$(PY) -m tests.screenshots
 
 format: $(VENV_APP)/.installed
 	$(VENV_APP)/bin/ruff format .

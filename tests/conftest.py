@@ -299,6 +299,8 @@ def desk_store(settings):
     for username, (role, languages) in DESK_USERS.items():
         if not store.credentials(username):
             store.add_user(username, hash_password(PASSWORD), role, languages)
+        # These tests read the staff pages in English (Italian is the default).
+        store.set_page_language(store.credentials(username)[0].id, "en")
     return store
 
 
@@ -335,3 +337,30 @@ def wait_for(condition, timeout: float = 20, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"Still false after {timeout} s: {condition}")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, for one test module."""
+    from playwright.sync_api import sync_playwright
+
+    from knowledge.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def queue_site(tmp_path_factory):
+    """(site, store): the desk's web app alone with a long queue (tests/desk_site.py)."""
+    from connectors.desk.store import Store
+    from tests.desk_site import Site, queue_settings, seed_queue
+
+    settings = queue_settings(tmp_path_factory.mktemp("deskq") / "data")
+    store = Store.open(settings.desk.database_url)
+    seed_queue(store)
+    site = Site(settings)
+    yield site, store
+    site.stop()

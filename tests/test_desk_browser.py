@@ -5,146 +5,23 @@ this process on a fresh data folder, with no Rasa and no action server: the
 queue is filled through the store, and a new request arrives the way the bot
 opens one (``DeskConnector.open``), which sends the live notice.
 
-Mediators: amal works in ar, fr, it; rahim in bn, ur. Nobody speaks es, so
-amal's queue also holds the Spanish requests (the server sends them to everyone).
+The site, its mediators and its queue are ``tests/desk_site.py``'s; the
+fixtures ``queue_site`` and ``chromium`` are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import threading
-import time
-from datetime import timedelta
 
 import pytest
-from aiohttp import web
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from connectors.desk import app as desk
 from connectors.desk.auth import hash_password
-from connectors.desk.store import Store, now
-from connectors.handoff import HandoffRequest
-from knowledge.browser import launch_chromium
-from knowledge.settings import load_settings
-from tests.conftest import PASSWORD, free_port
+from connectors.desk.store import Store
+from tests.conftest import PASSWORD
+from tests.desk_site import AMAL, ATTACK, DESKTOP, PHONE
 
 pytestmark = pytest.mark.slow  # starts Chromium and a web app of its own
-
-AMAL = ("ar", "fr", "it")
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 360, "height": 740}
-# language, how many, how many of them urgent
-SEED = [("ar", 24, 3), ("fr", 12, 0), ("it", 6, 0), ("es", 8, 0), ("bn", 10, 1)]
-SEARCHED = "ho perso il passaporto alla stazione"
-ATTACK = '<img src=x onerror="window.__xss=1"><b>bold</b>'
-
-
-class Site:
-    """create_app() served on a free port by an event loop in a thread."""
-
-    def __init__(self, settings) -> None:
-        from connectors.web import create_app
-
-        self.app = create_app(settings)
-        self.port = free_port()
-        self.url = f"http://localhost:{self.port}"
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(self.app)
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(self.runner.setup())
-            self.loop.run_until_complete(web.TCPSite(self.runner, "localhost", self.port).start())
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=serve, daemon=True)
-        self.thread.start()
-        assert ready.wait(60), "the web app did not start"
-
-    def call(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    def new_request(self, sender: str, language: str, urgent: bool) -> None:
-        """A hand-off opened as the bot opens one; the desk is told live."""
-        request = HandoffRequest(
-            sender_id=sender,
-            channel="telegram",
-            language=language,
-            topic=None,
-            reason="emergency" if urgent else "request",
-            urgent=urgent,
-            at=time.time(),
-        )
-        self.call(self.app[desk.CONNECTOR_KEY].open(request))
-
-    def stop(self) -> None:
-        self.call(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
-
-
-@pytest.fixture(scope="module")
-def queue_site(tmp_path_factory):
-    shared = {
-        k: v for k, v in os.environ.items() if k in ("HELPDESK_TAXONOMY", "HELPDESK_MODELS_DIR")
-    }
-    settings = load_settings(
-        environ={
-            **shared,
-            "HELPDESK_DATA_DIR": str(tmp_path_factory.mktemp("deskq") / "data"),
-            "HELPDESK_DESK_HOURS": "always",
-            "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
-            "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
-        }
-    )
-    store = Store.open(settings.desk.database_url)
-    hashed = hash_password(PASSWORD)
-    store.add_user("amal", hashed, "mediator", " ".join(AMAL))
-    store.add_user("rahim", hashed, "mediator", "bn ur")
-    start = now() - timedelta(hours=3)
-    number = 0
-    with store.transaction() as db:
-        for language, count, urgent in SEED:
-            for k in range(count):
-                number += 1
-                sender = f"telegram:{language}-{k}"
-                handoff_id = store.open_handoff(
-                    db,
-                    sender_id=sender,
-                    channel="socketio" if k % 2 else "telegram",
-                    language=language,
-                    topic="residence_permit",
-                    reason="emergency" if k < urgent else "request",
-                    urgent=k < urgent,
-                    # Interleaved in time, so that the queue's order is not the seed's.
-                    at=start + timedelta(minutes=(number * 7) % 150),
-                )
-                first = f"richiesta {language} numero {k}"
-                if (language, k) == ("fr", 5):
-                    first = SEARCHED
-                if (language, k) == ("ar", 10):
-                    first = ATTACK
-                if (language, k) == ("it", 2):
-                    first = "chiamatemi al +39 333 123 4567"
-                for text in (first, "seconda riga"):
-                    store.add_message(
-                        db, sender_id=sender, handoff_id=handoff_id, author="migrant", text=text
-                    )
-    site = Site(settings)
-    yield site, store
-    site.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 # A stand-in for the browser's Notification, to see whether and when it is used.
@@ -369,7 +246,8 @@ def test_the_desk_on_a_phone(queue_site, chromium):
 def test_a_conversation_is_transferred_then_put_back_in_the_queue(queue_site, chromium):
     site, store = queue_site
     if store.credentials("bilal") is None:
-        store.add_user("bilal", hash_password(PASSWORD), "mediator", "ar it")
+        bilal = store.add_user("bilal", hash_password(PASSWORD), "mediator", "ar it")
+        store.set_page_language(bilal.id, "en")
     target = waiting_for(store, ("ar",))[-1]["id"]
     amal = log_in(chromium, site.url, "amal")
     amal.on("dialog", lambda dialog: dialog.accept())
@@ -487,3 +365,91 @@ def test_closed_conversations_are_found_and_read_again_read_only(queue_site, chr
                 expect(page.locator(hidden)).to_be_hidden()
         finally:
             page.context.close()
+
+
+def focused_row(page) -> int | None:
+    """The number of the request whose row holds the focus, or None."""
+    return page.evaluate(
+        "() => { const active = document.activeElement;"
+        " const row = active && active.closest('.queue-item');"
+        " return row ? Number(row.dataset.id) : null; }"
+    )
+
+
+def shown_rows(page) -> list[int]:
+    """The rows j and k move through: yours, then the waiting ones, each with a button."""
+    return row_ids(page, "#my-queue") + row_ids(page, "#queue")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_keyboard_shortcuts_move_claim_reply_and_go_back(queue_site, chromium, viewport):
+    site, _store = queue_site
+    page = log_in(chromium, site.url, "rahim", viewport=viewport)
+    try:
+        rows = shown_rows(page)
+        page.keyboard.press("j")
+        assert focused_row(page) == rows[0]
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        assert focused_row(page) == rows[2]
+        page.keyboard.press("k")
+        assert focused_row(page) == rows[1]
+        page.keyboard.press("ArrowDown")
+        assert focused_row(page) == rows[2]
+        # The selected request is visibly marked, not only by the button's ring.
+        shadow = page.evaluate(
+            "() => getComputedStyle(document.activeElement.closest('.queue-item')).boxShadow"
+        )
+        assert shadow != "none"
+
+        # Typing in a field is typing: j goes into the search box; Esc leaves it.
+        page.click("#queue-search")
+        page.keyboard.press("j")
+        expect(page.locator("#queue-search")).to_have_value("j")
+        assert focused_row(page) is None
+        page.keyboard.press("Escape")
+        expect(page.locator("#queue-search")).not_to_be_focused()
+        page.fill("#queue-search", "")
+        page.keyboard.press("Escape")
+
+        # Enter claims the selected waiting request; r goes to the reply box.
+        page.keyboard.press("j")
+        target = row_ids(page, "#queue")[0]
+        while focused_row(page) != target:
+            page.keyboard.press("j")
+        page.keyboard.press("Enter")
+        expect(page.locator("#conversation-title")).to_have_text(re.compile(f"^Request {target}"))
+        expect(page.locator("#conversation-title")).to_be_focused()
+        page.keyboard.press("r")
+        expect(page.locator("#reply-text")).to_be_focused()
+        page.keyboard.press("k")  # typed, not a shortcut
+        expect(page.locator("#reply-text")).to_have_value("k")
+        page.keyboard.press("Escape")
+        expect(page.locator("#reply-text")).not_to_be_focused()
+        if viewport is PHONE:
+            # Esc left the reply box for the conversation; a second Esc goes back to the queue.
+            expect(page.locator("#conversation-title")).to_be_focused()
+            page.keyboard.press("Escape")
+            expect(page.locator("#queue-panel")).to_be_visible()
+            expect(page.locator("#conversation")).to_be_hidden()
+        else:
+            assert focused_row(page) == target  # back in the queue, on the request
+            expect(page.locator("#conversation")).to_be_visible()
+
+        # ? shows the help (in the page's language); Esc or the button closes it.
+        page.keyboard.press("?")
+        helper = page.locator("#shortcuts-help")
+        expect(helper).to_be_visible()
+        expect(helper).to_be_in_viewport()
+        expect(helper.locator("h2")).to_have_text("Keyboard shortcuts")
+        expect(helper.locator("dd")).to_have_count(6)
+        expect(page.locator("#shortcuts-toggle")).to_have_attribute("aria-expanded", "true")
+        page.keyboard.press("Escape")
+        expect(helper).to_be_hidden()
+        expect(page.locator("#shortcuts-toggle")).to_be_focused()
+        page.click("#shortcuts-toggle")
+        expect(helper).to_be_visible()
+        page.click("#shortcuts-close")
+        expect(helper).to_be_hidden()
+    finally:
+        page.context.close()

@@ -51,7 +51,8 @@ def editor_stack(
     )
     own = load_settings(environ=env)
     store = Store.open(own.desk.database_url)
-    store.add_user("elena", hash_password(PASSWORD), "editor", "it")
+    elena = store.add_user("elena", hash_password(PASSWORD), "editor", "it")
+    store.set_page_language(elena.id, "en")  # the test reads the page in English
     supervisor = Supervisor(parts_for(own, model=rasa_model), log_dir=root / "logs", environ=env)
     supervisor.start(timeout=900)
     yield own, f"http://localhost:{own.services.web_port}"

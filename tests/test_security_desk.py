@@ -300,7 +300,8 @@ async def test_twelve_wrong_passwords_then_the_right_one_gets_429(site):
     assert response.status == 429
     assert response.headers["Retry-After"] == "900"
     page = await response.text()
-    assert "Too many wrong log-ins" in page and "15 minutes" in page
+    # No Accept-Language and no choice yet: the page is in Italian, the desk's default.
+    assert "Troppi accessi errati" in page and "15 minuti" in page
     assert not any("helpdesk_session" in c for c in response.headers.getall("Set-Cookie", []))
 
 
@@ -639,3 +640,34 @@ async def test_closed_conversations_are_read_again_only_by_their_mediator(site, 
         listed = await (await amal.get(f"/desk/api/closed?{query}")).json()
         assert [h["id"] for h in listed["handoffs"]] == expected, query
     assert (await amal.get("/desk/api/closed?from=yesterday")).status == 400
+
+
+# -- the staff pages' language switch ----------------------------------------------------------
+
+
+async def test_the_language_switch_needs_the_token_and_a_known_language(site, store):
+    amal = await logged_in(site, "amal")
+    page = await (await amal.get("/desk")).text()
+    csrf = _CSRF_META.search(page).group(1)
+    amal_id = store.credentials("amal")[0].id
+
+    async def switch(client, **form):
+        return await client.post("/page-language", data=form, allow_redirects=False)
+
+    assert (await switch(amal, language="en", next="/desk")).status == 403  # no token
+    assert (await switch(amal, language="en", csrf="forged", next="/desk")).status == 403
+    refused = await switch(amal, language="de", csrf=csrf, next="/desk")
+    assert refused.status == 400 and "it, en" in await refused.text()
+    assert store.page_language(amal_id) is None
+    chosen = await switch(amal, language="en", csrf=csrf, next="//evil.example/desk")
+    assert chosen.status == 303 and chosen.headers["Location"] == "/desk"  # never elsewhere
+    assert store.page_language(amal_id) == "en"
+    assert 'lang="en"' in await (await amal.get("/desk")).text()
+    # Before log-in: the log-in form's token, and only a cookie is kept.
+    anonymous = await site()
+    assert (await switch(anonymous, language="en", next="/login")).status == 403
+    html = await (await anonymous.get("/login")).text()
+    token = _CSRF_FIELD.search(html).group(1)
+    kept = await switch(anonymous, language="en", csrf=token, next="/login")
+    assert kept.status == 303 and "helpdesk_page_language=en" in kept.headers["Set-Cookie"]
+    assert ">Log in</button>" in await (await anonymous.get("/login")).text()

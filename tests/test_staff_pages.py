@@ -59,7 +59,7 @@ def _dashboard_html(figures, kit, **extra):
 
     import jinja2
 
-    from connectors.desk import dashboard
+    from connectors.desk import dashboard, i18n
     from connectors.desk.app import HERE
 
     env = jinja2.Environment(
@@ -67,8 +67,14 @@ def _dashboard_html(figures, kit, **extra):
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    i18n.install(env)
+    language = extra.pop("page_language", "en")
     context = dict(
         user=SimpleNamespace(username="ada", role="admin", language="en"),
+        page_language=language,
+        page_languages=i18n.LANGUAGE_NAMES,
+        script_text=i18n.script_text(language),
+        here="/dashboard",
         csrf="x",
         settings=None,
         names={},

@@ -36,7 +36,7 @@ import jinja2
 import sqlalchemy as sa
 from aiohttp import web
 
-from connectors.desk import auth
+from connectors.desk import auth, i18n
 from connectors.desk.connector import DeskConnector
 from connectors.desk.throttle import LOCK_MINUTES, LOCKED_MESSAGE, LoginThrottle
 from connectors.handoff import load_connector
@@ -67,14 +67,61 @@ HOME = {"mediator": "/desk", "operator": "/assist", "editor": "/editor", "admin"
 
 def render(request: web.Request, template: str, **context: Any) -> web.Response:
     page = request.app[TEMPLATES_KEY].get_template(template)
+    user = request.get(auth.USER_KEY)
+    language = page_language(request)
     html = page.render(
-        user=request.get(auth.USER_KEY),
+        user=user,
         csrf=request.get(auth.CSRF_KEY) or "",
         settings=request.app[DESK_SETTINGS_KEY],
         names=LANGUAGE_NAMES,
+        page_language=language,
+        page_languages=i18n.LANGUAGE_NAMES,
+        script_text=i18n.script_text(language),
+        here=_safe_next(request.path),
         **context,
     )
     return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
+
+
+def page_language(request: web.Request) -> str:
+    """The language this request's staff page is shown in (``connectors.desk.i18n``)."""
+    cookie = auth.cookie_name(request, i18n.COOKIE)
+    return i18n.page_language(request, request.get(auth.USER_KEY), cookie)
+
+
+def text(request: web.Request, message: str) -> str:
+    """`message` in the language of the request's page, for texts made in Python."""
+    return i18n.translate(page_language(request), message)
+
+
+async def choose_page_language(request: web.Request) -> web.Response:
+    """POST /page-language: the switch on every page (language, next, csrf).
+
+    Logged in, the choice is kept for the user (session CSRF token); before
+    log-in only in a cookie (the log-in form's double-submit token).
+    """
+    form = await request.post()
+    language = i18n.chosen(str(form.get("language", "")))
+    if language is None:
+        raise web.HTTPBadRequest(text="Choose one of: " + ", ".join(i18n.LANGUAGES) + ".")
+    user = await auth.current_user(request.app[STORE_KEY], request)
+    if user is not None:
+        if not auth.csrf_ok(request, form.get("csrf")):
+            raise web.HTTPForbidden(text="Reload the page: the form has expired (CSRF).")
+        await asyncio.to_thread(request.app[STORE_KEY].set_page_language, user.id, language)
+    else:
+        cookie = request.cookies.get(auth.cookie_name(request, auth.LOGIN_CSRF_COOKIE), "")
+        if not cookie or not secrets.compare_digest(str(form.get("csrf", "")), cookie):
+            raise web.HTTPForbidden(text="Reload the log-in page: the form has expired (CSRF).")
+    home = HOME[user.role] if user is not None else "/login"
+    response = redirect(_safe_next(str(form.get("next", ""))) or home)
+    _remember_language(request, response, language)
+    return response
+
+
+def _remember_language(request: web.Request, response: web.StreamResponse, language: str) -> None:
+    # A year: the log-in page greets the same person in the same language.
+    auth.set_cookie(request, response, i18n.COOKIE, language, max_age=365 * 24 * 3600)
 
 
 # Scripts only from this origin: an injected <script> would not run anyway.
@@ -116,7 +163,11 @@ async def login(request: web.Request) -> web.Response:
     throttle = request.app[THROTTLE_KEY]
     if throttle.locked(username, address):
         response = render(
-            request, "login.html", login_csrf=cookie, next=next_page, error=LOCKED_MESSAGE
+            request,
+            "login.html",
+            login_csrf=cookie,
+            next=next_page,
+            error=text(request, LOCKED_MESSAGE),
         )
         response.set_status(429)
         response.headers["Retry-After"] = str(LOCK_MINUTES * 60)
@@ -132,11 +183,14 @@ async def login(request: web.Request) -> web.Response:
             "login.html",
             login_csrf=cookie,
             next=next_page,
-            error="Wrong username or password.",
+            error=text(request, "Wrong username or password."),
         )
         response.set_status(401)
         return response
     response = redirect(next_page or HOME[user.role])
+    # The log-in page after this one greets the user in their language.
+    language = await asyncio.to_thread(store.page_language, user.id)
+    _remember_language(request, response, i18n.chosen(language) or i18n.DEFAULT)
     await asyncio.to_thread(
         auth.start_session,
         store,
@@ -246,11 +300,13 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    i18n.install(app[TEMPLATES_KEY])
     app.cleanup_ctx.append(_lifecycle)
     app.middlewares.append(database_trouble)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
+    app.router.add_post("/page-language", choose_page_language)
     app.router.add_get("/widget/example.html", widget_example)
     app.router.add_static("/widget/", WIDGET_DIR)
     app.router.add_static("/static/", HERE / "static")

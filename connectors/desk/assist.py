@@ -63,7 +63,8 @@ async def suggest(request: web.Request) -> web.Response:
     )
     if status != 200:
         return web.json_response(
-            {"error": "The knowledge service is not ready; try again shortly."}, status=503
+            {"error": desk.text(request, "The knowledge service is not ready; try again shortly.")},
+            status=503,
         )
     best = result["answers"][0] if result["answers"] else None
     store = request.app[desk.STORE_KEY]

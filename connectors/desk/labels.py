@@ -2,13 +2,15 @@
 
 topic_title(kit, "residence-permit-renewal")   # "Renew or convert your residence permit"
 language_label("bn")                           # "Bengali (bn)"
+language_label("bn", "it")                     # "Bengalese (bn)"
 """
 
 from __future__ import annotations
 
+from connectors.desk.i18n import translate
 from knowledge.entries import Kit
 
-# Staff read the dashboard in English or Italian; these are the languages' English names.
+# The languages' English names; connectors.desk.catalogue has them in Italian.
 LANGUAGE_LABELS = {
     "it": "Italian",
     "en": "English",
@@ -38,11 +40,14 @@ def topic_title(kit: Kit, topic: str, language: str = "en") -> str:
     for choice in (language, "it", "en"):
         if choice in by_language:
             return by_language[choice]
-    return topic.replace("-", " ").capitalize() if topic and topic != "?" else "unknown topic"
+    if topic and topic != "?":
+        return topic.replace("-", " ").capitalize()
+    return translate(language, "unknown topic")
 
 
-def language_label(code: str) -> str:
+def language_label(code: str, language: str = "en") -> str:
+    """The language's name in `language` (the staff page's), with its code."""
     if not code or code == "?":
-        return "unknown language"
+        return translate(language, "unknown language")
     name = LANGUAGE_LABELS.get(code)
-    return f"{name} ({code})" if name else code
+    return f"{translate(language, name)} ({code})" if name else code

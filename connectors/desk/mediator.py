@@ -54,6 +54,7 @@ from aiohttp import WSMsgType, web
 from connectors.desk import app as desk
 from connectors.desk import auth
 from connectors.desk.connector import for_person
+from connectors.desk.i18n import staff_text
 from connectors.desk.store import public
 
 MAX_REPLY_CHARS = 4000
@@ -100,10 +101,10 @@ async def _handoff_or_404(request: web.Request) -> dict:
     try:
         handoff_id = int(request.match_info["id"])
     except ValueError:
-        raise web.HTTPNotFound(text="No such hand-off.") from None
+        raise web.HTTPNotFound(text=desk.text(request, "No such hand-off.")) from None
     handoff = await asyncio.to_thread(request.app[desk.STORE_KEY].handoff, handoff_id)
     if handoff is None:
-        raise web.HTTPNotFound(text="No such hand-off.")
+        raise web.HTTPNotFound(text=desk.text(request, "No such hand-off."))
     return handoff
 
 
@@ -113,7 +114,9 @@ async def show(request: web.Request) -> web.Response:
     user = request[auth.USER_KEY]
     store = request.app[desk.STORE_KEY]
     if not await asyncio.to_thread(store.works_in, handoff["language"], _languages(user)):
-        raise web.HTTPForbidden(text="This conversation is in a language you do not work in.")
+        raise web.HTTPForbidden(
+            text=staff_text(user, "This conversation is in a language you do not work in.")
+        )
     if handoff["status"] == "waiting" and not may_read(handoff, user):
         # Enough to choose it; the conversation itself once claimed.
         preview = await asyncio.to_thread(store.preview, handoff["id"])
@@ -121,7 +124,9 @@ async def show(request: web.Request) -> web.Response:
             {"handoff": public(handoff), "preview": preview, "transcript": None, "suggestions": []}
         )
     if not may_read(handoff, user):
-        raise web.HTTPForbidden(text="Only the mediator who took this conversation can read it.")
+        raise web.HTTPForbidden(
+            text=staff_text(user, "Only the mediator who took this conversation can read it.")
+        )
     await asyncio.to_thread(store.record_view, user.id, handoff["id"])
     kept = await asyncio.to_thread(store.handoff_transcript, handoff["id"])
     transcript = [public(m) for m in kept]
@@ -210,7 +215,8 @@ async def claim(request: web.Request) -> web.Response:
     won = await asyncio.to_thread(request.app[desk.STORE_KEY].claim, handoff["id"], user.id)
     if not won:
         return web.json_response(
-            {"error": "Another mediator has already taken this conversation."}, status=409
+            {"error": staff_text(user, "Another mediator has already taken this conversation.")},
+            status=409,
         )
     await request.app[desk.CONNECTOR_KEY].notify({"type": "queue"})
     request.app[desk.CONNECTOR_KEY].tell_joined(handoff, user.username)
@@ -229,7 +235,9 @@ async def _json(request: web.Request) -> dict:
 
 def _held_by(handoff: dict, user) -> None:
     if handoff["status"] != "claimed" or handoff["mediator_id"] != user.id:
-        raise web.HTTPConflict(text="Claim this conversation first; only its mediator can answer.")
+        raise web.HTTPConflict(
+            text=staff_text(user, "Claim this conversation first; only its mediator can answer.")
+        )
 
 
 @desk.requires("mediator")
@@ -259,12 +267,16 @@ def _held_or_admin(handoff: dict, user) -> None:
     if handoff["status"] != "claimed" or (
         handoff["mediator_id"] != user.id and user.role != "admin"
     ):
-        raise web.HTTPConflict(text="Only the mediator who holds this conversation can do this.")
+        raise web.HTTPConflict(
+            text=staff_text(user, "Only the mediator who holds this conversation can do this.")
+        )
 
 
 async def _handed_on(request: web.Request, handoff: dict, done: bool) -> web.Response:
     if not done:
-        raise web.HTTPConflict(text="This conversation changed meanwhile; reload the queue.")
+        raise web.HTTPConflict(
+            text=desk.text(request, "This conversation changed meanwhile; reload the queue.")
+        )
     # Nothing is sent to the person: they hear from whoever answers next.
     connector = request.app[desk.CONNECTOR_KEY]
     await connector.notify({"type": "queue"})
@@ -318,7 +330,7 @@ async def transfer(request: web.Request) -> web.Response:
         store.colleagues, handoff["language"], handoff["mediator_id"]
     ):
         raise web.HTTPBadRequest(
-            text="Choose a mediator who works in this conversation's language."
+            text=staff_text(user, "Choose a mediator who works in this conversation's language.")
         )
     to = (await asyncio.to_thread(store.credentials, name))[0]
     done = await asyncio.to_thread(store.transfer, handoff["id"], handoff["mediator_id"], to, user)
@@ -332,7 +344,7 @@ async def close(request: web.Request) -> web.Response:
     _held_by(handoff, user)
     note = str((await _json(request)).get("note") or "").strip()[:MAX_NOTE_CHARS]
     if not await request.app[desk.CONNECTOR_KEY].close(handoff["id"], user.id, note):
-        raise web.HTTPConflict(text="This conversation is not yours to close.")
+        raise web.HTTPConflict(text=staff_text(user, "This conversation is not yours to close."))
     return web.json_response({"closed": True})
 
 

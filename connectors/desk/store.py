@@ -59,6 +59,18 @@ sessions = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
 )
 
+# The language of the staff pages each user chose ("it" or "en"; no row: Italian).
+# A table of its own, so that existing databases gain it with create_all.
+page_languages = sa.Table(
+    "page_languages",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("chosen_at", sa.DateTime, nullable=False),
+)
+
 handoffs = sa.Table(
     "handoffs",
     metadata,
@@ -224,6 +236,8 @@ class User:
     username: str
     role: str
     languages: tuple[str, ...]
+    # The language of the staff pages the user chose; None: not chosen yet.
+    page_language: str | None = None
 
     @property
     def language(self) -> str:
@@ -235,7 +249,13 @@ class User:
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.username, row.role, tuple(row.languages.split()))
+    return User(
+        row.id,
+        row.username,
+        row.role,
+        tuple(row.languages.split()),
+        row._mapping.get("page_language"),
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -339,11 +359,28 @@ class Store:
     def session(self, token_hash: str) -> tuple[User, str] | None:
         with self.engine.connect() as db:
             row = db.execute(
-                sa.select(users, sessions.c.csrf_token)
+                sa.select(
+                    users, sessions.c.csrf_token, page_languages.c.language.label("page_language")
+                )
                 .join(sessions, sessions.c.user_id == users.c.id)
+                .outerjoin(page_languages, page_languages.c.user_id == users.c.id)
                 .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now())
             ).first()
         return (_user(row), row.csrf_token) if row else None
+
+    def set_page_language(self, user_id: int, language: str) -> None:
+        """Keep the language `user_id` reads the staff pages in."""
+        with self.transaction() as db:
+            db.execute(page_languages.delete().where(page_languages.c.user_id == user_id))
+            db.execute(
+                page_languages.insert().values(user_id=user_id, language=language, chosen_at=now())
+            )
+
+    def page_language(self, user_id: int) -> str | None:
+        with self.engine.connect() as db:
+            return db.execute(
+                sa.select(page_languages.c.language).where(page_languages.c.user_id == user_id)
+            ).scalar()
 
     def end_session(self, token_hash: str) -> None:
         with self.transaction() as db:

@@ -7,7 +7,7 @@
   'use strict';
 
   const $ = (id) => document.getElementById(id);
-  const { el, clear, sourceLink, clock, api, mixedText, isRtl } = window.HelpDesk;
+  const { el, clear, sourceLink, clock, api, mixedText, isRtl, t, LANG, formatDay } = window.HelpDesk;
   const MY_LANGUAGE = document.body.dataset.language || 'it';
 
   // -- small helpers -----------------------------------------------------------
@@ -64,7 +64,7 @@
 
   function languageName(code) {
     try {
-      return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) || code;
+      return new Intl.DisplayNames([LANG], { type: 'language' }).of(code) || code;
     } catch (_) {
       return code || '?';
     }
@@ -83,19 +83,19 @@
     }
     column.appendChild(el('h3', { className: 'answer-title', text: version.title || '', attrs: { dir: 'auto' } }));
     const labels = el('p', { className: 'labels', attrs: { lang: 'en', dir: 'ltr' } });
-    if (version.machine_translated) labels.appendChild(el('span', { className: 'mt-label', text: 'Machine translation' }));
-    if (version.unreviewed_translation) labels.appendChild(el('span', { className: 'mt-label', text: 'Translation not reviewed' }));
-    if (version.fallback) labels.appendChild(el('span', { className: 'fallback-label', text: 'No translation: shown in ' + (version.language || '?') }));
+    if (version.machine_translated) labels.appendChild(el('span', { className: 'mt-label', text: t('Machine translation') }));
+    if (version.unreviewed_translation) labels.appendChild(el('span', { className: 'mt-label', text: t('Translation not reviewed') }));
+    if (version.fallback) labels.appendChild(el('span', { className: 'fallback-label', text: t('No translation: shown in %(language)s', { language: version.language || '?' }) }));
     if (labels.firstChild) column.appendChild(labels);
     column.appendChild(markdown(el('div', { className: 'answer-text', attrs: { dir: 'auto' } }), version.text));
     const facts = el('p', { className: 'answer-facts', attrs: { lang: 'en', dir: 'ltr' } }, [
-      el('span', { className: 'answer-topic', text: 'Topic: ' + (version.topic || '—') }),
-      el('span', { className: 'reviewed', text: 'Reviewed: ' + (version.last_reviewed || '—') }),
+      el('span', { className: 'answer-topic', text: t('Topic: %(topic)s', { topic: version.topic || '—' }) }),
+      el('span', { className: 'reviewed', text: t('Reviewed: %(day)s', { day: version.last_reviewed ? formatDay(version.last_reviewed) : '—' }) }),
     ]);
     column.appendChild(facts);
     const sources = (version.sources || []).filter((s) => s && (s.url || s.title));
     if (sources.length) {
-      const list = el('ul', { className: 'sources', attrs: { 'aria-label': 'Sources', dir: 'auto' } });
+      const list = el('ul', { className: 'sources', attrs: { 'aria-label': t('Sources'), dir: 'auto' } });
       for (const source of sources) list.appendChild(el('li', {}, [sourceLink(source)]));
       column.appendChild(list);
     }
@@ -112,25 +112,25 @@
     // The same language on both sides (an Italian question for an Italian operator): one column.
     const single = !answer.side || answer.side.language === answer.language;
     const card = el('article', { className: 'answer' + (o.possible ? ' is-possible' : '') + (single ? ' is-single' : '') });
-    if (o.possible) card.appendChild(el('p', { className: 'possible-label', text: 'Possible answer (not sure)' }));
+    if (o.possible) card.appendChild(el('p', { className: 'possible-label', text: t('Possible answer (not sure)') }));
     const wanted = o.language || answer.language;
     if (answer.fallback && wanted && wanted !== answer.language) {
       // No translation for the person: say so plainly and offer a mediator.
-      const call = el('button', { className: 'button-danger', text: 'Call a mediator', attrs: { type: 'button' } });
+      const call = el('button', { className: 'button-danger', text: t('Call a mediator'), attrs: { type: 'button' } });
       call.addEventListener('click', () => callMediator(call));
       card.appendChild(el('div', { className: 'no-translation', attrs: { role: 'note' } }, [
-        el('p', { text: 'There is no ' + languageName(wanted) + ' translation of this answer. '
-          + 'The text for the person is in ' + languageName(answer.language)
-          + ': show it only if they understand it, or call a mediator.' }),
+        el('p', { text: t('There is no %(wanted)s translation of this answer. The text for the person is in %(language)s: show it only if they understand it, or call a mediator.',
+          { wanted: languageName(wanted), language: languageName(answer.language) }) }),
         call,
       ]));
     }
     if (!single) {
-      card.appendChild(answerColumn(answer.side, 'answer-operator', 'For you (' + mine + ')',
-        'Not available in your language.'));
+      card.appendChild(answerColumn(answer.side, 'answer-operator', t('For you (%(language)s)', { language: mine }),
+        t('Not available in your language.')));
     }
     card.appendChild(answerColumn(answer, 'answer-migrant',
-      single ? 'For you and the person (' + (answer.language || '?') + ')' : 'For the person (' + (answer.language || '?') + ')', ''));
+      single ? t('For you and the person (%(language)s)', { language: answer.language || '?' })
+        : t('For the person (%(language)s)', { language: answer.language || '?' }), ''));
 
     if (o.feedback) {
       const actions = el('div', { className: 'answer-actions' });
@@ -147,15 +147,15 @@
         });
         if (!result.ok) {
           for (const b of actions.querySelectorAll('button')) b.disabled = false;
-          showMessage(status, 'Not saved: ' + result.error);
+          showMessage(status, t('Not saved: %(error)s', { error: result.error }));
           button.focus();
           return;
         }
         clear(actions);
-        actions.appendChild(el('p', { className: 'feedback-done', text: 'Thanks, noted', attrs: { role: 'status' } }));
+        actions.appendChild(el('p', { className: 'feedback-done', text: t('Thanks, noted'), attrs: { role: 'status' } }));
       };
-      const yes = el('button', { className: 'useful button-secondary', text: 'Useful', attrs: { type: 'button' } });
-      const no = el('button', { className: 'not-useful button-secondary', text: 'Not useful', attrs: { type: 'button' } });
+      const yes = el('button', { className: 'useful button-secondary', text: t('Useful'), attrs: { type: 'button' } });
+      const no = el('button', { className: 'not-useful button-secondary', text: t('Not useful'), attrs: { type: 'button' } });
       yes.addEventListener('click', () => send(true, yes));
       no.addEventListener('click', () => send(false, no));
       actions.appendChild(yes);
@@ -196,29 +196,29 @@
     });
     for (const b of buttons) b.disabled = false;
     if (!result.ok) {
-      showMessage(errorBox, 'No mediator could be called: ' + result.error);
+      showMessage(errorBox, t('No mediator could be called: %(error)s', { error: result.error }));
       return;
     }
-    showMessage(handoffStatus, 'A mediator has been called (request ' + result.data.handoff_id + ')');
+    showMessage(handoffStatus, t('A mediator has been called (request %(id)s)', { id: result.data.handoff_id }));
     loadHandoffs();
   }
 
   function renderResults(asked, result) {
     clear(results);
     const answers = result.answers || [];
-    results.appendChild(el('p', { className: 'result-language', text: 'Language: ' + (result.language || '?') }));
+    results.appendChild(el('p', { className: 'result-language', text: t('Language: %(language)s', { language: result.language || '?' }) }));
     if (!result.confident) {
-      const call = el('button', { className: 'button-danger', text: 'Call a mediator', attrs: { id: 'call-mediator', type: 'button' } });
+      const call = el('button', { className: 'button-danger', text: t('Call a mediator'), attrs: { id: 'call-mediator', type: 'button' } });
       call.addEventListener('click', () => callMediator(call));
       results.appendChild(el('div', { className: 'not-sure', attrs: { id: 'not-sure', role: 'alert' } }, [
-        el('p', { className: 'not-sure-text', text: 'Not sure — call a mediator' }),
+        el('p', { className: 'not-sure-text', text: t('Not sure — call a mediator') }),
         call,
       ]));
     }
     if (!answers.length) {
-      results.appendChild(el('p', { className: 'empty', text: 'No answer found.' }));
+      results.appendChild(el('p', { className: 'empty', text: t('No answer found.') }));
     } else {
-      results.appendChild(el('h2', { text: result.confident ? 'Answers' : 'Possible answers' }));
+      results.appendChild(el('h2', { text: result.confident ? t('Answers') : t('Possible answers') }));
       for (const answer of answers) {
         results.appendChild(renderAnswer(answer, {
           possible: !result.confident,
@@ -237,7 +237,7 @@
       event.preventDefault();
       const text = question.value.trim();
       if (!text) {
-        showMessage(errorBox, 'Write what the person said first.');
+        showMessage(errorBox, t('Write what the person said first.'));
         question.focus();
         return;
       }
@@ -281,34 +281,34 @@
   let loading = false;
 
   function statusText(item) {
-    if (item.status === 'waiting') return 'waiting for a mediator';
-    if (item.status === 'claimed') return 'claimed by ' + (item.mediator_name || 'a mediator');
-    if (item.status === 'closed') return 'closed';
+    if (item.status === 'waiting') return t('waiting for a mediator');
+    if (item.status === 'claimed') return item.mediator_name ? t('claimed by %(name)s', { name: item.mediator_name }) : t('claimed by a mediator');
+    if (item.status === 'closed') return t('closed');
     return String(item.status || '');
   }
 
   function handoffItem(item) {
     const li = el('li', { className: 'my-handoff status-' + item.status, attrs: { 'data-id': item.id } });
     li.appendChild(el('p', { className: 'handoff-head' }, [
-      el('strong', { text: 'Request ' + item.id }),
+      el('strong', { text: t('Request %(id)s', { id: item.id }) }),
       el('span', { className: 'lang-code', text: String(item.language || '?').toUpperCase() }),
       el('span', { className: 'status status-' + item.status, text: statusText(item) }),
       item.created_at ? el('time', { text: clock(item.created_at), attrs: { datetime: item.created_at } }) : null,
     ]));
     const replies = item.replies || [];
     if (!replies.length) {
-      li.appendChild(el('p', { className: 'empty', text: 'No reply yet.' }));
+      li.appendChild(el('p', { className: 'empty', text: t('No reply yet.') }));
       return li;
     }
-    const list = el('ul', { className: 'replies', attrs: { 'aria-label': 'Replies of the mediator' } });
+    const list = el('ul', { className: 'replies', attrs: { 'aria-label': t('Replies of the mediator') } });
     for (const reply of replies) {
       const entry = el('li', { className: 'reply' }, [
-        el('span', { className: 'author', text: 'Mediator' + (reply.created_at ? ' · ' + clock(reply.created_at) : '') }),
+        el('span', { className: 'author', text: t('Mediator') + (reply.created_at ? ' · ' + clock(reply.created_at) : '') }),
         mixedText(el('p', { className: 'original', attrs: { dir: 'auto', lang: reply.language } }), reply.text),
       ]);
       if (reply.translated_text) {
         entry.appendChild(el('div', { className: 'translation' }, [
-          el('span', { className: 'translation-label', text: 'Machine translation (' + (reply.translated_language || '?') + ')' }),
+          el('span', { className: 'translation-label', text: t('Machine translation (%(language)s)', { language: reply.translated_language || '?' }) }),
           mixedText(el('p', { className: 'translation-text', attrs: { dir: 'auto', lang: reply.translated_language } }), reply.translated_text),
         ]));
       }
@@ -361,14 +361,14 @@
 
   async function showEntry(link) {
     clear(entryView);
-    entryView.appendChild(el('p', { className: 'empty', text: 'Loading…' }));
+    entryView.appendChild(el('p', { className: 'empty', text: t('Loading…') }));
     const result = await api('GET', link.getAttribute('href'));
     clear(entryView);
     if (!result.ok || !result.data) {
-      entryView.appendChild(el('p', { className: 'notice notice-error', text: result.error || 'Not found.', attrs: { role: 'alert' } }));
+      entryView.appendChild(el('p', { className: 'notice notice-error', text: result.error || t('Not found.'), attrs: { role: 'alert' } }));
       return;
     }
-    const print = el('button', { className: 'button-secondary print-entry', text: 'Print', attrs: { type: 'button' } });
+    const print = el('button', { className: 'button-secondary print-entry', text: t('Print'), attrs: { type: 'button' } });
     print.addEventListener('click', () => window.print());
     entryView.appendChild(renderAnswer(result.data, {
       language: link.dataset.language || result.data.language,

@@ -5,6 +5,34 @@
   'use strict';
 
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  // The page's language ("it" or "en") and its texts for the scripts, written by
+  // base.html from the same catalogue as the templates (connectors/desk/i18n.py).
+  const LANG = document.documentElement.lang || 'it';
+  const textBlock = document.getElementById('page-text');
+  let TEXT = {};
+  try { TEXT = textBlock ? JSON.parse(textBlock.textContent) : {}; } catch (err) { TEXT = {}; }
+
+  /** `message` (the English text) in the page's language, %(name)s filled from `values`. */
+  function t(message, values) {
+    const text = Object.prototype.hasOwnProperty.call(TEXT, message) ? TEXT[message] : message;
+    return text.replace(/%\((\w+)\)s/g, (all, name) => (values && name in values ? String(values[name]) : all));
+  }
+
+  /** The singular or the plural message for `count`, with %(num)s the count. */
+  function tn(singular, plural, count, values) {
+    return t(count === 1 ? singular : plural, Object.assign({ num: formatNumber(count) }, values || {}));
+  }
+
+  function formatNumber(value, digits) {
+    return new Intl.NumberFormat(LANG, { maximumFractionDigits: digits || 0, minimumFractionDigits: digits || 0 }).format(value);
+  }
+
+  /** A day as the page's language writes it: 02/12/2026 or 2 Dec 2026. */
+  function formatDay(iso) {
+    const time = parseTime(iso);
+    if (time === null) return '';
+    return new Date(time).toLocaleDateString(LANG === 'it' ? 'it-IT' : 'en-GB', { day: '2-digit', month: '2-digit', year: 'numeric' });
+  }
   const CSRF = csrfMeta ? csrfMeta.getAttribute('content') : '';
 
   /** An element with optional class, text (as text) and attributes. */
@@ -32,7 +60,7 @@
   /** A link only for http(s) addresses; anything else is shown as plain text. */
   function sourceLink(source) {
     const url = String((source && source.url) || '');
-    const title = String((source && source.title) || url || 'source');
+    const title = String((source && source.title) || url || t('source'));
     if (/^https?:\/\//i.test(url)) {
       const a = document.createElement('a');
       a.href = url;
@@ -70,11 +98,11 @@
     try {
       response = await fetch(url, init);
     } catch (err) {
-      return { ok: false, status: 0, data: null, error: 'The desk cannot be reached. Check the connection.' };
+      return { ok: false, status: 0, data: null, error: t('The desk cannot be reached. Check the connection.') };
     }
     if (response.status === 401) {
       window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname);
-      return { ok: false, status: 401, data: null, error: 'Log in again.' };
+      return { ok: false, status: 401, data: null, error: t('Log in again.') };
     }
     const raw = await response.text();
     let data = null;
@@ -82,7 +110,7 @@
     let error = null;
     if (!response.ok) {
       error = (data && typeof data.error === 'string' && data.error) || raw.trim() ||
-        'Something went wrong (' + response.status + ').';
+        t('Something went wrong (%(status)s).', { status: response.status });
     }
     return { ok: response.ok, status: response.status, data, error };
   }
@@ -144,5 +172,5 @@
     });
   }
 
-  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText, isRtl, rich };
+  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText, isRtl, rich, t, tn, LANG, formatNumber, formatDay };
 })();

@@ -6,10 +6,11 @@
   'use strict';
 
   const $ = (id) => document.getElementById(id);
-  const { el, clear, sourceLink, parseTime, clock, api, mixedText } = window.HelpDesk;
+  const { el, clear, sourceLink, parseTime, clock, api, mixedText, t, tn, LANG, formatDay } = window.HelpDesk;
   const USERNAME = document.body.dataset.username || '';
-  const AUTHORS = { migrant: 'Person', bot: 'Assistant', mediator: 'Mediator', desk: 'Desk' };
-  const STATUS = { waiting: 'waiting', claimed: 'claimed', closed: 'closed' };
+  const AUTHORS = { migrant: t('Person'), bot: t('Assistant'), mediator: t('Mediator'), desk: t('Desk') };
+  const STATUS = { waiting: t('waiting'), claimed: t('claimed'), closed: t('closed') };
+  const REASONS = { request: t('request'), emergency: t('emergency'), unsure: t('unsure'), operator: t('operator') };
 
   const queueList = $('queue');
   const queueEmpty = $('queue-empty');
@@ -50,11 +51,11 @@
 
   function duration(minutes) {
     if (minutes === null) return '';
-    if (minutes < 1) return 'less than 1 min';
-    if (minutes < 60) return minutes + ' min';
+    if (minutes < 1) return t('less than 1 min');
+    if (minutes < 60) return t('%(minutes)s min', { minutes });
     const hours = Math.floor(minutes / 60);
     const rest = minutes % 60;
-    return hours + ' h' + (rest ? ' ' + rest + ' min' : '');
+    return rest ? t('%(hours)s h %(minutes)s min', { hours, minutes: rest }) : t('%(hours)s h', { hours });
   }
 
   function showNotice(message) {
@@ -97,8 +98,8 @@
   const IS_ADMIN = document.body.dataset.role === 'admin';
   const BASE_TITLE = document.title;
   const CHANNELS = {
-    socketio: 'web chat', telegram: 'Telegram', twilio: 'WhatsApp', whatsapp: 'WhatsApp',
-    sms: 'SMS', rest: 'app', counter: 'at the counter',
+    socketio: t('web chat'), telegram: 'Telegram', twilio: 'WhatsApp', whatsapp: 'WhatsApp',
+    sms: 'SMS', rest: t('app'), counter: t('at the counter'),
   };
   const NOTIFY_KEY = 'helpdesk.desk.notifications';
   // Narrow screens show the queue or the conversation, not both (see desk.css).
@@ -111,11 +112,11 @@
   let choicesKey = '';        // the language choices now in the list
 
   const displayNames = (() => {
-    try { return new Intl.DisplayNames(['en'], { type: 'language' }); } catch (err) { return null; }
+    try { return new Intl.DisplayNames([LANG], { type: 'language' }); } catch (err) { return null; }
   })();
 
   function languageName(code) {
-    if (!code) return 'Unknown language';
+    if (!code) return t('Unknown language');
     try {
       const name = displayNames && displayNames.of(code);
       if (name && name.toLowerCase() !== String(code).toLowerCase()) return name;
@@ -133,7 +134,7 @@
   function waitedText(item) {
     const minutes = minutesSince(item.created_at);
     if (minutes === null) return '';
-    return item.status === 'waiting' ? duration(minutes) : 'asked ' + duration(minutes) + ' ago';
+    return item.status === 'waiting' ? duration(minutes) : t('asked %(time)s ago', { time: duration(minutes) });
   }
 
   function refreshWaited() {
@@ -141,7 +142,7 @@
       const minutes = minutesSince(node.dataset.created);
       if (minutes === null) continue;
       node.textContent = node.dataset.status === 'waiting'
-        ? duration(minutes) : 'asked ' + duration(minutes) + ' ago';
+        ? duration(minutes) : t('asked %(time)s ago', { time: duration(minutes) });
     }
     if (!banner.hidden && bannerFor !== null) showBanner();
   }
@@ -178,7 +179,7 @@
     });
     const created = parseTime(item.created_at);
     const line = el('div', { className: 'queue-line' }, [
-      item.urgent ? el('span', { className: 'urgent', text: 'URGENT' }) : null,
+      item.urgent ? el('span', { className: 'urgent', text: t('URGENT') }) : null,
       el('span', { className: 'lang-name', text: languageName(item.language) }),
       el('span', { className: 'lang-code', text: String(item.language || '?').toUpperCase(), attrs: { 'aria-hidden': 'true' } }),
       el('span', {
@@ -187,12 +188,12 @@
         attrs: {
           'data-created': item.created_at,
           'data-status': item.status,
-          title: created === null ? null : 'Asked at ' + clock(item.created_at),
+          title: created === null ? null : t('Asked at %(time)s', { time: clock(item.created_at) }),
         },
       }),
       el('span', { className: 'channel', text: channelName(item.channel) }),
       el('span', { className: 'number', text: '#' + item.id }),
-      mine ? el('span', { className: 'mediator', text: 'yours' }) : null,
+      mine ? el('span', { className: 'mediator', text: t('yours') }) : null,
     ]);
     const text = el('div', { className: 'queue-text' }, [line]);
     // A burst of urgent requests is flagged; a waiting one shows its first lines only.
@@ -211,10 +212,12 @@
     if (item.status === 'waiting') {
       const claimButton = el('button', {
         className: 'claim button-primary',
-        text: 'Claim',
+        text: t('Claim'),
         attrs: {
           type: 'button',
-          'aria-label': 'Claim request ' + item.id + ', ' + languageName(item.language) + (item.urgent ? ', urgent' : ''),
+          'aria-label': item.urgent
+            ? t('Claim request %(id)s, %(language)s, urgent', { id: item.id, language: languageName(item.language) })
+            : t('Claim request %(id)s, %(language)s', { id: item.id, language: languageName(item.language) }),
         },
       });
       claimButton.addEventListener('click', (event) => {
@@ -225,8 +228,8 @@
     } else if (mine) {
       const openButton = el('button', {
         className: 'open button-secondary',
-        text: item.id === openId ? 'Open now' : 'Open',
-        attrs: { type: 'button', 'aria-label': 'Open request ' + item.id },
+        text: item.id === openId ? t('Open now') : t('Open'),
+        attrs: { type: 'button', 'aria-label': t('Open request %(id)s', { id: item.id }) },
       });
       openButton.addEventListener('click', (event) => {
         event.stopPropagation();
@@ -238,13 +241,9 @@
     return li;
   }
 
-  function plural(count, one, many) {
-    return count + ' ' + (count === 1 ? one : many);
-  }
-
   function countText(waiting) {
     const urgent = waiting.filter((item) => item.urgent).length;
-    return waiting.length + ' waiting, ' + urgent + ' urgent';
+    return t('%(waiting)s waiting, %(urgent)s urgent', { waiting: waiting.length, urgent });
   }
 
   /** The language choices: mine, all, and each language now in the queue. */
@@ -260,8 +259,8 @@
     choicesKey = key;
     const mine = MY_LANGUAGES.join(', ');
     const options = [
-      el('option', { text: 'Mine' + (mine ? ': ' + mine : ''), attrs: { value: 'mine' } }),
-      el('option', { text: 'All I can see (' + waiting.length + ')', attrs: { value: 'all' } }),
+      el('option', { text: mine ? t('Mine: %(count)s', { count: mine }) : t('Mine'), attrs: { value: 'mine' } }),
+      el('option', { text: t('All I can see (%(count)s)', { count: waiting.length }), attrs: { value: 'all' } }),
     ];
     for (const code of codes) {
       options.push(el('option', {
@@ -292,23 +291,22 @@
 
     myList.replaceChildren(...mine.map(queueItem));
     myList.hidden = mineTitle.hidden = mine.length === 0;
-    mineTitle.textContent = 'Your conversations (' + mine.length + ')';
+    mineTitle.textContent = t('Your conversations (%(count)s)', { count: mine.length });
     queueList.replaceChildren(...shown.map(queueItem));
 
     let count = countText(scoped);
-    if (shown.length !== scoped.length) count += ' · ' + shown.length + ' shown';
+    if (shown.length !== scoped.length) count += ' · ' + t('%(count)s shown', { count: shown.length });
     queueCount.textContent = count;
     queueEmpty.hidden = shown.length > 0;
-    queueEmpty.textContent = scoped.length ? 'No waiting request matches the filters.' : 'No one is waiting.';
+    queueEmpty.textContent = scoped.length ? t('No waiting request matches the filters.') : t('No one is waiting.');
     const elsewhere = waiting.filter((item) => !inScope(item, scope));
     queueMore.hidden = elsewhere.length === 0 || scope === 'all';
     const unspoken = [...new Set(elsewhere.filter((item) => item.unspoken).map((item) => languageName(item.language)))];
-    queueMoreText.textContent = elsewhere.length + ' more' +
-      (elsewhere.every((item) => item.unspoken)
-        ? ' in languages no mediator speaks (' + unspoken.sort().join(', ') + ').'
-        : ' in other languages.');
+    queueMoreText.textContent = elsewhere.every((item) => item.unspoken)
+      ? t('%(count)s more in languages no mediator speaks (%(languages)s).', { count: elsewhere.length, languages: unspoken.sort().join(', ') })
+      : t('%(count)s more in other languages.', { count: elsewhere.length });
     queueOthers.hidden = takenByOthers === 0;
-    queueOthers.textContent = plural(takenByOthers, 'conversation is', 'conversations are') + ' with other mediators.';
+    queueOthers.textContent = tn('%(num)s conversation is with other mediators.', '%(num)s conversations are with other mediators.', takenByOthers);
 
     if (focusId !== null) {
       const again = document.querySelector('.queue-item[data-id="' + CSS.escape(focusId) + '"] ' + focusClass);
@@ -339,9 +337,9 @@
     const first = urgent.find((item) => item.id === bannerFor) || urgent[0];
     bannerFor = first.id;
     const longest = Math.max(...urgent.map((item) => minutesSince(item.created_at) || 0));
-    bannerText.textContent = (urgent.length === 1
-      ? 'Urgent request waiting: ' + languageName(first.language) + ', #' + first.id
-      : urgent.length + ' urgent requests waiting') + ' (longest ' + duration(longest) + ').';
+    bannerText.textContent = urgent.length === 1
+      ? t('Urgent request waiting: %(language)s, #%(id)s (longest %(time)s).', { language: languageName(first.language), id: first.id, time: duration(longest) })
+      : t('%(count)s urgent requests waiting (longest %(time)s).', { count: urgent.length, time: duration(longest) });
     banner.hidden = false;
   }
 
@@ -367,7 +365,7 @@
       return;
     }
     notifyToggle.hidden = false;
-    notifyToggle.textContent = notificationsOn() ? 'Turn off notifications' : 'Turn on notifications';
+    notifyToggle.textContent = notificationsOn() ? t('Turn off notifications') : t('Turn on notifications');
     notifyToggle.setAttribute('aria-pressed', notificationsOn() ? 'true' : 'false');
   }
 
@@ -391,10 +389,10 @@
     const first = urgent[0] || fresh[0];
     try {
       // Language and number only: a notification can show on a locked screen.
-      const note = new Notification(urgent.length ? 'Urgent request waiting' : 'New request waiting', {
+      const note = new Notification(urgent.length ? t('Urgent request waiting') : t('New request waiting'), {
         body: fresh.length === 1
           ? languageName(first.language) + ', #' + first.id
-          : fresh.length + ' new requests (' + urgent.length + ' urgent)',
+          : t('%(count)s new requests (%(urgent)s urgent)', { count: fresh.length, urgent: urgent.length }),
         tag: 'helpdesk-desk-queue',
       });
       note.addEventListener('click', () => { window.focus(); note.close(); });
@@ -418,8 +416,9 @@
     }
     const urgent = fresh.filter((item) => item.urgent);
     announce(fresh.length === 1
-      ? 'New ' + (urgent.length ? 'urgent ' : '') + 'request: ' + languageName(fresh[0].language) + '.'
-      : fresh.length + ' new requests, ' + urgent.length + ' urgent.', urgent.length > 0);
+      ? (urgent.length ? t('New urgent request: %(language)s.', { language: languageName(fresh[0].language) })
+        : t('New request: %(language)s.', { language: languageName(fresh[0].language) }))
+      : t('%(count)s new requests, %(urgent)s urgent.', { count: fresh.length, urgent: urgent.length }), urgent.length > 0);
     if (urgent.length) {
       bannerFor = urgent[0].id;
       showBanner();
@@ -469,7 +468,7 @@
     const result = await api('GET', '/desk/api/queue');
     if (seq !== queueSeq) return;
     if (!result.ok) {
-      showNotice('The queue could not be loaded: ' + result.error);
+      showNotice(t('The queue could not be loaded: %(error)s', { error: result.error }));
       return;
     }
     items = (result.data && result.data.handoffs) || [];
@@ -534,21 +533,21 @@
     if (message.translated_text) {
       const target = message.translated_language || '';
       li.appendChild(el('div', { className: 'translation' }, [
-        el('span', { className: 'translation-label', text: 'Machine translation' + (target ? ' (' + target + ')' : '') }),
+        el('span', { className: 'translation-label', text: target ? t('Machine translation (%(language)s)', { language: target }) : t('Machine translation') }),
         mixedText(el('p', { className: 'translation-text', attrs: { dir: 'auto', lang: target || null } }), message.translated_text),
       ]));
     }
     if (author === 'mediator' && message.delivery === 'pending') {
       li.appendChild(el('span', {
         className: 'not-delivered',
-        text: 'not delivered yet',
-        attrs: { title: message.delivery_error || 'Waiting to be delivered' },
+        text: t('not delivered yet'),
+        attrs: { title: message.delivery_error || t('Waiting to be delivered') },
       }));
     } else if (author === 'mediator' && message.seen !== null && message.seen !== undefined && handoff.channel === 'socketio') {
       // The widget says which replies the person had on screen; other channels cannot.
       li.appendChild(el('span', {
         className: message.seen ? 'seen-mark seen' : 'seen-mark not-seen',
-        text: message.seen ? 'seen' : 'not seen yet',
+        text: message.seen ? t('seen') : t('not seen yet'),
       }));
     }
     return li;
@@ -561,27 +560,27 @@
     card.appendChild(el('h4', { className: 'suggestion-title', text: answer.title || '', attrs: { dir: 'auto', lang: answer.language } }));
     if (answer.side && answer.side.title) {
       card.appendChild(el('p', { className: 'side-title' }, [
-        el('span', { className: 'label', text: 'In your language: ' }),
+        el('span', { className: 'label', text: t('In your language:') + ' ' }),
         el('span', { text: answer.side.title, attrs: { dir: 'auto', lang: answer.side.language } }),
       ]));
     }
-    if (answer.machine_translated) card.appendChild(el('span', { className: 'mt-label', text: 'Machine translation' }));
-    if (answer.fallback) card.appendChild(el('span', { className: 'fallback-label', text: 'No translation: shown in ' + (answer.language || '?') }));
+    if (answer.machine_translated) card.appendChild(el('span', { className: 'mt-label', text: t('Machine translation') }));
+    if (answer.fallback) card.appendChild(el('span', { className: 'fallback-label', text: t('No translation: shown in %(language)s', { language: answer.language || '?' }) }));
     card.appendChild(el('p', { className: 'suggestion-text', text: short, attrs: { dir: 'auto', lang: answer.language } }));
     const facts = el('p', { className: 'suggestion-facts' }, [
-      el('span', { text: 'Topic: ' + (answer.topic || '—') }),
-      answer.last_reviewed ? el('span', { text: 'Reviewed: ' + answer.last_reviewed }) : null,
+      el('span', { text: t('Topic: %(topic)s', { topic: answer.topic || '—' }) }),
+      answer.last_reviewed ? el('span', { text: t('Reviewed: %(day)s', { day: formatDay(answer.last_reviewed) }) }) : null,
     ]);
     card.appendChild(facts);
     const sources = (answer.sources || []).filter((s) => s && (s.url || s.title));
     if (sources.length) {
-      const list = el('ul', { className: 'sources', attrs: { 'aria-label': 'Sources' } });
+      const list = el('ul', { className: 'sources', attrs: { 'aria-label': t('Sources') } });
       for (const source of sources) list.appendChild(el('li', {}, [sourceLink(source)]));
       card.appendChild(list);
     }
     const use = el('button', {
       className: 'use-suggestion button-secondary',
-      text: 'Use this text',
+      text: t('Use this text'),
       attrs: { type: 'button' },
     });
     use.addEventListener('click', () => {
@@ -601,23 +600,23 @@
     openHandoff = handoff;
     emptyPane.hidden = true;
     body.hidden = false;
-    conversationTitle.textContent = 'Request ' + handoff.id + (handoff.urgent ? ' · URGENT' : '');
+    conversationTitle.textContent = t('Request %(id)s', { id: handoff.id }) + (handoff.urgent ? ' · ' + t('URGENT') : '');
     $('conv-language').textContent = handoff.language || '—';
     $('conv-topic').textContent = handoff.topic || '—';
     $('conv-status').textContent = (STATUS[handoff.status] || handoff.status) +
-      (handoff.mediator_name ? ' by ' + (handoff.mediator_name === USERNAME ? 'you' : handoff.mediator_name) : '');
-    $('conv-reason').textContent = handoff.reason || '—';
+      (handoff.mediator_name ? ' ' + (handoff.mediator_name === USERNAME ? t('by you') : t('by %(name)s', { name: handoff.mediator_name })) : '');
+    $('conv-reason').textContent = REASONS[handoff.reason] || handoff.reason || '—';
 
     const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     clear(transcript);
     const messages = data.transcript || [];
-    if (!messages.length) transcript.appendChild(el('li', { className: 'empty', text: 'No messages yet.' }));
+    if (!messages.length) transcript.appendChild(el('li', { className: 'empty', text: t('No messages yet.') }));
     for (const message of messages) transcript.appendChild(messageItem(message, handoff));
     if (firstTime || atBottom) transcript.scrollTop = transcript.scrollHeight;
 
     clear(suggestions);
     const answers = data.suggestions || [];
-    if (!answers.length) suggestions.appendChild(el('p', { className: 'empty', text: 'No suggestion for the last question.' }));
+    if (!answers.length) suggestions.appendChild(el('p', { className: 'empty', text: t('No suggestion for the last question.') }));
     for (const answer of answers) suggestions.appendChild(suggestionItem(answer));
 
     if (firstTime && replyLanguage.querySelector('option[value="' + CSS.escape(handoff.language || '') + '"]')) {
@@ -643,14 +642,14 @@
     for (const note of notes || []) {
       notesList.appendChild(el('li', { className: 'note' }, [
         el('div', { className: 'note-head' }, [
-          el('span', { className: 'note-author', text: note.author_name || 'Someone' }),
+          el('span', { className: 'note-author', text: note.author_name || t('Someone') }),
           note.created_at ? ' · ' : null,
           note.created_at ? el('time', { text: clock(note.created_at), attrs: { datetime: note.created_at } }) : null,
         ]),
         mixedText(el('p', { className: 'note-text', attrs: { dir: 'auto' } }), note.text),
       ]));
     }
-    if (!notesList.children.length) notesList.appendChild(el('li', { className: 'empty', text: 'No notes yet.' }));
+    if (!notesList.children.length) notesList.appendChild(el('li', { className: 'empty', text: t('No notes yet.') }));
   }
 
   noteForm.addEventListener('submit', async (event) => {
@@ -658,7 +657,7 @@
     if (openId === null) return;
     const text = noteText.value.trim();
     if (!text) {
-      showNotice('Write the note first.');
+      showNotice(t('Write the note first.'));
       noteText.focus();
       return;
     }
@@ -668,7 +667,7 @@
     const result = await api('POST', '/desk/api/handoffs/' + encodeURIComponent(id) + '/notes', { text });
     noteAdd.disabled = false;
     if (!result.ok) {
-      showNotice('The note was not saved: ' + result.error);
+      showNotice(t('The note was not saved: %(error)s', { error: result.error }));
       return;
     }
     if (openId === id) {
@@ -683,7 +682,7 @@
     const names = (result.data && result.data.colleagues) || [];
     transferTo.replaceChildren(...(names.length
       ? names.map((name) => el('option', { text: name, attrs: { value: name } }))
-      : [el('option', { text: 'No colleague works in this language', attrs: { value: '' } })]));
+      : [el('option', { text: t('No colleague works in this language'), attrs: { value: '' } })]));
     transferTo.disabled = transferSend.disabled = names.length === 0;
   }
 
@@ -696,21 +695,21 @@
     const result = await api('POST', '/desk/api/handoffs/' + encodeURIComponent(id) + '/' + path, payload);
     transferSend.disabled = releaseButton.disabled = false;
     if (!result.ok) {
-      showNotice('The conversation was not handed on: ' + result.error);
+      showNotice(t('The conversation was not handed on: %(error)s', { error: result.error }));
       return;
     }
     if (openId === id) clearConversation();
-    announce(path === 'release' ? 'Request ' + id + ' is back in the queue.'
-      : 'Request ' + id + ' was transferred to ' + payload.to + '.', false);
+    announce(path === 'release' ? t('Request %(id)s is back in the queue.', { id })
+      : t('Request %(id)s was transferred to %(name)s.', { id, name: payload.to }), false);
     loadQueue();
   }
 
   transferSend.addEventListener('click', () => {
     const name = transferTo.value;
-    if (name) handOnTo('transfer', { to: name }, 'Give this conversation to ' + name + '?');
+    if (name) handOnTo('transfer', { to: name }, t('Give this conversation to %(name)s?', { name }));
   });
   releaseButton.addEventListener('click', () => {
-    handOnTo('release', {}, 'Put this conversation back in the queue for any mediator?');
+    handOnTo('release', {}, t('Put this conversation back in the queue for any mediator?'));
   });
 
   async function loadConversation(id) {
@@ -718,7 +717,7 @@
     const result = await api('GET', '/desk/api/handoffs/' + encodeURIComponent(id));
     if (seq !== conversationSeq || openId !== id) return;
     if (!result.ok) {
-      showNotice('The conversation could not be loaded: ' + result.error);
+      showNotice(t('The conversation could not be loaded: %(error)s', { error: result.error }));
       return;
     }
     renderConversation(result.data);
@@ -761,7 +760,7 @@
     if (openId === null) return;
     const text = replyText.value.trim();
     if (!text) {
-      showNotice('Write a reply first.');
+      showNotice(t('Write a reply first.'));
       replyText.focus();
       return;
     }
@@ -774,7 +773,7 @@
     });
     replySend.disabled = false;
     if (!result.ok) {
-      showNotice('The reply was not sent: ' + result.error);
+      showNotice(t('The reply was not sent: %(error)s', { error: result.error }));
       return;
     }
     if (openId === id) {
@@ -790,7 +789,7 @@
   closeForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (openId === null) return;
-    if (!window.confirm('Close this conversation and hand it back to the assistant?')) return;
+    if (!window.confirm(t('Close this conversation and hand it back to the assistant?'))) return;
     hideNotice();
     const id = openId;
     closeButton.disabled = true;
@@ -799,7 +798,7 @@
     });
     closeButton.disabled = false;
     if (!result.ok) {
-      showNotice('The conversation was not closed: ' + result.error);
+      showNotice(t('The conversation was not closed: %(error)s', { error: result.error }));
       return;
     }
     if (openId === id) clearConversation();
@@ -818,11 +817,11 @@
       attrs: { 'data-id': item.id, 'data-status': item.status, 'data-language': item.language },
     });
     const closedAt = parseTime(item.closed_at);
-    const day = closedAt === null ? '' : new Date(closedAt).toISOString().slice(0, 10);
+    const day = closedAt === null ? '' : formatDay(item.closed_at);
     li.appendChild(el('div', { className: 'queue-text' }, [
       el('div', { className: 'queue-line' }, [
         el('span', { className: 'lang-name', text: languageName(item.language) }),
-        el('span', { className: 'waited', text: 'closed ' + day + ' ' + clock(item.closed_at) }),
+        el('span', { className: 'waited', text: t('closed %(day)s %(time)s', { day, time: clock(item.closed_at) }) }),
         el('span', { className: 'channel', text: channelName(item.channel) }),
         el('span', { className: 'number', text: '#' + item.id }),
         !isMineName(item) ? el('span', { className: 'mediator', text: item.mediator_name || '' }) : null,
@@ -833,8 +832,8 @@
     ]));
     const read = el('button', {
       className: 'open button-secondary',
-      text: 'Read',
-      attrs: { type: 'button', 'aria-label': 'Read closed request ' + item.id },
+      text: t('Read'),
+      attrs: { type: 'button', 'aria-label': t('Read closed request %(id)s', { id: item.id }) },
     });
     read.addEventListener('click', () => openConversation(item.id, { reveal: true }));
     li.appendChild(read);
@@ -848,17 +847,17 @@
     for (const [name, id] of [['language', 'history-language'], ['from', 'history-from'], ['to', 'history-to']]) {
       if ($(id).value) query.set(name, $(id).value);
     }
-    historyCount.textContent = 'Loading…';
+    historyCount.textContent = t('Loading…');
     const result = await api('GET', '/desk/api/closed?' + query.toString());
     if (!result.ok) {
-      historyCount.textContent = 'Closed conversations could not be loaded: ' + result.error;
+      historyCount.textContent = t('Closed conversations could not be loaded: %(error)s', { error: result.error });
       return;
     }
     const found = (result.data && result.data.handoffs) || [];
     historyList.replaceChildren(...found.map(historyItem));
     historyCount.textContent = found.length
-      ? plural(found.length, 'closed conversation', 'closed conversations') + (found.length >= 100 ? ' (the newest 100)' : '')
-      : 'No closed conversation matches.';
+      ? tn('%(num)s closed conversation', '%(num)s closed conversations', found.length) + (found.length >= 100 ? ' ' + t('(the newest 100)') : '')
+      : t('No closed conversation matches.');
   }
 
   historyForm.addEventListener('submit', (event) => {
@@ -884,12 +883,12 @@
     try {
       socket = new WebSocket(scheme + '//' + window.location.host + '/desk/ws');
     } catch (err) {
-      setLive('Live updates: offline, retrying…', false);
+      setLive(t('Live updates: offline, retrying…'), false);
       window.setTimeout(connect, 2000);
       return;
     }
     socket.addEventListener('open', () => {
-      setLive('Live updates: on', true);
+      setLive(t('Live updates: on'), true);
       // Notices may have been missed while disconnected.
       if (everConnected) {
         loadQueue();
@@ -908,11 +907,104 @@
       }
     });
     socket.addEventListener('close', () => {
-      setLive('Live updates: offline, retrying…', false);
+      setLive(t('Live updates: offline, retrying…'), false);
       socket = null;
       window.setTimeout(connect, 2000);
     });
   }
+
+  // -- keyboard shortcuts ------------------------------------------------------------------
+  // j/k (or the arrow keys in the queue) move between requests, Enter claims or opens
+  // the selected one (the focused button), r goes to the reply box, Esc leaves it (on a
+  // phone, a second Esc goes back to the queue), ? shows the help. Never while typing
+  // in a field, except Esc.
+
+  const help = $('shortcuts-help');
+  const helpToggle = $('shortcuts-toggle');
+
+  function showHelp(show) {
+    help.hidden = !show;
+    helpToggle.setAttribute('aria-expanded', show ? 'true' : 'false');
+    if (show) {
+      help.scrollIntoView({ block: 'nearest' });
+      help.focus({ preventScroll: true });
+    }
+  }
+
+  helpToggle.addEventListener('click', () => showHelp(help.hidden));
+  $('shortcuts-close').addEventListener('click', () => {
+    showHelp(false);
+    helpToggle.focus();
+  });
+
+  const isField = (node) => !!node && (node.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(node.tagName));
+  const ROWS = '#my-queue .queue-item, #queue .queue-item';
+
+  /** The requests j and k move through, in the order shown: yours, then the waiting ones. */
+  const queueRows = () => [...document.querySelectorAll(ROWS)].filter((row) => row.querySelector('button'));
+
+  const selectedRow = () => {
+    const active = document.activeElement;
+    return active && active.closest ? active.closest(ROWS) : null;
+  };
+
+  function selectRow(step) {
+    const rows = queueRows();
+    if (!rows.length) return;
+    if (narrow.matches) showQueue();
+    const selected = selectedRow();
+    const open = openId === null ? -1 : rows.findIndex((row) => Number(row.dataset.id) === openId);
+    let index;
+    if (selected) index = rows.indexOf(selected) + step;
+    else if (open >= 0) index = open;
+    else index = step > 0 ? 0 : rows.length - 1;
+    const row = rows[Math.max(0, Math.min(rows.length - 1, index))];
+    row.querySelector('button').focus({ preventScroll: true });
+    row.scrollIntoView({ block: 'nearest' });
+  }
+
+  function goToReply() {
+    if (openId === null || replyForm.hidden || body.hidden) return;
+    if (narrow.matches) revealConversation();
+    replyText.focus({ preventScroll: true });
+    replyText.scrollIntoView({ block: 'center' });
+  }
+
+  function leaveField(field) {
+    field.blur();
+    const row = openId === null ? null : document.querySelector('.queue-item[data-id="' + openId + '"] button');
+    if (narrow.matches || !row) conversationTitle.focus({ preventScroll: true });
+    else row.focus({ preventScroll: true });
+  }
+
+  document.addEventListener('keydown', (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (event.key === 'Escape') {
+      if (!help.hidden) {
+        showHelp(false);
+        helpToggle.focus();
+      } else if (isField(target) && target.closest('#conversation')) {
+        leaveField(target);
+      } else if (isField(target)) {
+        target.blur();
+      } else if (narrow.matches && columns.classList.contains('is-reading')) {
+        $('back-to-queue').click();
+      } else {
+        return;
+      }
+      event.preventDefault();
+      return;
+    }
+    if (isField(target)) return;
+    const inQueue = selectedRow() !== null;
+    if (event.key === 'j' || (event.key === 'ArrowDown' && inQueue)) selectRow(1);
+    else if (event.key === 'k' || (event.key === 'ArrowUp' && inQueue)) selectRow(-1);
+    else if (event.key === 'r') goToReply();
+    else if (event.key === '?') showHelp(help.hidden);
+    else return;
+    event.preventDefault();
+  });
 
   // -- start ---------------------------------------------------------------------------
 

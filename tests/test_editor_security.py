@@ -35,6 +35,8 @@ def store(settings) -> Store:
     store = Store.open(settings.desk.database_url)
     for username, (role, languages) in {**USERS, "elena": ("editor", "it")}.items():
         store.add_user(username, PASSWORD_HASH, role, languages)
+        # These tests read the pages' English text; Italian is the default.
+        store.set_page_language(store.credentials(username)[0].id, "en")
     return store
 
 

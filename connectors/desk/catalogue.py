@@ -427,6 +427,42 @@ ITALIAN: Final[dict[str, str]] = {
     "Changes made here": "Modifiche fatte qui",
     "Undo the last change": "Annulla l'ultima modifica",
     "No change made from this page yet.": "Ancora nessuna modifica da questa pagina.",
+    # -- welcome kit editor: local offices and what people found missing ----------------
+    "Name": "Nome",
+    "Address": "Indirizzo",
+    "Opening hours": "Orari di apertura",
+    "Phone": "Telefono",
+    "Web address (https://…, optional)": "Indirizzo web (https://…, facoltativo)",
+    "Answers name these offices as <code>%(key)s</code>; the assistant puts in the details "
+    "below when it answers, so a change here reaches every answer that names the office.": (
+        "Le risposte nominano questi uffici come <code>%(key)s</code>; l'assistente inserisce i "
+        "dati qui sotto quando risponde, quindi una modifica qui arriva a ogni risposta che "
+        "nomina l'ufficio."
+    ),
+    "This municipality file is sample data: check every address, opening hour and phone number "
+    "with the offices. The mark stays until it is removed from the file in git.": (
+        "Questo file del comune contiene dati di esempio: verifica con gli uffici ogni indirizzo, "
+        "orario e numero di telefono. Il segno resta finché non viene tolto dal file in git."
+    ),
+    "Preview of an answer that names this office:": (
+        "Anteprima di una risposta che nomina questo ufficio:"
+    ),
+    "Change the local offices' details (name, address, opening hours, phone)": (
+        "Modifica i dati degli uffici locali (nome, indirizzo, orari, telefono)"
+    ),
+    "What people found missing": "Che cosa è mancato alle persone",
+    '"Not useful" on this answer:': "«Non utile» su questa risposta:",
+    'Nobody marked this answer "not useful" yet.': (
+        "Nessuno ha ancora segnato questa risposta come «non utile»."
+    ),
+    "Not answered confidently, this answer was the best guess:": (
+        "Domande senza una risposta sicura, in cui questa era la più probabile:"
+    ),
+    "No such question yet.": "Ancora nessuna domanda di questo tipo.",
+    "Newest first, at most %(limit)s of each, with personal details removed as they were stored.": (
+        "Le più recenti prima, al massimo %(limit)s per tipo, senza i dati personali, come sono "
+        "state salvate."
+    ),
     # -- language names (connectors.desk.labels) ------------------------------------------
     "Italian": "Italiano",
     "English": "Inglese",

@@ -3,7 +3,8 @@
  * before saving. Text is only ever inserted as text. */
 (() => {
   'use strict';
-  const { el, clear, api, rich } = window.HelpDesk;
+  const { el, clear, api, rich, t } = window.HelpDesk;
+  const SEVERITY = { error: t('error'), warning: t('warning') };
   const FIELDS = ['name', 'address', 'hours', 'phone', 'url'];
 
   function watch(form) {
@@ -15,9 +16,9 @@
 
     function show(list) {
       clear(findings);
-      if (!list.length) findings.appendChild(el('li', { className: 'finding-ok', text: 'No problem found.' }));
+      if (!list.length) findings.appendChild(el('li', { className: 'finding-ok', text: t('No problem found.') }));
       for (const f of list) {
-        findings.appendChild(el('li', { className: 'finding-' + f.severity, text: f.severity + ': ' + f.message }));
+        findings.appendChild(el('li', { className: 'finding-' + f.severity, text: (SEVERITY[f.severity] || f.severity) + ': ' + f.message }));
       }
     }
 

@@ -21,6 +21,7 @@
   const suggestions = $('suggestions');
   const replyForm = $('reply-form');
   const replyText = $('reply-text');
+  const personTyping = $('person-typing');
   const replyLanguage = $('reply-language');
   const replySend = $('reply-send');
   const closeForm = $('close-form');
@@ -40,6 +41,12 @@
   let openHandoff = null;
   let queueSeq = 0;           // ignore answers to older requests
   let conversationSeq = 0;
+  // "typing…": the person's signal (the fact only) comes at most every TYPING_EVERY ms;
+  // shown until a message comes or TYPING_SHOWN ms pass without one.
+  const TYPING_EVERY = 3000;
+  const TYPING_SHOWN = 6000;
+  let typingTimer = 0;
+  let typingSent = 0;
 
   // -- small helpers -----------------------------------------------------------
 
@@ -192,6 +199,7 @@
       }),
       el('span', { className: 'channel', text: channelName(item.channel) }),
       el('span', { className: 'number', text: '#' + item.id }),
+      item.after_hours ? el('span', { className: 'after-hours', text: 'left after hours', attrs: { title: 'Left outside opening hours' } }) : null,
       mine ? el('span', { className: 'mediator', text: 'yours' }) : null,
     ]);
     const text = el('div', { className: 'queue-text' }, [line]);
@@ -607,6 +615,7 @@
     $('conv-status').textContent = (STATUS[handoff.status] || handoff.status) +
       (handoff.mediator_name ? ' by ' + (handoff.mediator_name === USERNAME ? 'you' : handoff.mediator_name) : '');
     $('conv-reason').textContent = handoff.reason || '—';
+    $('conv-after-hours').hidden = !handoff.after_hours;
 
     const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     clear(transcript);
@@ -713,6 +722,21 @@
     handOnTo('release', {}, 'Put this conversation back in the queue for any mediator?');
   });
 
+  function showTyping(on) {
+    window.clearTimeout(typingTimer);
+    personTyping.hidden = !on;
+    personTyping.textContent = on ? 'typing…' : '';
+    if (on) typingTimer = window.setTimeout(() => showTyping(false), TYPING_SHOWN);
+  }
+
+  // The person's widget says "The mediator is writing…"; nothing of the text is sent.
+  replyText.addEventListener('input', () => {
+    if (openId === null || !openHandoff || !isMine(openHandoff) || !replyText.value.trim()) return;
+    if (Date.now() - typingSent < TYPING_EVERY) return;
+    typingSent = Date.now();
+    api('POST', '/desk/api/handoffs/' + encodeURIComponent(openId) + '/typing', {});
+  });
+
   async function loadConversation(id) {
     const seq = ++conversationSeq;
     const result = await api('GET', '/desk/api/handoffs/' + encodeURIComponent(id));
@@ -730,6 +754,7 @@
     if (openId !== id) {
       openId = id;
       openHandoff = null;
+      showTyping(false);
       replyText.value = '';
       closeNote.value = '';
       noteText.value = '';
@@ -742,6 +767,7 @@
   }
 
   function clearConversation() {
+    showTyping(false);
     openId = null;
     openHandoff = null;
     conversationSeq++;
@@ -903,7 +929,10 @@
       if (!notice_ || typeof notice_ !== 'object') return;
       if (notice_.type === 'queue') {
         loadQueue();
+      } else if (notice_.type === 'typing' && openId !== null && Number(notice_.handoff_id) === openId) {
+        showTyping(true);
       } else if (notice_.type === 'message' && openId !== null && Number(notice_.handoff_id) === openId) {
+        if (notice_.message_id) showTyping(false); // the person's message: what they typed has come
         loadConversation(openId);
       }
     });

@@ -382,6 +382,7 @@
     root.classList.toggle('hd-rtl', d === 'rtl' || page.dir === 'rtl' || getComputedStyle(page).direction === 'rtl');
     localize(root);
     input.placeholder = t('input');
+    if (!typingNote.hidden) typingNote.textContent = TYPING[lang] || TYPING.en;
     labelForget();
     setUnread(unread);
     showStatus();

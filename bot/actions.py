@@ -369,6 +369,12 @@ class ActionHandoff(Action):
         return open_handoff(dispatcher, tracker, reason="request")
 
 
+# Channels where the mediator's answer reaches the person in their own chat app,
+# whenever it is written (Telegram; WhatsApp through Twilio). The web chat shows
+# it when the page is open again.
+CHAT_CHANNELS = ("telegram", "twilio")
+
+
 def open_handoff(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, urgent: bool = False
 ) -> list[EventType]:
@@ -386,8 +392,10 @@ def open_handoff(
         dispatcher.utter_message(response="utter_handoff_queued", wait_minutes=wait)
     else:
         opening = hours.next_opening(now)
+        # The message waits in the queue; where the answer comes depends on the channel.
+        chat = tracker.get_latest_input_channel() in CHAT_CHANNELS
         dispatcher.utter_message(
-            response="utter_handoff_after_hours",
+            response="utter_handoff_after_hours_chat" if chat else "utter_handoff_after_hours",
             reopens=opening.strftime("%d/%m %H:%M") if opening else "—",
         )
         desk = knowledge_base().kit.municipality.offices.get("help_desk")

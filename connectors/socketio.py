@@ -52,7 +52,16 @@ the bot's turn), and ``{"ok": false}`` when it was refused; the widget marks
 the person's message sent, or not sent with a retry button.
 A message written while waiting for a mediator is answered with
 ``bot_uttered`` ``{"from": "desk", "event": "waiting", "position": n}``, and
-the claim with ``{"from": "desk", "event": "joined", "name"}`` (from the desk).
+the claim with ``{"from": "desk", "event": "joined", "name", "id", "at"}``
+(from the desk). A page closed at the claim gets that notice with its
+``history``, in order and with the same id, so the widget shows it once.
+
+``typing`` (no data, or ``{"session_id"}`` of its own session) says the
+person is writing: the desk shows "typing…" to the mediator holding their
+hand-off (``POST /desk/api/typing``), at most once every 3 s per session. It
+carries no text, and a connection signals only for the session it proved;
+naming another one is refused like ``user_uttered``. The mediator's writing
+comes the other way as ``bot_uttered`` ``{"from": "desk", "event": "typing"}``.
 
 Rasa stores the conversation as ``socketio:<session id>``, which
 is also the room's name, so Rasa's replies and the relay reach it directly.
@@ -99,6 +108,7 @@ from connectors.limits import AddressLimits, address_limits_from, client_address
 from connectors.once import client_message_id, with_resent_mark
 from connectors.relay import DeskRelay
 from core.protocol import MESSAGE_LANGUAGE
+from core.typing_signal import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +229,8 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
     redis_url = ""
     app: Any = None
     addresses = AddressLimits()
+    # "The person is typing": one signal per session every few seconds reaches the desk.
+    typing = Throttle()
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -353,7 +365,8 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
             if isinstance(bots_after, bool) or not isinstance(bots_after, int | float):
                 bots_after = None
             sender_id = namespaced(self.name(), session_id)
-            found = await self.ask_desk("history", {"sender_id": sender_id, "after": max(after, 0)})
+            asked = {"sender_id": sender_id, "after": max(after, 0), "since": bots_after}
+            found = await self.ask_desk("history", asked)
             replies = found.get("messages") if isinstance(found, dict) else None
             bots, bots_up_to = await self.bot_history(sender_id, bots_after)
             answer = {
@@ -372,6 +385,17 @@ class HandoffSocketIOInput(DeskRelay, SocketIOInput):
                 return
             sender_id = namespaced(self.name(), session_id)
             await self.ask_desk("seen", {"sender_id": sender_id, "up_to": up_to})
+
+        @sio.on("typing", namespace=self.namespace)
+        async def typing(sid: str, data: Any = None) -> None:
+            session_id = bound.get(sid)
+            named = data.get("session_id") if isinstance(data, dict) else None
+            if session_id is None or (named is not None and named != session_id):
+                await sio.emit("session_refused", {"reason": "unknown session"}, room=sid)
+                return
+            if self.typing.allow(session_id):
+                sender_id = namespaced(self.name(), session_id)
+                await self.ask_desk("typing", {"sender_id": sender_id})
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: Any) -> dict:

@@ -1,6 +1,7 @@
 """The custom actions, called as the action server calls them, on the real knowledge base."""
 
 import asyncio
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -199,15 +200,47 @@ def test_handoff_in_opening_hours_gives_the_wait_and_pauses(desk_hours):
     assert events[-1]["event"] == "pause"
 
 
-def test_handoff_after_hours_says_when_mediators_are_back(desk_hours):
+@pytest.mark.parametrize(
+    "channel, response",
+    [
+        ("socketio", "utter_handoff_after_hours"),
+        ("rest", "utter_handoff_after_hours"),
+        ("telegram", "utter_handoff_after_hours_chat"),
+        ("twilio", "utter_handoff_after_hours_chat"),
+    ],
+)
+def test_handoff_after_hours_says_when_mediators_are_back(desk_hours, channel, response):
     # Open one minute a week, on the day after tomorrow.
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(date.today().weekday() + 2) % 7]
     desk_hours(f"{day} 09:00-09:01")
-    messages, events = all_events(actions.ActionHandoff(), tracker("je veux une personne"))
-    assert messages[0]["response"] == "utter_handoff_after_hours"
+    tracker_ = tracker("je veux une personne")
+    tracker_.events = [{"event": "user", "input_channel": channel, "text": "je veux une personne"}]
+    messages, events = all_events(actions.ActionHandoff(), tracker_)
+    # Where the answer will come: the web chat's page, or the person's own chat app.
+    assert messages[0]["response"] == response
     assert messages[0]["reopens"].endswith("09:00")
     assert messages[1]["response"] == "utter_ask_human"  # and where the help desk is
     assert events[-1]["event"] == "pause"
+
+
+def test_the_after_hours_replies_invite_a_message_and_say_where_the_answer_comes():
+    """In every language the bot speaks; never asking for a number or an address."""
+    domain = actions.domain_file()
+    for name in ("utter_handoff_after_hours", "utter_handoff_after_hours_chat"):
+        variants = domain["responses"][name]
+        languages = {c["value"] for v in variants for c in v.get("condition", [])}
+        assert len(languages) == 12 and len(variants) == 13, name  # and English for the rest
+        for variant in variants:
+            assert "{reopens}" in variant["text"] and "112" in variant["text"]
+        english = next(v["text"] for v in variants if not v.get("condition"))
+        assert "write your message now" in english
+        assert not re.search(r"e-?mail|phone number|your number", english, re.IGNORECASE)
+    web = next(
+        v["text"]
+        for v in domain["responses"]["utter_handoff_after_hours"]
+        if not v.get("condition")
+    )
+    assert "open this page again on this device" in web
 
 
 def rating_tracker(text, entities=(), asked=True):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -625,3 +626,106 @@ def test_what_was_said_while_away_arrives_once_in_order_with_delivery_marks(
     migrant.wait_for_timeout(1500)
     assert away.count() == 1 and back.count() == 1
     assert log.locator(".hd-msg.hd-user", has_text="Are you there?").count() == 1
+
+
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+
+
+@pytest.mark.parametrize("size", [SMALL_PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_typing_is_shown_both_ways_during_a_handoff(browser, web_url, desk_store, size):
+    """Each side sees the other writing (the fact only), until a message comes."""
+    migrant = browser.new_context(locale="ar", **size).new_page()
+    open_widget(migrant, web_url)
+    widget_say(migrant, "أريد التحدث مع شخص")
+    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    handoff = wait_for(
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
+    )
+    mediator = log_in(browser, web_url, "amal")
+    mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
+    expect(migrant.locator(".hd-msg.hd-note", has_text="انضم الوسيط")).to_be_visible(timeout=10_000)
+
+    # The mediator writes: the widget says so in Arabic, and the reply replaces it.
+    writing = migrant.locator("#hd-typing")
+    expect(writing).to_be_hidden()
+    # The conversation is loaded (before it, the page cannot tell whose it is).
+    expect(mediator.locator("#conv-status")).to_have_text("claimed by you")
+    mediator.locator("#reply-text").press_sequentially("مرحبا", delay=50)
+    expect(writing).to_have_text("الوسيط يكتب…", timeout=5_000)
+    mediator.click("#reply-send")
+    expect(migrant.locator(".hd-msg.hd-mediator", has_text="مرحبا")).to_be_visible(timeout=10_000)
+    expect(writing).to_be_hidden()
+
+    # The person writes: the desk shows "typing…", never the words, until the message comes.
+    typing = mediator.locator("#person-typing")
+    expect(typing).to_be_hidden()
+    migrant.locator("#hd-input").press_sequentially("شكرا جزيلا", delay=50)
+    expect(typing).to_have_text("typing…", timeout=5_000)
+    assert "شكرا" not in mediator.locator("#transcript").inner_text()
+    migrant.click("#hd-send")
+    expect(mediator.locator("#transcript")).to_contain_text("شكرا جزيلا", timeout=10_000)
+    expect(typing).to_be_hidden()
+    # No new signal: the widget's note goes by itself after about 6 s.
+    mediator.wait_for_timeout(3_000)  # one signal every 3 s at most
+    mediator.locator("#reply-text").press_sequentially("ok", delay=50)
+    expect(writing).to_be_visible(timeout=5_000)
+    expect(writing).to_be_hidden(timeout=9_000)
+    migrant.context.close()
+    mediator.context.close()
+
+
+@pytest.mark.parametrize("size", [SMALL_PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_mediator_who_joined_while_away_is_announced_once_in_order(
+    browser, web_url, desk_store, size
+):
+    """The page was closed at the claim: "<name> joined" comes back with the reply, once."""
+    migrant = browser.new_context(locale="ar", **size).new_page()
+    open_widget(migrant, web_url)
+    widget_say(migrant, "أريد التحدث مع شخص")
+    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    handoff = wait_for(
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
+    )
+    migrant.goto("about:blank")  # the person closes the page
+    mediator = log_in(browser, web_url, "amal")
+    mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
+    mediator.fill("#reply-text", "أنا هنا لمساعدتك")
+    mediator.click("#reply-send")
+    expect(mediator.locator("#transcript .msg-mediator .seen-mark")).to_have_text(
+        "not seen yet", timeout=10_000
+    )
+
+    open_widget(migrant, web_url)
+    joined = migrant.locator(".hd-msg.hd-note", has_text="انضم الوسيط")
+    expect(joined).to_have_count(1, timeout=10_000)
+    expect(joined).to_contain_text("amal")
+    # In order: after the bot's answer, before the reply written after the claim.
+    kinds = migrant.locator("#hd-messages .hd-msg").evaluate_all(
+        "(all) => all.map((m) => m.classList.contains('hd-note') && m.textContent.includes('amal')"
+        " ? 'joined' : m.classList.contains('hd-mediator') ? 'reply' : 'other')"
+    )
+    assert kinds.index("joined") < kinds.index("reply") and kinds.count("joined") == 1
+    # With the time of the claim, not of the return.
+    claimed = desk_store.handoff(handoff["id"])["claimed_at"]
+    shown_at = joined.locator("time").get_attribute("datetime")
+    assert (
+        abs(
+            datetime.fromisoformat(shown_at.replace("Z", "+00:00")).timestamp()
+            - datetime.fromisoformat(claimed).timestamp()
+        )
+        < 2
+    )
+    # A reload fetches again and still shows it once.
+    migrant.reload()
+    migrant.click("#hd-launcher")
+    expect(migrant.locator(".hd-msg.hd-mediator").first).to_be_visible()
+    migrant.wait_for_timeout(1500)
+    assert joined.count() == 1
+    migrant.context.close()
+    mediator.context.close()

@@ -11,15 +11,19 @@ fixtures ``queue_site`` and ``chromium`` are in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 
+from connectors.desk import app as desk
 from connectors.desk.auth import hash_password
 from connectors.desk.store import Store
-from tests.conftest import PASSWORD
-from tests.desk_site import AMAL, ATTACK, DESKTOP, PHONE
+from knowledge.settings import load_settings
+from tests.conftest import PASSWORD, free_port
+from tests.desk_site import AMAL, ATTACK, DESKTOP, PHONE, Site
 
 pytestmark = pytest.mark.slow  # starts Chromium and a web app of its own
 
@@ -451,5 +455,111 @@ def test_keyboard_shortcuts_move_claim_reply_and_go_back(queue_site, chromium, v
         expect(helper).to_be_visible()
         page.click("#shortcuts-close")
         expect(helper).to_be_hidden()
+    finally:
+        page.context.close()
+
+
+def test_typing_is_shown_to_the_holder_and_the_mediators_typing_goes_to_the_widget(
+    queue_site, chromium
+):
+    """Only the fact travels, at most once every 3 s; "typing…" goes after 6 s or a message."""
+    site, store = queue_site
+    connector = site.app[desk.CONNECTOR_KEY]
+    target = next(h for h in waiting_for(store, ("fr",)) if h["channel"] == "socketio")
+    sent: list[tuple[str, dict]] = []
+
+    async def recorded(sender_id: str, message: dict, tag: dict, channel: str = "") -> None:
+        sent.append((sender_id, message))
+
+    real_send = connector.rasa.send
+    connector.rasa.send = recorded
+    for viewport in (DESKTOP, PHONE):
+        page = log_in(chromium, site.url, "amal", viewport=viewport)
+        try:
+            if store.handoff(target["id"])["status"] == "waiting":
+                page.locator(f'#queue .queue-item[data-id="{target["id"]}"] .claim').click()
+            else:
+                page.locator(f'#my-queue .queue-item[data-id="{target["id"]}"] .open').click()
+            expect(page.locator("#conversation-title")).to_have_text(f"Request {target['id']}")
+            typing = page.locator("#person-typing")
+            expect(typing).to_be_hidden()
+            site.call(connector.person_typing(target["sender_id"]))
+            typing.scroll_into_view_if_needed()
+            expect(typing).to_have_text("typing…")
+            expect(typing).to_be_visible()
+            # No new signal: gone after about 6 s.
+            expect(typing).to_be_hidden(timeout=9_000)
+            # A message from the person clears it at once.
+            site.call(connector.person_typing(target["sender_id"]))
+            expect(typing).to_be_visible()
+            with store.transaction() as db:
+                message_id = store.add_message(
+                    db,
+                    sender_id=target["sender_id"],
+                    handoff_id=target["id"],
+                    author="migrant",
+                    text="ecco il mio messaggio",
+                )
+            notice = {"type": "message", "handoff_id": target["id"], "message_id": message_id}
+            site.call(connector.notify(notice))
+            expect(typing).to_be_hidden(timeout=2_000)
+
+            # The mediator writes: one signal to the person's widget, never the text.
+            before = len(sent)
+            connector.typing = type(connector.typing)()  # each viewport starts unthrottled
+            page.locator("#reply-text").press_sequentially("Bonjour, je", delay=30)
+            page.wait_for_timeout(500)
+            assert sent[before:] == [(target["sender_id"], {"from": "desk", "event": "typing"})]
+        finally:
+            page.context.close()
+    connector.rasa.send = real_send
+
+
+def test_a_request_left_outside_opening_hours_says_so(tmp_path, chromium):
+    """The desk shows which requests came while it was closed (desk.hours)."""
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(date.today().weekday() + 2) % 7]
+    shared = {
+        k: v for k, v in os.environ.items() if k in ("HELPDESK_TAXONOMY", "HELPDESK_MODELS_DIR")
+    }
+    settings = load_settings(
+        environ={
+            **shared,
+            "HELPDESK_DATA_DIR": str(tmp_path / "data"),
+            "HELPDESK_DESK_HOURS": f"{day} 09:00-09:01",  # closed now
+            "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
+            "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+        }
+    )
+    store = Store.open(settings.desk.database_url)
+    store.add_user("amal", hash_password(PASSWORD), "mediator", " ".join(AMAL))
+    store.set_page_language(store.credentials("amal")[0].id, "en")
+    site = Site(settings)
+    try:
+        site.new_request("telegram:night-ar", "ar", urgent=False)
+        handoff_id = store.queue(AMAL)[0]["id"]
+        for viewport in (DESKTOP, PHONE):
+            page = log_in(chromium, site.url, "amal", viewport=viewport)
+            try:
+                row = page.locator(f'.queue-item[data-id="{handoff_id}"]')
+                expect(row.locator(".after-hours")).to_have_text("left after hours")
+                if store.handoff(handoff_id)["status"] == "waiting":
+                    row.locator(".claim").click()
+                else:
+                    row.locator(".open").click()
+                note = page.locator("#conv-after-hours")
+                expect(note).to_be_visible()
+                expect(note).to_contain_text("Left outside opening hours")
+            finally:
+                page.context.close()
+    finally:
+        site.stop()
+
+
+def test_a_request_in_opening_hours_is_not_marked(queue_site, chromium):
+    site, store = queue_site  # desk.hours: always
+    page = log_in(chromium, site.url, "amal", viewport=PHONE)
+    try:
+        expect(page.locator("#queue .queue-item").first).to_be_visible()
+        assert page.locator("#queue .after-hours").count() == 0
     finally:
         page.context.close()

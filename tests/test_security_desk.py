@@ -9,12 +9,14 @@ a flood of fake emergencies.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import os
 import re
 import secrets
+import time
 from datetime import timedelta
 
 import pytest
@@ -28,6 +30,7 @@ from connectors.desk.connector import DeskConnector
 from connectors.desk.dashboard import spreadsheet_safe
 from connectors.desk.store import Store, messages, now
 from connectors.web import create_app
+from core.typing_signal import Throttle
 from knowledge.settings import load_settings
 from tests.conftest import free_port
 
@@ -671,3 +674,137 @@ async def test_the_language_switch_needs_the_token_and_a_known_language(site, st
     kept = await switch(anonymous, language="en", csrf=token, next="/login")
     assert kept.status == 303 and "helpdesk_page_language=en" in kept.headers["Set-Cookie"]
     assert ">Log in</button>" in await (await anonymous.get("/login")).text()
+
+
+# -- typing signals ------------------------------------------------------------------------------
+
+
+RASA_TOKEN = "rasa-secret"
+
+
+@pytest.fixture
+async def rasa_site(tmp_path):
+    """site() and the store of a web app that Rasa's channels may call (its token set)."""
+    settings = _settings(tmp_path, HELPDESK_RASA_TOKEN=RASA_TOKEN)
+    store = Store.open(settings.desk.database_url)
+    for username, (role, languages) in USERS.items():
+        store.add_user(username, PASSWORD_HASH, role, languages)
+    server = TestServer(create_app(settings))
+    clients: list[TestClient] = []
+
+    async def new_client() -> TestClient:
+        client = TestClient(server)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield new_client, store
+    for client in clients:
+        await client.close()
+
+
+def as_rasa(token: str = RASA_TOKEN) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_typing_reaches_only_the_holder_and_only_the_holder_signals_it(rasa_site):
+    """The person's "typing" goes to their mediator's desk alone (not a colleague in
+    the same language, not an admin); the mediator's goes to the person, throttled,
+    and no one else may send it. Neither carries text."""
+    new_client, store = rasa_site
+    amal, bilal, ada = [await logged_in(new_client, n) for n in ("amal", "bilal", "ada")]
+    handoff_id = open_handoff(store, VICTIM)
+    connector = amal.app[desk.CONNECTOR_KEY]
+    sent: list[tuple[str, dict]] = []
+
+    async def recorded(sender_id: str, message: dict, tag: dict, channel: str = "") -> None:
+        sent.append((sender_id, message))
+
+    connector.rasa.send = recorded
+    here = f"http://{amal.host}:{amal.port}"
+    sockets = [await c.ws_connect("/desk/ws", headers={"Origin": here}) for c in (amal, bilal, ada)]
+
+    async def person_typing(token: str = RASA_TOKEN) -> object:
+        body = {"sender_id": VICTIM}
+        return await amal.post("/desk/api/typing", json=body, headers=as_rasa(token))
+
+    # Waiting: nobody holds it, nobody is told.
+    answer = await person_typing()
+    assert answer.status == 200 and await answer.json() == {"told": False}
+    assert (await person_typing("wrong")).status == 401
+    assert (await post_as(amal, f"/desk/api/handoffs/{handoff_id}/claim")).status == 200
+    for socket in sockets:  # the claim's queue notice
+        assert (await socket.receive_json(timeout=5))["type"] == "queue"
+    assert await (await person_typing()).json() == {"told": True}
+    await connector.notify({"type": "queue"})
+    got = [await socket.receive_json(timeout=5) for socket in sockets]
+    assert got[0] == {"type": "typing", "handoff_id": handoff_id}
+    assert got[1] == got[2] == {"type": "queue"}
+
+    typing = f"/desk/api/handoffs/{handoff_id}/typing"
+    assert (await post_as(bilal, typing)).status == 409
+    assert (await post_as(ada, typing)).status == 409
+    assert (await post_as(amal, typing, csrf=None)).status == 403
+    assert await (await post_as(amal, typing)).json() == {"sent": True}
+    assert await (await post_as(amal, typing)).json() == {"sent": False}  # within 3 s
+    await asyncio.sleep(0.1)
+    assert sent[-1] == (VICTIM, {"from": "desk", "event": "typing"})
+    assert [m["event"] for _, m in sent] == ["joined", "typing"]
+    for socket in sockets:
+        await socket.close()
+
+
+async def test_a_mediator_who_joined_is_fetched_again_with_the_same_id(rasa_site):
+    """The page was closed at the claim: history brings "<name> joined" back, in
+    order among the replies, with the id the live notice had; not before `since`."""
+    new_client, store = rasa_site
+    sender = "socketio:away-session"
+    with store.transaction() as db:
+        handoff_id = store.open_handoff(
+            db,
+            sender_id=sender,
+            channel="socketio",
+            language="ar",
+            topic=None,
+            reason="request",
+            urgent=False,
+        )
+    amal = await logged_in(new_client, "amal")
+    connector = amal.app[desk.CONNECTOR_KEY]
+    sent: list[dict] = []
+
+    async def recorded(sender_id: str, message: dict, tag: dict, channel: str = "") -> None:
+        sent.append(message)
+
+    connector.rasa.send = recorded
+    asked = time.time() - 1  # the last bot message the page showed
+    assert (await post_as(amal, f"/desk/api/handoffs/{handoff_id}/claim")).status == 200
+    status = await post_as(amal, f"/desk/api/handoffs/{handoff_id}/reply", {"text": "مرحبا"})
+    assert status.status == 201
+    await asyncio.sleep(0.1)
+    live = next(m for m in sent if m.get("event") == "joined")
+    assert live["name"] == "amal" and live["id"].startswith(f"j{handoff_id}.")
+
+    async def history(since) -> list[dict]:
+        body = {"sender_id": sender, "after": 0, "since": since}
+        answer = await amal.post("/desk/api/history", json=body, headers=as_rasa())
+        assert answer.status == 200
+        return (await answer.json())["messages"]
+
+    found = await history(asked)
+    assert [m["from"] for m in found] == ["desk", "mediator"]
+    assert found[0] == live
+    # Shown after the claim, or a transcript from before ids (null): not again.
+    assert [m["from"] for m in await history(time.time() + 1)] == ["mediator"]
+    assert [m["from"] for m in await history(None)] == ["mediator"]
+    assert (await amal.post("/desk/api/history", json={"sender_id": sender})).status == 401
+
+
+def test_the_typing_throttle_lets_one_signal_through_every_few_seconds():
+    throttle = Throttle(every=3.0, size=2)
+    assert throttle.allow("a", at=100.0)
+    assert not throttle.allow("a", at=102.9)
+    assert throttle.allow("b", at=102.9)
+    assert throttle.allow("a", at=103.0)
+    # Only the newest keys are remembered: memory stays bounded.
+    assert throttle.allow("c", at=103.1) and throttle.allow("b", at=103.2)

@@ -143,3 +143,48 @@ def test_only_the_persons_own_session_gets_what_was_said_while_away(assistant, d
             )
 
     asyncio.run(asyncio.wait_for(story(), 150))
+
+
+def test_a_session_signals_typing_only_for_its_own_conversation(assistant, desk_as, settings):
+    """``typing`` names no text; a connection signals only for the session it proved."""
+    amal = desk_as("amal")
+    rasa = settings.services.rasa_url
+    cookie = "; ".join(f"{c.name}={c.value}" for c in amal.jar)
+    desk_ws = amal.base.replace("http", "ws", 1) + "/desk/ws"
+
+    async def typing_notices(socket, seconds: float) -> list[dict]:
+        found = []
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while (left := end - loop.time()) > 0:
+            try:
+                notice = await socket.receive_json(timeout=left)
+            except asyncio.TimeoutError:  # noqa: UP041
+                break
+            if notice.get("type") == "typing":
+                found.append(notice)
+        return found
+
+    async def story() -> None:
+        async with SocketIOClient(rasa) as person:
+            await person.say_acknowledged("I want to talk to a person", {"language": "en"})
+            await person.next_message(30)
+            handoff = await asyncio.to_thread(wait_for, lambda: amal.queued(person.sender_id))
+            assert amal.post(f"/desk/api/handoffs/{handoff['id']}/claim")[0] == 200
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(desk_ws, headers={"Cookie": cookie}) as desk,
+                SocketIOClient(rasa) as stranger,
+            ):
+                # Another session naming the person's: refused, and the desk hears nothing.
+                await stranger._emit("typing", {"session_id": person.session_id})
+                assert await typing_notices(desk, 2) == []
+                assert stranger.refused == [{"reason": "unknown session"}]
+                # The person's own signal reaches the desk once, however often sent.
+                for _ in range(3):
+                    await person._emit("typing", {})
+                assert await typing_notices(desk, 2) == [
+                    {"type": "typing", "handoff_id": handoff["id"]}
+                ]
+
+    asyncio.run(asyncio.wait_for(story(), 150))

@@ -427,6 +427,15 @@ ITALIAN: Final[dict[str, str]] = {
     "Changes made here": "Modifiche fatte qui",
     "Undo the last change": "Annulla l'ultima modifica",
     "No change made from this page yet.": "Ancora nessuna modifica da questa pagina.",
+    # -- mediator desk: typing and requests left outside opening hours -------------------
+    "typing…": "sta scrivendo…",
+    "left after hours": "lasciata fuori orario",
+    "Left outside opening hours": "Lasciata fuori dall'orario di apertura",
+    "Left outside opening hours. The person was told their message waits here and that the "
+    "answer comes in this conversation.": (
+        "Lasciata fuori dall'orario di apertura. Alla persona è stato detto che il suo messaggio "
+        "aspetta qui e che la risposta arriverà in questa conversazione."
+    ),
     # -- welcome kit editor: local offices and what people found missing ----------------
     "Name": "Nome",
     "Address": "Indirizzo",

@@ -46,6 +46,7 @@ from connectors.handoff import (
 )
 from connectors.identity import log_id
 from core.protocol import TOO_LONG
+from core.typing_signal import MEDIATOR_TYPING, Throttle
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ class DeskConnector(HandoffConnector):
         self.fanout: Fanout | None = None
         # Where the desk's store says this web app stands in Rasa's events.
         self.position = Position(0, 0)
+        # "The mediator is writing": at most one signal per hand-off every few seconds.
+        self.typing = Throttle()
 
     # -- HandoffConnector ------------------------------------------------------
 
@@ -190,14 +193,38 @@ class DeskConnector(HandoffConnector):
 
     # -- mediators' replies --------------------------------------------------------
 
-    def tell_joined(self, handoff: dict, name: str) -> None:
+    def tell_joined(self, handoff: dict) -> None:
         """The widget says "<name> joined"; sent beside the claim, never holding it up.
 
-        Only the widget shows it: other channels would get an empty message
-        (PlatformOutput sends the desk's messages as text)."""
+        `handoff` as it is once claimed. Only the widget shows it: other channels
+        would get an empty message (PlatformOutput sends the desk's messages as
+        text). A page closed at the time fetches it again (``joined_notice``)."""
         if handoff["channel"] == "socketio" and self.rasa is not None:
-            notice = {"from": "desk", "event": "joined", "name": name}
+            notice = joined_notice(handoff)
             self._in_background(self._send_notice(handoff["sender_id"], notice))
+
+    async def person_typing(self, sender_id: str) -> int | None:
+        """The person is typing: a notice for the mediator holding their hand-off.
+
+        Only the fact, never text; nothing while no mediator holds it. Returns
+        the hand-off's id when its mediator was told."""
+        handoff = await asyncio.to_thread(self.store.claimed_handoff_for, sender_id)
+        if handoff is None:
+            return None
+        await self.notify({"type": "typing", "handoff_id": handoff["id"]})
+        return handoff["id"]
+
+    def mediator_typing(self, handoff: dict) -> bool:
+        """The widget shows "The mediator is writing…"; sent beside the request.
+
+        The widget only: the other channels would get an empty message. False
+        when throttled (one signal per hand-off every few seconds) or not sent."""
+        if handoff["channel"] != "socketio" or self.rasa is None:
+            return False
+        if not self.typing.allow(str(handoff["id"])):
+            return False
+        self._in_background(self._send_notice(handoff["sender_id"], dict(MEDIATOR_TYPING)))
+        return True
 
     async def _send_notice(self, sender_id: str, notice: dict) -> None:
         assert self.rasa is not None
@@ -512,6 +539,22 @@ class DeskConnector(HandoffConnector):
                 await listener(notice)
             except Exception:  # a closed page must not stop the others
                 self.listeners.discard(listener)
+
+
+def joined_notice(handoff: dict) -> dict:
+    """ "<name> joined", as sent live at the claim and fetched again later.
+
+    The id names the hand-off and the moment of the claim, so the widget shows
+    it once, and once more only for a new claim (after a release); `at` puts it
+    in order among the other messages fetched again."""
+    claimed = datetime.fromisoformat(handoff["claimed_at"]).timestamp()
+    return {
+        "from": "desk",
+        "event": "joined",
+        "name": handoff.get("mediator_name") or "",
+        "id": f"j{handoff['id']}.{int(claimed)}",
+        "at": claimed,
+    }
 
 
 def for_person(message: dict) -> dict:

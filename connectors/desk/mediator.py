@@ -2,8 +2,9 @@
 
     GET  /desk                               the page (role mediator)
     GET  /desk/api/queue                     open hand-offs in the mediator's languages,
-                                             urgent first, each with a redacted preview
-                                             and "unspoken" (no mediator speaks it)
+                                             urgent first, each with a redacted preview,
+                                             "unspoken" (no mediator speaks it) and
+                                             "after_hours" (asked outside desk.hours)
     GET  /desk/api/handoffs/{id}             hand-off, transcript, suggested answers
                                              (waiting: a preview only; claimed: only
                                              for its mediator and admins, else 403)
@@ -15,6 +16,8 @@
     POST /desk/api/handoffs/{id}/claim       409 when another mediator was first
     POST /desk/api/handoffs/{id}/reply       {"text", "language"}
     POST /desk/api/handoffs/{id}/close       {"note"}
+    POST /desk/api/handoffs/{id}/typing      {}: its mediator is writing; the widget shows
+                                             "The mediator is writing…" (no text is sent)
     POST /desk/api/handoffs/{id}/notes       {"text"}: a private note (its mediator or an
                                              admin); notes come with the transcript, to
                                              those who may read it, never to the person
@@ -22,19 +25,25 @@
     GET  /desk/api/handoffs/{id}/colleagues  mediators it may go to: {"colleagues": [names]}
     POST /desk/api/handoffs/{id}/transfer    {"to": username}: a mediator who works in
                                              its language (its mediator or an admin)
-    GET  /desk/ws                            live notices: {"type": "queue" | "message"}
+    GET  /desk/ws                            live notices: {"type": "queue" | "message"
+                                             | "typing"}; "typing" to the holder only
     POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
                                              -> {"taken", "position": in the queue, or null}
-    POST /desk/api/history                   from Rasa's socket.io channel: {"sender_id", "after"}
-                                             -> the person's mediator replies after `after`
-                                                (each with `at`, when it was written)
+    POST /desk/api/history                   from Rasa's socket.io channel: {"sender_id", "after",
+                                             "since"} -> the person's mediator replies after
+                                                `after` (each with `at`, when it was written),
+                                                and "<name> joined" for claims after Unix
+                                                time `since` (none when it is null)
     POST /desk/api/seen                      from Rasa's socket.io channel: {"sender_id", "up_to"}
+    POST /desk/api/typing                    from Rasa's socket.io channel: {"sender_id"}: the
+                                             person is typing (the fact only, never text)
 
 POSTs are JSON with the ``X-CSRF-Token`` header of the page, except
 ``/desk/api/inbound``: Rasa's socket.io channel (``connectors/socketio.py``)
 sends what a person in a hand-off writes there, with ``Authorization: Bearer``
 and Rasa's token. It answers ``{"taken": true}`` when a hand-off is open and
-the message is stored, else ``{"taken": false}`` and the bot gets it.
+the message is stored, else ``{"taken": false}`` and the bot gets it. So do
+``history``, ``seen`` and ``typing``, which come from Rasa's channels too.
 
 No page or JSON shows a person's raw sender id: hand-offs are named by their
 id. Every transcript shown is recorded (``Store.record_view``). The live
@@ -53,9 +62,10 @@ from aiohttp import WSMsgType, web
 
 from connectors.desk import app as desk
 from connectors.desk import auth
-from connectors.desk.connector import for_person
+from connectors.desk.connector import for_person, joined_notice
 from connectors.desk.i18n import staff_text
 from connectors.desk.store import public
+from core.hours import OpeningHours
 
 MAX_REPLY_CHARS = 4000
 MAX_NOTE_CHARS = 2000
@@ -64,6 +74,13 @@ MAX_NOTE_CHARS = 2000
 @desk.requires("mediator")
 async def page(request: web.Request) -> web.Response:
     return desk.render(request, "desk.html")
+
+
+def after_hours(request: web.Request, handoff: dict) -> bool:
+    """The request was left outside the desk's opening hours (desk.hours, at its creation)."""
+    desk_settings = request.app[desk.DESK_SETTINGS_KEY].desk
+    hours = OpeningHours.parse(desk_settings.hours, desk_settings.timezone)
+    return not hours.is_open(datetime.fromisoformat(handoff["created_at"]))
 
 
 def _languages(user) -> tuple[str, ...] | None:
@@ -85,6 +102,7 @@ async def queue(request: web.Request) -> web.Response:
             # No mediator speaks it: every mediator's queue shows it, and so does
             # the desk's "my languages" filter.
             item["unspoken"] = item["language"] not in spoken
+            item["after_hours"] = after_hours(request, item)
         return [public(item) for item in found]
 
     return web.json_response({"handoffs": await asyncio.to_thread(load)})
@@ -117,6 +135,7 @@ async def show(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(
             text=staff_text(user, "This conversation is in a language you do not work in.")
         )
+    handoff["after_hours"] = after_hours(request, handoff)
     if handoff["status"] == "waiting" and not may_read(handoff, user):
         # Enough to choose it; the conversation itself once claimed.
         preview = await asyncio.to_thread(store.preview, handoff["id"])
@@ -219,7 +238,9 @@ async def claim(request: web.Request) -> web.Response:
             status=409,
         )
     await request.app[desk.CONNECTOR_KEY].notify({"type": "queue"})
-    request.app[desk.CONNECTOR_KEY].tell_joined(handoff, user.username)
+    claimed = await asyncio.to_thread(request.app[desk.STORE_KEY].handoff, handoff["id"])
+    if claimed is not None and claimed["claimed_at"]:
+        request.app[desk.CONNECTOR_KEY].tell_joined(claimed)
     return web.json_response({"claimed": True})
 
 
@@ -338,6 +359,15 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 @desk.requires("mediator")
+async def mediator_typing(request: web.Request) -> web.Response:
+    """The mediator is writing a reply: the person's widget says so (no text)."""
+    handoff = await _handoff_or_404(request)
+    _held_by(handoff, request[auth.USER_KEY])
+    sent = request.app[desk.CONNECTOR_KEY].mediator_typing(handoff)
+    return web.json_response({"sent": sent})
+
+
+@desk.requires("mediator")
 async def close(request: web.Request) -> web.Response:
     handoff = await _handoff_or_404(request)
     user = request[auth.USER_KEY]
@@ -378,6 +408,8 @@ async def history(request: web.Request) -> web.Response:
     sender_id, after = body.get("sender_id"), body.get("after", 0)
     if not isinstance(sender_id, str) or not sender_id or not isinstance(after, int):
         raise web.HTTPBadRequest(text="Send sender_id and after.")
+    since = body.get("since")
+    since = since if isinstance(since, int | float) and not isinstance(since, bool) else None
     store = request.app[desk.STORE_KEY]
     replies = await asyncio.to_thread(store.mediator_replies, sender_id, after)
     seen = await asyncio.to_thread(store.seen_up_to, sender_id)
@@ -386,6 +418,11 @@ async def history(request: web.Request) -> web.Response:
         {**for_person(m), "at": datetime.fromisoformat(m["created_at"]).timestamp()}
         for m in replies
     ]
+    # A mediator who joined while the page was closed, as the notice said it live.
+    claims = (
+        await asyncio.to_thread(store.claims_since, sender_id, since) if since is not None else []
+    )
+    found = sorted(found + [joined_notice(h) for h in claims], key=lambda m: m["at"])
     return web.json_response({"messages": found, "seen_up_to": seen})
 
 
@@ -401,6 +438,20 @@ async def seen(request: web.Request) -> web.Response:
     for handoff_id in changed:
         await request.app[desk.CONNECTOR_KEY].notify({"type": "message", "handoff_id": handoff_id})
     return web.json_response({"seen": bool(changed)})
+
+
+async def person_typing(request: web.Request) -> web.Response:
+    """The person is typing; their mediator's desk shows "typing…".
+
+    Rasa's socket.io channel sends it for the session a connection proved with
+    its tag, at most once every few seconds (core/typing_signal.py)."""
+    if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
+        raise web.HTTPUnauthorized(text="Wrong or missing token.")
+    sender_id = (await _json(request)).get("sender_id")
+    if not isinstance(sender_id, str) or not sender_id:
+        raise web.HTTPBadRequest(text="Send sender_id.")
+    told = await request.app[desk.CONNECTOR_KEY].person_typing(sender_id)
+    return web.json_response({"told": told is not None})
 
 
 @desk.requires("operator")
@@ -427,6 +478,12 @@ async def _concerns(request: web.Request, notice: dict) -> bool:
     hand-off's messages for whoever may open it (operators: theirs only)."""
     user = request[auth.USER_KEY]
     handoff_id = notice.get("handoff_id")
+    if notice.get("type") == "typing":
+        # "The person is typing": for the mediator who holds it, and no one else.
+        handoff = await asyncio.to_thread(request.app[desk.STORE_KEY].handoff, handoff_id)
+        if handoff is None or handoff["status"] != "claimed":
+            return False
+        return handoff["mediator_id"] == user.id
     if user.role == "admin":
         return True
     if handoff_id is None:
@@ -470,6 +527,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/handoffs/{id}/claim", claim)
     app.router.add_post("/desk/api/handoffs/{id}/reply", reply)
     app.router.add_post("/desk/api/handoffs/{id}/close", close)
+    app.router.add_post("/desk/api/handoffs/{id}/typing", mediator_typing)
     app.router.add_post("/desk/api/handoffs/{id}/notes", add_note)
     app.router.add_post("/desk/api/handoffs/{id}/release", release)
     app.router.add_get("/desk/api/handoffs/{id}/colleagues", colleagues)
@@ -478,6 +536,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/inbound", inbound)
     app.router.add_post("/desk/api/history", history)
     app.router.add_post("/desk/api/seen", seen)
+    app.router.add_post("/desk/api/typing", person_typing)
     app.router.add_get("/desk/api/views", views)
     app.router.add_get("/desk/api/closed", closed)
     app.router.add_get("/assist/ws", live_operator)

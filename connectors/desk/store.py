@@ -432,6 +432,32 @@ class Store:
             )
         ).scalar()
 
+    def claims_since(self, sender_id: str, since: float) -> list[dict]:
+        """The person's hand-offs a mediator claimed after Unix time `since`, oldest first."""
+        after = datetime.fromtimestamp(since, UTC).replace(tzinfo=None)
+        with self.engine.connect() as db:
+            rows = db.execute(
+                self._handoff_query()
+                .where(
+                    handoffs.c.sender_id == sender_id,
+                    handoffs.c.claimed_at.is_not(None),
+                    handoffs.c.claimed_at > after,
+                    handoffs.c.mediator_id.is_not(None),
+                )
+                .order_by(handoffs.c.claimed_at)
+            ).all()
+        return [self._handoff(row) for row in rows]
+
+    def claimed_handoff_for(self, sender_id: str) -> dict | None:
+        """The person's hand-off a mediator holds now, or None."""
+        with self.engine.connect() as db:
+            row = db.execute(
+                self._handoff_query().where(
+                    handoffs.c.sender_id == sender_id, handoffs.c.status == "claimed"
+                )
+            ).first()
+        return self._handoff(row) if row else None
+
     def waiting_position(self, sender_id: str) -> int | None:
         """Where the person's waiting hand-off stands in the queue (1: next); None when
         a mediator has it or none is open. Queue order: urgent first, then the oldest."""

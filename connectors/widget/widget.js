@@ -80,6 +80,16 @@
     bn: 'নতুন বার্তা: {n}', ru: 'Новые сообщения: {n}', ro: 'Mesaje noi: {n}', sq: 'Mesazhe të reja: {n}',
     tr: 'Yeni mesajlar: {n}',
   };
+  // Shown while the mediator writes a reply (the desk sends the fact, never the text).
+  const TYPING = {
+    it: 'Il mediatore sta scrivendo…', en: 'The mediator is writing…', ar: 'الوسيط يكتب…',
+    fr: 'Le médiateur est en train d’écrire…', uk: 'Медіатор пише…', es: 'El mediador está escribiendo…',
+    fa: 'میانجی در حال نوشتن است…', ur: 'ثالث لکھ رہے ہیں…', bn: 'মধ্যস্থতাকারী লিখছেন…',
+    ru: 'Медиатор пишет…', ro: 'Mediatorul scrie…', sq: 'Ndërmjetësi po shkruan…', tr: 'Arabulucu yazıyor…',
+  };
+  // At most one "typing" signal every TYPING_EVERY ms; shown at most TYPING_SHOWN ms after one.
+  const TYPING_EVERY = 3000;
+  const TYPING_SHOWN = 6000;
   const MAX_CHARS = Number(attr('max-chars')) > 0 ? Number(attr('max-chars')) : 4000;
   // A message the server has not acknowledged within this time is shown as not sent.
   const ACK_MS = (Number(attr('ack-seconds')) > 0 ? Number(attr('ack-seconds')) : 30) * 1000;
@@ -149,9 +159,10 @@
   for (const c in NAMES) select.appendChild(el('option', { value: c, lang: c, dir: RTL.includes(c) ? 'rtl' : 'ltr', text: NAMES[c] }));
   const status = el('div', { class: 'hd-status', role: 'status' });
   const box = el('div', { id: 'hd-messages', class: 'hd-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'hd-title', tabindex: '0' });
-  const input = el('textarea', { id: 'hd-input', class: 'hd-input', rows: '1', dir: 'auto', 'data-a': 'input', oninput: () => { grow(); count(false); }, onkeydown: (e) => {
+  const input = el('textarea', { id: 'hd-input', class: 'hd-input', rows: '1', dir: 'auto', 'data-a': 'input', oninput: () => { grow(); count(false); typed(); }, onkeydown: (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); submit(); }
   } });
+  const typingNote = el('div', { id: 'hd-typing', class: 'hd-typing', role: 'status', hidden: true });
   const counter = el('div', { id: 'hd-count', class: 'hd-count', 'aria-live': 'polite', hidden: true });
   const panel = el('section', { id: 'hd-panel', class: 'hd-panel', role: 'dialog', 'aria-labelledby': 'hd-title', hidden: true },
     el('div', { class: 'hd-head' },
@@ -162,6 +173,7 @@
       el('button', { id: 'hd-close', class: 'hd-close', type: 'button', 'data-a': 'close', icon: 'close', onclick: () => { close(); launcher.focus(); } })),
     status,
     box,
+    typingNote,
     counter,
     el('form', { class: 'hd-form', onsubmit: (e) => { e.preventDefault(); submit(); } },
       input,
@@ -307,6 +319,7 @@
       log = log.filter((x) => !(x.r === 's' && x.k === 'waiting'));
       box.querySelectorAll('.hd-note[data-k="waiting"]').forEach((n) => n.remove());
     }
+    if (m.r !== 'u') showTyping(false); // the message it announced has come
     log.push(m);
     if (log.length > 100) log = log.slice(-100);
     setJ(K.t, log);
@@ -369,6 +382,7 @@
     root.classList.toggle('hd-rtl', d === 'rtl' || page.dir === 'rtl' || getComputedStyle(page).direction === 'rtl');
     localize(root);
     input.placeholder = t('input');
+    if (!typingNote.hidden) typingNote.textContent = TYPING[lang] || TYPING.en;
     labelForget();
     setUnread(unread);
     showStatus();
@@ -581,11 +595,38 @@
     const top = Math.max(...shown);
     if (top > seenSent) { emit(ws, 'replies_seen', { up_to: top }); seenSent = top; }
   }
-  function deskNotice(d) {
+  // "The mediator is writing…" until a message comes or TYPING_SHOWN passes without a signal.
+  let typingTimer = 0;
+  function showTyping(on) {
+    clearTimeout(typingTimer);
+    typingNote.hidden = !on;
+    typingNote.textContent = on ? TYPING[lang] || TYPING.en : '';
+    if (on) typingTimer = setTimeout(() => showTyping(false), TYPING_SHOWN);
+  }
+  // While a mediator holds the conversation (they joined, or wrote last), the desk
+  // is told the person is typing: the fact only, at most once every TYPING_EVERY ms.
+  let typingSent = 0;
+  function withMediator() {
+    for (let i = log.length - 1; i >= 0; i--) {
+      const m = log[i];
+      if (m.r === 'm' || (m.r === 's' && m.k === 'joined')) return true;
+      if (m.r === 'b') return false;
+    }
+    return false;
+  }
+  function typed() {
+    if (!input.value.trim() || !ready || !ws || ws.readyState !== 1 || !withMediator()) return;
+    if (Date.now() - typingSent < TYPING_EVERY) return;
+    typingSent = Date.now();
+    emit(ws, 'typing', {});
+  }
+  // `at`: the time it was sent, for a notice fetched again after the page was closed.
+  function deskNotice(d, at) {
+    if (d.event === 'typing') return showTyping(true);
     if (d.event === 'waiting' && Number.isInteger(d.position) && d.position > 0) {
       add({ r: 's', k: 'waiting', t: note(0, { n: new Intl.NumberFormat(lang).format(d.position) }) });
     } else if (d.event === 'joined' && typeof d.name === 'string') {
-      add({ r: 's', k: 'joined', t: note(1, { name: d.name }) });
+      add({ r: 's', k: 'joined', t: note(1, { name: d.name }), ...(at || {}) });
     }
   }
   // The bot names the conversation's language on each message: the frame follows it,
@@ -608,11 +649,12 @@
     }
     if (isForgotten(d)) return forgetHere(true);
     follow(d);
-    if (d && typeof d === 'object' && d.from === 'desk') return deskNotice(d);
-    if (!d || typeof d !== 'object' || typeof d.text !== 'string' || !d.text.trim()) return;
+    if (!d || typeof d !== 'object') return;
     // Fetched again: shown at the time it was sent, not now.
-    const sent = fetched ? Number(d.from === 'mediator' ? d.at : d.ts) * 1000 : NaN;
+    const sent = fetched ? Number(d.from === 'mediator' || d.from === 'desk' ? d.at : d.ts) * 1000 : NaN;
     const at = Number.isFinite(sent) ? { at: sent } : {};
+    if (d.from === 'desk') return deskNotice(d, at);
+    if (typeof d.text !== 'string' || !d.text.trim()) return;
     if (d.from === 'mediator') {
       const id = Number.isInteger(d.id) ? d.id : null;
       if (id !== null) {
@@ -769,6 +811,7 @@
 #hd-widget .hd-close:hover{background:rgba(255,255,255,.18)}
 #hd-widget .hd-forget{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center;border-radius:8px;background:transparent;color:#fff}
 #hd-widget .hd-forget:hover{background:rgba(255,255,255,.18)}
+#hd-widget .hd-typing{padding:4px 16px;background:#f6f7f8;color:#4a4a4a;font-size:15px;font-style:italic}
 #hd-widget .hd-count{padding:2px 16px;font-size:14px;color:#4a4a4a;text-align:end}
 #hd-widget .hd-count.hd-over{color:#a4000f;font-weight:700}
 #hd-widget .hd-status{padding:6px 16px;background:#fff3cd;color:#4d3300;font-weight:600}

@@ -22,6 +22,7 @@
   const suggestions = $('suggestions');
   const replyForm = $('reply-form');
   const replyText = $('reply-text');
+  const personTyping = $('person-typing');
   const replyLanguage = $('reply-language');
   const replySend = $('reply-send');
   const closeForm = $('close-form');
@@ -41,6 +42,12 @@
   let openHandoff = null;
   let queueSeq = 0;           // ignore answers to older requests
   let conversationSeq = 0;
+  // "typing…": the person's signal (the fact only) comes at most every TYPING_EVERY ms;
+  // shown until a message comes or TYPING_SHOWN ms pass without one.
+  const TYPING_EVERY = 3000;
+  const TYPING_SHOWN = 6000;
+  let typingTimer = 0;
+  let typingSent = 0;
 
   // -- small helpers -----------------------------------------------------------
 
@@ -193,6 +200,7 @@
       }),
       el('span', { className: 'channel', text: channelName(item.channel) }),
       el('span', { className: 'number', text: '#' + item.id }),
+      item.after_hours ? el('span', { className: 'after-hours', text: t('left after hours'), attrs: { title: t('Left outside opening hours') } }) : null,
       mine ? el('span', { className: 'mediator', text: t('yours') }) : null,
     ]);
     const text = el('div', { className: 'queue-text' }, [line]);
@@ -606,6 +614,7 @@
     $('conv-status').textContent = (STATUS[handoff.status] || handoff.status) +
       (handoff.mediator_name ? ' ' + (handoff.mediator_name === USERNAME ? t('by you') : t('by %(name)s', { name: handoff.mediator_name })) : '');
     $('conv-reason').textContent = REASONS[handoff.reason] || handoff.reason || '—';
+    $('conv-after-hours').hidden = !handoff.after_hours;
 
     const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     clear(transcript);
@@ -712,6 +721,21 @@
     handOnTo('release', {}, t('Put this conversation back in the queue for any mediator?'));
   });
 
+  function showTyping(on) {
+    window.clearTimeout(typingTimer);
+    personTyping.hidden = !on;
+    personTyping.textContent = on ? t('typing…') : '';
+    if (on) typingTimer = window.setTimeout(() => showTyping(false), TYPING_SHOWN);
+  }
+
+  // The person's widget says "The mediator is writing…"; nothing of the text is sent.
+  replyText.addEventListener('input', () => {
+    if (openId === null || !openHandoff || !isMine(openHandoff) || !replyText.value.trim()) return;
+    if (Date.now() - typingSent < TYPING_EVERY) return;
+    typingSent = Date.now();
+    api('POST', '/desk/api/handoffs/' + encodeURIComponent(openId) + '/typing', {});
+  });
+
   async function loadConversation(id) {
     const seq = ++conversationSeq;
     const result = await api('GET', '/desk/api/handoffs/' + encodeURIComponent(id));
@@ -729,6 +753,7 @@
     if (openId !== id) {
       openId = id;
       openHandoff = null;
+      showTyping(false);
       replyText.value = '';
       closeNote.value = '';
       noteText.value = '';
@@ -741,6 +766,7 @@
   }
 
   function clearConversation() {
+    showTyping(false);
     openId = null;
     openHandoff = null;
     conversationSeq++;
@@ -902,7 +928,10 @@
       if (!notice_ || typeof notice_ !== 'object') return;
       if (notice_.type === 'queue') {
         loadQueue();
+      } else if (notice_.type === 'typing' && openId !== null && Number(notice_.handoff_id) === openId) {
+        showTyping(true);
       } else if (notice_.type === 'message' && openId !== null && Number(notice_.handoff_id) === openId) {
+        if (notice_.message_id) showTyping(false); // the person's message: what they typed has come
         loadConversation(openId);
       }
     });

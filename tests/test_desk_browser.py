@@ -487,3 +487,53 @@ def test_closed_conversations_are_found_and_read_again_read_only(queue_site, chr
                 expect(page.locator(hidden)).to_be_hidden()
         finally:
             page.context.close()
+
+
+def test_a_saved_arabic_reply_is_put_into_the_reply_and_sent(queue_site, chromium):
+    site, store = queue_site
+    saved = "أحضر جواز سفرك والإيصال إلى الكويستورا يوم الاثنين، الهاتف +39 0121 000007"
+    for viewport, target in (
+        (DESKTOP, waiting_for(store, ("ar",))[-3]["id"]),
+        (PHONE, waiting_for(store, ("ar",))[-4]["id"]),
+    ):
+        page = log_in(chromium, site.url, "amal", viewport=viewport)
+        page.on("dialog", lambda dialog: dialog.accept())
+        try:
+            expect(page.locator("#saved-panel")).to_be_hidden()
+            page.locator(f'#queue .queue-item[data-id="{target}"] .claim').click()
+            panel = page.locator("#saved-panel")
+            expect(panel).to_be_visible()
+            # The person's language is chosen for the mediator.
+            expect(page.locator("#saved-language")).to_have_value("ar")
+            if viewport is DESKTOP:
+                expect(page.locator("#saved-list")).to_have_text(
+                    "No saved reply in this language yet."
+                )
+                page.fill("#saved-text", saved)
+                page.click("#saved-add")
+            item = page.locator("#saved-list .saved-reply")
+            expect(item).to_have_count(1)
+            # Right to left, the phone number kept in order in its own <bdi>.
+            expect(item.locator(".saved-text")).to_have_attribute("dir", "auto")
+            expect(item.locator(".saved-text bdi")).to_have_text("+39 0121 000007")
+            expect(page.locator("#saved-text")).to_have_value("")
+            use = item.locator(".use-saved")
+            use.scroll_into_view_if_needed()
+            for control in (use, item.locator(".edit-saved"), item.locator(".delete-saved")):
+                box = control.bounding_box()
+                assert box["height"] >= 48 and box["x"] + box["width"] <= viewport["width"], box
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            use.click()
+            # In the reply box, focused and editable; nothing was sent by itself.
+            expect(page.locator("#reply-text")).to_have_value(saved)
+            expect(page.locator("#reply-text")).to_be_focused()
+            assert all(m["author"] != "mediator" for m in store.handoff_transcript(target))
+            page.locator("#reply-text").press("End")
+            page.keyboard.type(" ✓")
+            page.click("#reply-send")
+            expect(page.locator("#transcript .msg-mediator .original")).to_have_text(saved + " ✓")
+        finally:
+            page.context.close()
+        (sent,) = [m for m in store.handoff_transcript(target) if m["author"] == "mediator"]
+        assert (sent["text"], sent["language"]) == (saved + " ✓", "ar")
+    assert [r["text"] for r in store.saved_replies("ar")] == [saved]

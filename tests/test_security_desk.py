@@ -639,3 +639,46 @@ async def test_closed_conversations_are_read_again_only_by_their_mediator(site, 
         listed = await (await amal.get(f"/desk/api/closed?{query}")).json()
         assert [h["id"] for h in listed["handoffs"]] == expected, query
     assert (await amal.get("/desk/api/closed?from=yesterday")).status == 400
+
+
+async def test_saved_replies_are_changed_only_in_ones_own_languages(site, store):
+    amal, olena, olga, ada = [await logged_in(site, n) for n in ("amal", "olena", "olga", "ada")]
+    anonymous = await site()
+    saved = "/desk/api/saved-replies"
+    arabic = "أحضر جواز سفرك والإيصال إلى الكويستورا يوم الاثنين"
+    assert (await post_as(amal, saved, {"language": "ar", "text": arabic})).status == 201
+    (reply,) = (await (await amal.get(f"{saved}?language=ar")).json())["replies"]
+    one = f"{saved}/{reply['id']}"
+
+    # Another mediator's languages (olena: uk, it), an operator, nobody logged in,
+    # no or a forged CSRF token: refused, nothing changed.
+    assert (await post_as(olena, saved, {"language": "ar", "text": "x"})).status == 403
+    assert (await post_as(olena, one, {"text": "changed"})).status == 403
+    assert (await post_as(olena, f"{one}/delete")).status == 403
+    assert (await post_as(olga, saved, {"language": "it", "text": "x"})).status == 403
+    assert (await olga.get(f"{saved}?language=ar")).status == 403
+    assert (await anonymous.get(f"{saved}?language=ar")).status == 401
+    assert (await anonymous.post(one, json={"text": "x"})).status == 401
+    assert (await post_as(amal, one, {"text": "changed"}, csrf=None)).status == 403
+    assert (await post_as(amal, f"{one}/delete", csrf="forged")).status == 403
+    assert store.saved_reply(reply["id"])["text"] == arabic
+
+    # Length and language limits, with a message that says which.
+    too_long = await post_as(amal, saved, {"language": "ar", "text": "x" * 2001})
+    assert too_long.status == 400 and "1 to 2000 characters" in await too_long.text()
+    assert (await post_as(amal, saved, {"language": "ar", "text": "   "})).status == 400
+    assert (await post_as(amal, saved, {"language": "xx", "text": "x"})).status == 400
+    assert (await post_as(amal, one, {"text": "y" * 2001})).status == 400
+    assert store.count_saved_replies("ar") == 1
+
+    # Olena may read them (the team's answers, about no one), not change them.
+    listed = await (await olena.get(f"{saved}?language=ar")).json()
+    assert [r["text"] for r in listed["replies"]] == [arabic] and not listed["may_change"]
+    assert set(listed["languages"]) == {"it", "uk"}
+    # Its author edits; an admin may change and delete in any language.
+    assert (await post_as(amal, one, {"text": arabic + " 9:00"})).status == 200
+    assert (await post_as(ada, one, {"text": arabic})).status == 200
+    assert (await post_as(ada, saved, {"language": "uk", "text": "Привіт"})).status == 201
+    assert (await post_as(ada, f"{one}/delete")).status == 200
+    assert store.saved_reply(reply["id"]) is None
+    assert (await post_as(amal, f"{one}/delete")).status == 404

@@ -177,6 +177,20 @@ handoff_notes = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
+# Mediators' ready answers, one language each ("Bring your passport and the
+# ricevuta to the Questura on Monday..."). About no person: "forget me" and
+# retention leave them.
+saved_replies = sa.Table(
+    "saved_replies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("language", sa.String(8), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 cursors = sa.Table(
     "cursors",
     metadata,
@@ -827,6 +841,68 @@ class Store:
                 .order_by(handoff_notes.c.id)
             )
             return [{**dict(row._mapping), "created_at": _iso(row.created_at)} for row in rows]
+
+    # -- saved replies -----------------------------------------------------------
+
+    def saved_replies(self, language: str) -> list[dict]:
+        """The saved replies in one language, oldest first, with their authors' names."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(
+                    saved_replies.c.id,
+                    saved_replies.c.language,
+                    saved_replies.c.text,
+                    saved_replies.c.updated_at,
+                    users.c.username.label("author_name"),
+                )
+                .outerjoin(users, users.c.id == saved_replies.c.author_id)
+                .where(saved_replies.c.language == language)
+                .order_by(saved_replies.c.id)
+            )
+            return [{**dict(row._mapping), "updated_at": _iso(row.updated_at)} for row in rows]
+
+    def saved_reply(self, reply_id: int) -> dict | None:
+        with self.engine.connect() as db:
+            row = db.execute(saved_replies.select().where(saved_replies.c.id == reply_id)).first()
+        return dict(row._mapping) if row else None
+
+    def count_saved_replies(self, language: str) -> int:
+        with self.engine.connect() as db:
+            return db.execute(
+                sa.select(sa.func.count())
+                .select_from(saved_replies)
+                .where(saved_replies.c.language == language)
+            ).scalar()
+
+    def add_saved_reply(self, language: str, text: str, author_id: int) -> int:
+        with self.transaction() as db:
+            return db.execute(
+                saved_replies.insert().values(
+                    language=language,
+                    text=text,
+                    author_id=author_id,
+                    created_at=now(),
+                    updated_at=now(),
+                )
+            ).inserted_primary_key[0]
+
+    def edit_saved_reply(self, reply_id: int, text: str) -> bool:
+        with self.transaction() as db:
+            return (
+                db.execute(
+                    saved_replies.update()
+                    .where(saved_replies.c.id == reply_id)
+                    .values(text=text, updated_at=now())
+                ).rowcount
+                == 1
+            )
+
+    def delete_saved_reply(self, reply_id: int) -> bool:
+        with self.transaction() as db:
+            return (
+                db.execute(saved_replies.delete().where(saved_replies.c.id == reply_id)).rowcount
+                == 1
+            )
 
     def record_view(self, user_id: int, handoff_id: int) -> None:
         with self.transaction() as db:

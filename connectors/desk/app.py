@@ -11,7 +11,8 @@
   (``connectors.desk.dashboard``).
 - ``/editor`` (editor): the authoring page of the welcome kit
   (``connectors.desk.editor``).
-- ``/widget/``: the chat widget and an example host page.
+- ``/widget/``: the chat widget and an example host page; the photos and PDFs
+  it sends a mediator (``connectors.desk.uploads``).
 
 In the background it deletes conversations people asked to be forgotten, and
 runs the retention job at start-up and every hour (``connectors.privacy``).
@@ -229,7 +230,7 @@ async def _lifecycle(app: web.Application):
 
 
 def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxonomy) -> None:
-    from connectors.desk import assist, dashboard, editor, mediator
+    from connectors.desk import assist, dashboard, editor, mediator, uploads
 
     connector = load_connector(settings)
     if not isinstance(connector, DeskConnector):
@@ -254,6 +255,7 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
     app.router.add_static("/widget/", WIDGET_DIR)
     app.router.add_static("/static/", HERE / "static")
     mediator.add_routes(app)
+    uploads.add_routes(app)
     assist.add_routes(app, kit, taxonomy)
     dashboard.add_routes(app)
     editor.add_routes(app)

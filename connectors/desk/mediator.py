@@ -134,7 +134,12 @@ async def show(request: web.Request) -> web.Response:
     await asyncio.to_thread(store.record_view, user.id, handoff["id"])
     kept = await asyncio.to_thread(store.handoff_transcript, handoff["id"])
     transcript = [public(m) for m in kept]
+    # A photo or PDF the person sent: its line in the transcript names it.
+    files = await asyncio.to_thread(store.handoff_attachments, handoff["id"])
     for message in transcript:
+        message["attachment"] = files.get(message["id"])
+        if message["attachment"]:
+            continue
         if message["author"] in ("migrant", "bot") and not message["translated_text"]:
             message["translated_text"] = await translate(
                 request, message["text"], handoff["language"], user.language

@@ -7,7 +7,7 @@
 SQLAlchemy Core over SQLite by default, PostgreSQL for larger deployments. Each
 public method is one transaction; call them from a thread (``asyncio.to_thread``)
 in async code. Question texts are stored redacted (``core.redact``).
-``forget(sender_id)`` deletes one person's hand-offs, messages, notes and questions
+``forget(sender_id)`` deletes one person's hand-offs, messages, files, notes and questions
 (``connectors.privacy`` does the same in Rasa's tables).
 """
 
@@ -174,6 +174,23 @@ handoff_notes = sa.Table(
     sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), index=True),
     sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id")),
     sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+# A photo or PDF the person sent during a hand-off (connectors/desk/attachments.py):
+# the bytes in the database, so that "forget me", retention and a shared
+# PostgreSQL store treat them as the rest of the conversation. `message_id` is
+# the transcript line that shows it.
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), index=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), index=True),
+    sa.Column("content_type", sa.String(32), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
@@ -842,6 +859,66 @@ class Store:
             )
             return [{**dict(row._mapping), "created_at": _iso(row.created_at)} for row in rows]
 
+    # -- attachments -----------------------------------------------------------------
+
+    def add_attachment(
+        self,
+        sender_id: str,
+        content_type: str,
+        data: bytes,
+        line: str,
+        at: datetime | None = None,
+    ) -> dict | None:
+        """Keep a file in the person's open hand-off, with a transcript line `line`;
+        None (nothing kept) when no hand-off is open."""
+        at = at or now()
+        with self.transaction() as db:
+            handoff_id = self.open_handoff_for(db, sender_id)
+            if handoff_id is None:
+                return None
+            message_id = self.add_message(
+                db,
+                sender_id=sender_id,
+                handoff_id=handoff_id,
+                author="migrant",
+                text=line,
+                created_at=at,
+            )
+            attachment_id = db.execute(
+                attachments.insert().values(
+                    sender_id=sender_id,
+                    handoff_id=handoff_id,
+                    message_id=message_id,
+                    content_type=content_type,
+                    size=len(data),
+                    data=data,
+                    created_at=at,
+                )
+            ).inserted_primary_key[0]
+        return {"id": attachment_id, "handoff_id": handoff_id, "message_id": message_id}
+
+    def attachment(self, attachment_id: int) -> dict | None:
+        """One file with its bytes; for whoever may read its hand-off only."""
+        with self.engine.connect() as db:
+            row = db.execute(attachments.select().where(attachments.c.id == attachment_id)).first()
+        return dict(row._mapping) if row else None
+
+    def handoff_attachments(self, handoff_id: int) -> dict[int, dict]:
+        """A hand-off's files without their bytes, by the transcript line showing each."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(
+                    attachments.c.id,
+                    attachments.c.message_id,
+                    attachments.c.content_type,
+                    attachments.c.size,
+                ).where(attachments.c.handoff_id == handoff_id)
+            )
+            return {
+                row.message_id: {"id": row.id, "content_type": row.content_type, "size": row.size}
+                for row in rows
+            }
+
     # -- saved replies -----------------------------------------------------------
 
     def saved_replies(self, language: str) -> list[dict]:
@@ -992,8 +1069,16 @@ class Store:
                 table.name: db.execute(
                     table.delete().where(table.c.sender_id == sender_id)
                 ).rowcount
-                # Messages and notes before the hand-offs they point to.
-                for table in (messages, handoff_notes, questions, handoffs, replies_seen)
+                # Files before the messages, messages and notes before the
+                # hand-offs they point to.
+                for table in (
+                    attachments,
+                    messages,
+                    handoff_notes,
+                    questions,
+                    handoffs,
+                    replies_seen,
+                )
             }
         deleted["open handoffs"] = 1 if open_handoffs else 0
         return deleted

@@ -26,9 +26,11 @@ from connectors.desk import app as desk
 from connectors.desk.auth import hash_password
 from connectors.desk.store import Store, now
 from connectors.handoff import HandoffRequest
+from connectors.identity import SessionSigner
 from knowledge.browser import launch_chromium
 from knowledge.settings import load_settings
 from tests.conftest import PASSWORD, free_port
+from tests.test_attachments import png_with_text
 
 pytestmark = pytest.mark.slow  # starts Chromium and a web app of its own
 
@@ -39,6 +41,7 @@ PHONE = {"width": 360, "height": 740}
 SEED = [("ar", 24, 3), ("fr", 12, 0), ("it", 6, 0), ("es", 8, 0), ("bn", 10, 1)]
 SEARCHED = "ho perso il passaporto alla stazione"
 ATTACK = '<img src=x onerror="window.__xss=1"><b>bold</b>'
+SESSION_SECRET = "browser-test-session-secret"
 
 
 class Site:
@@ -99,6 +102,8 @@ def queue_site(tmp_path_factory):
             "HELPDESK_DESK_HOURS": "always",
             "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
             "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+            # The widget's sessions are signed with it (its files are sent with one).
+            "HELPDESK_SESSION_SECRET": SESSION_SECRET,
         }
     )
     store = Store.open(settings.desk.database_url)
@@ -537,3 +542,87 @@ def test_a_saved_arabic_reply_is_put_into_the_reply_and_sent(queue_site, chromiu
         (sent,) = [m for m in store.handoff_transcript(target) if m["author"] == "mediator"]
         assert (sent["text"], sent["language"]) == (saved + " ✓", "ar")
     assert [r["text"] for r in store.saved_replies("ar")] == [saved]
+
+
+def test_a_person_attaches_a_photo_in_the_widget_and_the_mediator_sees_it(queue_site, chromium):
+    site, store = queue_site
+    session_id, tag = SessionSigner(SESSION_SECRET).issue()
+    sender = f"socketio:{session_id}"
+    # The widget's session as Rasa's socket.io channel issued it (no Rasa runs here).
+    remembered = (
+        f"localStorage.setItem('helpdesk.session', '{session_id}');"
+        f"localStorage.setItem('helpdesk.session_tag', '{tag}');"
+        "localStorage.setItem('helpdesk.language', 'ar');"
+    )
+    for viewport in (PHONE, DESKTOP):
+        context = chromium.new_context(viewport=viewport, locale="ar")
+        context.add_init_script(remembered)
+        person = context.new_page()
+        try:
+            person.goto(f"{site.url}/widget/example.html")
+            person.click("#hd-launcher")
+            attach = person.locator("#hd-attach")
+            if viewport is PHONE:
+                # No hand-off open yet: no button.
+                person.wait_for_timeout(800)
+                expect(attach).to_be_hidden()
+                person.close()
+                with store.transaction() as db:
+                    store.open_handoff(
+                        db,
+                        sender_id=sender,
+                        channel="socketio",
+                        language="ar",
+                        topic=None,
+                        reason="request",
+                    )
+                person = context.new_page()
+                person.goto(f"{site.url}/widget/example.html")
+                person.click("#hd-launcher")
+                attach = person.locator("#hd-attach")
+            expect(attach).to_be_visible()
+            expect(attach).to_have_attribute("aria-label", "أرسل صورة أو ملف PDF")
+            box = attach.bounding_box()
+            assert box["width"] >= 48 and box["height"] >= 48, box
+            assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+            if viewport is PHONE:
+                # A text file renamed to .jpg: refused, said in Arabic, nothing kept.
+                person.set_input_files(
+                    "#hd-file",
+                    files=[{"name": "letter.jpg", "mimeType": "image/jpeg", "buffer": b"hi"}],
+                )
+                expect(person.locator(".hd-note .hd-text").last).to_have_text(
+                    "الصور فقط (JPEG وPNG) أو ملفات PDF."
+                )
+            person.set_input_files(
+                "#hd-file",
+                files=[
+                    {"name": "questura.png", "mimeType": "image/png", "buffer": png_with_text()}
+                ],
+            )
+            expect(person.locator(".hd-note .hd-text").last).to_have_text(
+                "تم إرسال الملف إلى الوسيط."
+            )
+            expect(person.locator(".hd-user .hd-text").last).to_contain_text("questura.png")
+        finally:
+            context.close()
+    with store.engine.connect() as db:
+        handoff_id = store.open_handoff_for(db, sender)
+    files = store.handoff_attachments(handoff_id)
+    assert len(files) == 2 and {f["content_type"] for f in files.values()} == {"image/png"}
+
+    amal = log_in(chromium, site.url, "amal")
+    try:
+        amal.locator(f'#queue .queue-item[data-id="{handoff_id}"] .claim').click()
+        photos = amal.locator("#transcript .msg-migrant .attachment-photo img")
+        expect(photos).to_have_count(2)
+        expect(amal.locator("#transcript .msg-migrant .original").first).to_contain_text(
+            "📎 Photo (PNG"
+        )
+        # Loaded from the desk (the holder may), and drawn.
+        amal.wait_for_function(
+            "() => [...document.querySelectorAll('#transcript .attachment-photo img')]"
+            ".every((img) => img.complete && img.naturalWidth === 20)"
+        )
+    finally:
+        amal.context.close()

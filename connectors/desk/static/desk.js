@@ -537,6 +537,7 @@
     ]);
     li.appendChild(head);
     li.appendChild(mixedText(el('p', { className: 'original', attrs: { dir: 'auto', lang: language } }), message.text));
+    if (message.attachment) li.appendChild(attachmentView(message.attachment, handoff));
     if (message.translated_text) {
       const target = message.translated_language || '';
       li.appendChild(el('div', { className: 'translation' }, [
@@ -558,6 +559,22 @@
       }));
     }
     return li;
+  }
+
+  /** A photo the person sent, shown; a PDF, a download (never opened in the desk). */
+  function attachmentView(file, handoff) {
+    const url = '/desk/api/attachments/' + encodeURIComponent(file.id);
+    const kb = Math.max(1, Math.round((file.size || 0) / 1024)) + ' KB';
+    if (file.content_type === 'application/pdf') {
+      return el('a', {
+        className: 'attachment attachment-pdf button-secondary',
+        text: 'Download the PDF (' + kb + ')',
+        attrs: { href: url, download: 'request-' + handoff.id + '-' + file.id + '.pdf' },
+      });
+    }
+    return el('a', { className: 'attachment attachment-photo', attrs: { href: url, target: '_blank', rel: 'noopener' } }, [
+      el('img', { attrs: { src: url, alt: 'Photo sent by the person (' + kb + ')', loading: 'lazy' } }),
+    ]);
   }
 
   function suggestionItem(answer) {

@@ -528,6 +528,13 @@ def test_a_saved_arabic_reply_is_put_into_the_reply_and_sent(queue_site, chromiu
                 box = control.bounding_box()
                 assert box["height"] >= 48 and box["x"] + box["width"] <= viewport["width"], box
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            if viewport is PHONE:
+                # Changed for every mediator: the office is open from 9:00.
+                item.locator(".edit-saved").click()
+                page.fill("#saved-list .saved-edit", saved + " 9:00")
+                page.click("#saved-list .save-saved")
+                expect(item.locator(".saved-text")).to_have_text(saved + " 9:00")
+                saved += " 9:00"
             use.click()
             # In the reply box, focused and editable; nothing was sent by itself.
             expect(page.locator("#reply-text")).to_have_value(saved)
@@ -542,6 +549,15 @@ def test_a_saved_arabic_reply_is_put_into_the_reply_and_sent(queue_site, chromiu
         (sent,) = [m for m in store.handoff_transcript(target) if m["author"] == "mediator"]
         assert (sent["text"], sent["language"]) == (saved + " ✓", "ar")
     assert [r["text"] for r in store.saved_replies("ar")] == [saved]
+    page = log_in(chromium, site.url, "amal")
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        page.locator(f'#my-queue .queue-item[data-id="{target}"] .open').click()
+        page.locator("#saved-list .delete-saved").click()
+        expect(page.locator("#saved-list")).to_have_text("No saved reply in this language yet.")
+    finally:
+        page.context.close()
+    assert store.saved_replies("ar") == []
 
 
 def test_a_person_attaches_a_photo_in_the_widget_and_the_mediator_sees_it(queue_site, chromium):
@@ -606,8 +622,9 @@ def test_a_person_attaches_a_photo_in_the_widget_and_the_mediator_sees_it(queue_
             expect(person.locator(".hd-user .hd-text").last).to_contain_text("questura.png")
         finally:
             context.close()
-    with store.engine.connect() as db:
-        handoff_id = store.open_handoff_for(db, sender)
+    (handoff_id,) = [
+        h["id"] for h in store.queue() if h["status"] == "waiting" and h["sender_id"] == sender
+    ]
     files = store.handoff_attachments(handoff_id)
     assert len(files) == 2 and {f["content_type"] for f in files.values()} == {"image/png"}
 

@@ -412,6 +412,11 @@ class Store:
             )
         ).scalar()
 
+    def has_open_handoff(self, sender_id: str) -> bool:
+        """Whether the person has a hand-off waiting or claimed (they may send a file)."""
+        with self.engine.connect() as db:
+            return self.open_handoff_for(db, sender_id) is not None
+
     def waiting_position(self, sender_id: str) -> int | None:
         """Where the person's waiting hand-off stands in the queue (1: next); None when
         a mediator has it or none is open. Queue order: urgent first, then the oldest."""

@@ -75,14 +75,9 @@ async def preflight(request: web.Request) -> web.Response:
 async def state(request: web.Request) -> web.Response:
     sender_id = _sender(request)
     store = request.app[desk.STORE_KEY]
-
-    def handoff_open() -> bool:
-        with store.engine.connect() as db:
-            return store.open_handoff_for(db, sender_id) is not None
-
     return web.json_response(
         {
-            "open": await asyncio.to_thread(handoff_open),
+            "open": await asyncio.to_thread(store.has_open_handoff, sender_id),
             "max_bytes": request.app[desk.DESK_SETTINGS_KEY].desk.attachment_max_bytes,
         },
         headers=_cors(request),

@@ -150,6 +150,8 @@ class Desk:
     # Several web apps on one PostgreSQL desk store: one follows Rasa's events
     # and delivers replies; another tries to take over this often.
     takeover_seconds: float = 2.0
+    # The largest photo or PDF a person may send a mediator during a hand-off.
+    attachment_max_bytes: int = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ ENV_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("desk.behind_proxy", "HELPDESK_BEHIND_PROXY"),
     ("desk.redis_url", "HELPDESK_REDIS_URL"),
     ("desk.takeover_seconds", "HELPDESK_DESK_TAKEOVER_SECONDS"),
+    ("desk.attachment_max_bytes", "HELPDESK_ATTACHMENT_MAX_BYTES"),
     ("privacy.retention_days", "HELPDESK_RETENTION_DAYS"),
     ("privacy.declined_retention_hours", "HELPDESK_DECLINED_RETENTION_HOURS"),
 )
@@ -467,7 +470,15 @@ class _Reader:
             behind_proxy=self.switch("desk.behind_proxy"),
             redis_url=self.redis_url("desk.redis_url"),
             takeover_seconds=self.takeover_seconds(),
+            attachment_max_bytes=self.attachment_max_bytes(),
         )
+
+    def attachment_max_bytes(self) -> int:
+        """desk.attachment_max_bytes; 5 MiB for an older helpdesk.yml without the key."""
+        if "attachment_max_bytes" not in (self.raw.get("desk") or {}):
+            return 5 * 1024 * 1024
+        # At least 1 KiB; at most 20 MiB, which the database keeps comfortably.
+        return self.number("desk.attachment_max_bytes", int, 1024, 20 * 1024 * 1024)
 
     def takeover_seconds(self) -> float:
         """desk.takeover_seconds; 2 for an older helpdesk.yml without the key."""

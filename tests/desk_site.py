@@ -36,6 +36,8 @@ PHONE = {"width": 360, "height": 740}
 SEED = [("ar", 24, 3), ("fr", 12, 0), ("it", 6, 0), ("es", 8, 0), ("bn", 10, 1)]
 SEARCHED = "ho perso il passaporto alla stazione"
 ATTACK = '<img src=x onerror="window.__xss=1"><b>bold</b>'
+# The widget's sessions are signed with it (its files are sent with one).
+SESSION_SECRET = "browser-test-session-secret"
 
 
 class Site:
@@ -96,6 +98,7 @@ def queue_settings(data_dir: Path) -> Settings:
             "HELPDESK_DESK_HOURS": "always",
             "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
             "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+            "HELPDESK_SESSION_SECRET": SESSION_SECRET,
         }
     )
 

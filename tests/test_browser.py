@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from knowledge.browser import launch_chromium
 from tests.conftest import DESK_USERS, PASSWORD, wait_for
+from tests.test_attachments import png_with_text
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +91,14 @@ def test_migrant_and_mediator_full_story(browser, web_url, desk_store):
     # Suggested answers for the last question.
     expect(mediator.locator("#suggestions .suggestion").first).to_be_visible(timeout=15_000)
 
+    # A photo of a letter, over the session Rasa's channel signed; shown to the mediator.
+    expect(migrant.locator("#hd-attach")).to_be_visible(timeout=10_000)
+    migrant.set_input_files(
+        "#hd-file",
+        files=[{"name": "questura.png", "mimeType": "image/png", "buffer": png_with_text()}],
+    )
+    expect(mediator.locator("#transcript .attachment-photo img")).to_be_visible(timeout=10_000)
+
     mediator.fill("#reply-text", "مرحبا، أنا أمل. سأساعدك.")
     sent = time.monotonic()
     mediator.click("#reply-send")
@@ -108,6 +117,8 @@ def test_migrant_and_mediator_full_story(browser, web_url, desk_store):
     expect(rating_nine).to_be_visible(timeout=20_000)
     rating_nine.click()
     wait_for(lambda: desk_store.handoff(handoff["id"])["rating"] == 9)
+    # Handed back to the bot: no more files.
+    expect(migrant.locator("#hd-attach")).to_be_hidden()
     assert desk_store.handoff(handoff["id"])["note"] == "Explained how to renew the permit."
 
 

@@ -149,6 +149,7 @@ PUBLISHED = [
     ("GET", "/login", "web:/login"),
     ("POST", "/login", "web:/login"),
     ("GET", "/widget/widget.js", "web:/widget/widget.js"),
+    ("POST", "/widget/api/attachments", "web:/widget/api/attachments"),
     ("GET", "/dashboard.csv", "web:/dashboard.csv"),
 ]
 
@@ -187,6 +188,14 @@ async def test_the_proxy_publishes_only_what_it_should(proxy):
         else:
             assert status in (400, 404), (path, status)
         assert headers["Strict-Transport-Security"].startswith("max-age=63072000")
+
+
+async def test_a_photo_for_the_mediator_passes_the_proxy_and_big_bodies_elsewhere_do_not(proxy):
+    photo = b"\x89PNG\r\n\x1a\n" + b"0" * (3 * 1024 * 1024)
+    status, body, _ = await fetch(proxy, "POST", "/widget/api/attachments", data=photo)
+    assert status == 200 and body.startswith("web:/widget/api/attachments "), (status, body)
+    status, body, _ = await fetch(proxy, "POST", "/login", data=photo)
+    assert status == 413 and not body.startswith("web:"), (status, body)
 
 
 async def test_the_action_server_has_no_route_through_the_proxy(proxy):

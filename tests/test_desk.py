@@ -236,6 +236,26 @@ def test_closed_handoffs_are_found_by_their_mediator_language_and_day(store):
     assert found(a.id) == [ids["p-fr"]]
 
 
+def test_saved_replies_are_kept_per_language_and_outlive_forget_me(store):
+    amal = store.add_user("amal", "h", "mediator", "ar fr")
+    arabic = "أحضر جواز سفرك والإيصال إلى الكويستورا يوم الاثنين"
+    first = store.add_saved_reply("ar", arabic, amal.id)
+    store.add_saved_reply("fr", "Apportez votre passeport lundi.", amal.id)
+    assert [(r["text"], r["author_name"]) for r in store.saved_replies("ar")] == [(arabic, "amal")]
+    assert store.count_saved_replies("fr") == 1 and store.saved_replies("uk") == []
+    assert store.edit_saved_reply(first, arabic + " 9:00")
+    assert store.saved_reply(first)["text"].endswith("9:00")
+    # About no person: forgetting someone leaves them.
+    with store.transaction() as db:
+        store.open_handoff(
+            db, sender_id="p-1", channel="rest", language="ar", topic=None, reason="x"
+        )
+    store.forget("p-1")
+    assert store.count_saved_replies("ar") == 1
+    assert store.delete_saved_reply(first) and not store.delete_saved_reply(first)
+    assert store.saved_reply(first) is None and not store.edit_saved_reply(first, "x")
+
+
 def _claim(store, handoff_id, user_id, start, results) -> None:
     start.wait()
     results[user_id] = store.claim(handoff_id, user_id)

@@ -21,9 +21,11 @@ from playwright.sync_api import expect
 from connectors.desk import app as desk
 from connectors.desk.auth import hash_password
 from connectors.desk.store import Store
+from connectors.identity import SessionSigner
 from knowledge.settings import load_settings
 from tests.conftest import PASSWORD, free_port
-from tests.desk_site import AMAL, ATTACK, DESKTOP, PHONE, Site
+from tests.desk_site import AMAL, ATTACK, DESKTOP, PHONE, SESSION_SECRET, Site
+from tests.test_attachments import png_with_text
 
 pytestmark = pytest.mark.slow  # starts Chromium and a web app of its own
 
@@ -563,3 +565,154 @@ def test_a_request_in_opening_hours_is_not_marked(queue_site, chromium):
         assert page.locator("#queue .after-hours").count() == 0
     finally:
         page.context.close()
+
+
+def test_a_saved_arabic_reply_is_put_into_the_reply_and_sent(queue_site, chromium):
+    site, store = queue_site
+    saved = "أحضر جواز سفرك والإيصال إلى الكويستورا يوم الاثنين، الهاتف +39 0121 000007"
+    for viewport, target in (
+        (DESKTOP, waiting_for(store, ("ar",))[-3]["id"]),
+        (PHONE, waiting_for(store, ("ar",))[-4]["id"]),
+    ):
+        page = log_in(chromium, site.url, "amal", viewport=viewport)
+        page.on("dialog", lambda dialog: dialog.accept())
+        try:
+            expect(page.locator("#saved-panel")).to_be_hidden()
+            page.locator(f'#queue .queue-item[data-id="{target}"] .claim').click()
+            panel = page.locator("#saved-panel")
+            expect(panel).to_be_visible()
+            # The person's language is chosen for the mediator.
+            expect(page.locator("#saved-language")).to_have_value("ar")
+            if viewport is DESKTOP:
+                expect(page.locator("#saved-list")).to_have_text(
+                    "No saved reply in this language yet."
+                )
+                page.fill("#saved-text", saved)
+                page.click("#saved-add")
+            item = page.locator("#saved-list .saved-reply")
+            expect(item).to_have_count(1)
+            # Right to left, the phone number kept in order in its own <bdi>.
+            expect(item.locator(".saved-text")).to_have_attribute("dir", "auto")
+            expect(item.locator(".saved-text bdi")).to_have_text("+39 0121 000007")
+            expect(page.locator("#saved-text")).to_have_value("")
+            use = item.locator(".use-saved")
+            use.scroll_into_view_if_needed()
+            for control in (use, item.locator(".edit-saved"), item.locator(".delete-saved")):
+                box = control.bounding_box()
+                assert box["height"] >= 48 and box["x"] + box["width"] <= viewport["width"], box
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            if viewport is PHONE:
+                # Changed for every mediator: the office is open from 9:00.
+                item.locator(".edit-saved").click()
+                page.fill("#saved-list .saved-edit", saved + " 9:00")
+                page.click("#saved-list .save-saved")
+                expect(item.locator(".saved-text")).to_have_text(saved + " 9:00")
+                saved += " 9:00"
+            use.click()
+            # In the reply box, focused and editable; nothing was sent by itself.
+            expect(page.locator("#reply-text")).to_have_value(saved)
+            expect(page.locator("#reply-text")).to_be_focused()
+            assert all(m["author"] != "mediator" for m in store.handoff_transcript(target))
+            page.locator("#reply-text").press("End")
+            page.keyboard.type(" ✓")
+            page.click("#reply-send")
+            expect(page.locator("#transcript .msg-mediator .original")).to_have_text(saved + " ✓")
+        finally:
+            page.context.close()
+        (sent,) = [m for m in store.handoff_transcript(target) if m["author"] == "mediator"]
+        assert (sent["text"], sent["language"]) == (saved + " ✓", "ar")
+    assert [r["text"] for r in store.saved_replies("ar")] == [saved]
+    page = log_in(chromium, site.url, "amal")
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        page.locator(f'#my-queue .queue-item[data-id="{target}"] .open').click()
+        page.locator("#saved-list .delete-saved").click()
+        expect(page.locator("#saved-list")).to_have_text("No saved reply in this language yet.")
+    finally:
+        page.context.close()
+    assert store.saved_replies("ar") == []
+
+
+def test_a_person_attaches_a_photo_in_the_widget_and_the_mediator_sees_it(queue_site, chromium):
+    site, store = queue_site
+    session_id, tag = SessionSigner(SESSION_SECRET).issue()
+    sender = f"socketio:{session_id}"
+    # The widget's session as Rasa's socket.io channel issued it (no Rasa runs here).
+    remembered = (
+        f"localStorage.setItem('helpdesk.session', '{session_id}');"
+        f"localStorage.setItem('helpdesk.session_tag', '{tag}');"
+        "localStorage.setItem('helpdesk.language', 'ar');"
+    )
+    for viewport in (PHONE, DESKTOP):
+        context = chromium.new_context(viewport=viewport, locale="ar")
+        context.add_init_script(remembered)
+        person = context.new_page()
+        try:
+            person.goto(f"{site.url}/widget/example.html")
+            person.click("#hd-launcher")
+            attach = person.locator("#hd-attach")
+            if viewport is PHONE:
+                # No hand-off open yet: no button.
+                person.wait_for_timeout(800)
+                expect(attach).to_be_hidden()
+                person.close()
+                with store.transaction() as db:
+                    store.open_handoff(
+                        db,
+                        sender_id=sender,
+                        channel="socketio",
+                        language="ar",
+                        topic=None,
+                        reason="request",
+                    )
+                person = context.new_page()
+                person.goto(f"{site.url}/widget/example.html")
+                person.click("#hd-launcher")
+                attach = person.locator("#hd-attach")
+            expect(attach).to_be_visible()
+            expect(attach).to_have_attribute("aria-label", "أرسل صورة أو ملف PDF")
+            box = attach.bounding_box()
+            assert box["width"] >= 48 and box["height"] >= 48, box
+            assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+            if viewport is PHONE:
+                # A text file renamed to .jpg: refused, said in Arabic, nothing kept.
+                person.set_input_files(
+                    "#hd-file",
+                    files=[{"name": "letter.jpg", "mimeType": "image/jpeg", "buffer": b"hi"}],
+                )
+                expect(person.locator(".hd-note .hd-text").last).to_have_text(
+                    "الصور فقط (JPEG وPNG) أو ملفات PDF."
+                )
+            person.set_input_files(
+                "#hd-file",
+                files=[
+                    {"name": "questura.png", "mimeType": "image/png", "buffer": png_with_text()}
+                ],
+            )
+            expect(person.locator(".hd-note .hd-text").last).to_have_text(
+                "تم إرسال الملف إلى الوسيط."
+            )
+            expect(person.locator(".hd-user .hd-text").last).to_contain_text("questura.png")
+        finally:
+            context.close()
+    (handoff_id,) = [
+        h["id"] for h in store.queue() if h["status"] == "waiting" and h["sender_id"] == sender
+    ]
+    files = store.handoff_attachments(handoff_id)
+    assert len(files) == 2 and {f["content_type"] for f in files.values()} == {"image/png"}
+
+    amal = log_in(chromium, site.url, "amal")
+    try:
+        amal.locator(f'#queue .queue-item[data-id="{handoff_id}"] .claim').click()
+        photos = amal.locator("#transcript .msg-migrant .attachment-photo img")
+        expect(photos).to_have_count(2)
+        expect(amal.locator("#transcript .msg-migrant .original").first).to_contain_text(
+            "📎 Photo (PNG"
+        )
+        # Loaded from the desk (the holder may), and drawn.
+        amal.wait_for_function(
+            "() => [...document.querySelectorAll('#transcript .attachment-photo img')]"
+            ".every((img) => img.complete && img.naturalWidth === 20)"
+        )
+    finally:
+        amal.context.close()

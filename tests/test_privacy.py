@@ -27,6 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import bot.actions as actions
 from connectors.desk.store import (
     Store,
+    attachments,
     forget_requests,
     handoff_notes,
     handoffs,
@@ -181,6 +182,8 @@ def said(places, sender: str, at: datetime, handoff_open: bool = False) -> None:
             text="dove si fa la residenza",
         )
     if handoff_id is not None:
+        # A photo of their letter, sent during the hand-off (connectors/desk/uploads.py).
+        assert store.add_attachment(sender, "image/png", b"\x89PNG letter", "📎 Photo", at)
         # A mediator's private note is about the person too.
         with store.transaction() as db:
             db.execute(
@@ -200,7 +203,7 @@ def rows(places, sender: str) -> dict[str, int]:
             table.name: db.execute(
                 sa.select(sa.func.count()).select_from(table).where(table.c.sender_id == sender)
             ).scalar()
-            for table in (messages, questions, handoffs, handoff_notes)
+            for table in (messages, questions, handoffs, handoff_notes, attachments)
         }
     with broker.engine.connect() as db:
         counts["events"] = db.execute(
@@ -216,10 +219,12 @@ def test_forget_deletes_every_trace_of_one_person_only(places):
     said(places, "amina", at, handoff_open=True)
     said(places, "other", at)
     assert rows(places, "amina")["handoff_notes"] == 1
+    assert rows(places, "amina")["attachments"] == 1
     deleted = privacy.forget("amina")
     assert (
         deleted["open handoffs"] == 1
         and deleted["handoff_notes"] == 1
+        and deleted["attachments"] == 1
         and deleted["tracker"] == 1
         and deleted["events"] == 1
     )
@@ -229,6 +234,7 @@ def test_forget_deletes_every_trace_of_one_person_only(places):
         "questions": 1,
         "handoffs": 0,
         "handoff_notes": 0,
+        "attachments": 0,
         "events": 1,
         "tracker": 1,
     }
@@ -292,6 +298,7 @@ def test_retention_deletes_old_and_declined_conversations_only(places):
         )
     assert privacy.expired(now) == ["counter-1", "declined-old", "old"]
     assert rows(places, "old")["handoff_notes"] == 1
+    assert rows(places, "old")["attachments"] == 1
     assert privacy.apply_retention(now) == 3
     assert set(rows(places, "old").values()) == {0}
     assert set(rows(places, "declined-old").values()) == {0}

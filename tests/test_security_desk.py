@@ -20,6 +20,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -28,11 +29,13 @@ from connectors.desk import app as desk
 from connectors.desk.auth import hash_password, verify_password
 from connectors.desk.connector import DeskConnector
 from connectors.desk.dashboard import spreadsheet_safe
-from connectors.desk.store import Store, messages, now
+from connectors.desk.store import Store, attachments, messages, now
+from connectors.identity import SessionSigner
 from connectors.web import create_app
 from core.typing_signal import Throttle
 from knowledge.settings import load_settings
 from tests.conftest import free_port
+from tests.test_attachments import png_with_text
 
 PASSWORD = "a-long-test-password"
 USERS = {
@@ -44,6 +47,8 @@ USERS = {
 }
 # Hashed once: Argon2id is slow on purpose.
 PASSWORD_HASH = hash_password(PASSWORD)
+# The widget's socket.io sessions are signed with it (connectors.identity).
+SESSION_SECRET = "test-session-secret-for-the-widget"
 VICTIM = "whatsapp:+393331234567"
 _CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -60,6 +65,7 @@ def _settings(tmp_path, **extra: str):
             "HELPDESK_DESK_HOURS": "always",
             "HELPDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
             "HELPDESK_ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
+            "HELPDESK_SESSION_SECRET": SESSION_SECRET,
             **extra,
         }
     )
@@ -808,3 +814,141 @@ def test_the_typing_throttle_lets_one_signal_through_every_few_seconds():
     assert throttle.allow("a", at=103.0)
     # Only the newest keys are remembered: memory stays bounded.
     assert throttle.allow("c", at=103.1) and throttle.allow("b", at=103.2)
+
+
+async def test_saved_replies_are_changed_only_in_ones_own_languages(site, store):
+    amal, olena, olga, ada = [await logged_in(site, n) for n in ("amal", "olena", "olga", "ada")]
+    anonymous = await site()
+    saved = "/desk/api/saved-replies"
+    arabic = "أحضر جواز سفرك والإيصال إلى الكويستورا يوم الاثنين"
+    assert (await post_as(amal, saved, {"language": "ar", "text": arabic})).status == 201
+    (reply,) = (await (await amal.get(f"{saved}?language=ar")).json())["replies"]
+    one = f"{saved}/{reply['id']}"
+
+    # Another mediator's languages (olena: uk, it), an operator, nobody logged in,
+    # no or a forged CSRF token: refused, nothing changed.
+    assert (await post_as(olena, saved, {"language": "ar", "text": "x"})).status == 403
+    assert (await post_as(olena, one, {"text": "changed"})).status == 403
+    assert (await post_as(olena, f"{one}/delete")).status == 403
+    assert (await post_as(olga, saved, {"language": "it", "text": "x"})).status == 403
+    assert (await olga.get(f"{saved}?language=ar")).status == 403
+    assert (await anonymous.get(f"{saved}?language=ar")).status == 401
+    assert (await anonymous.post(one, json={"text": "x"})).status == 401
+    assert (await post_as(amal, one, {"text": "changed"}, csrf=None)).status == 403
+    assert (await post_as(amal, f"{one}/delete", csrf="forged")).status == 403
+    assert store.saved_reply(reply["id"])["text"] == arabic
+
+    # Length and language limits, with a message that says which.
+    too_long = await post_as(amal, saved, {"language": "ar", "text": "x" * 2001})
+    assert too_long.status == 400 and "1 to 2000 characters" in await too_long.text()
+    assert (await post_as(amal, saved, {"language": "ar", "text": "   "})).status == 400
+    assert (await post_as(amal, saved, {"language": "xx", "text": "x"})).status == 400
+    assert (await post_as(amal, one, {"text": "y" * 2001})).status == 400
+    assert store.count_saved_replies("ar") == 1
+
+    # Olena may read them (the team's answers, about no one), not change them.
+    listed = await (await olena.get(f"{saved}?language=ar")).json()
+    assert [r["text"] for r in listed["replies"]] == [arabic] and not listed["may_change"]
+    assert set(listed["languages"]) == {"it", "uk"}
+    # Its author edits; an admin may change and delete in any language.
+    assert (await post_as(amal, one, {"text": arabic + " 9:00"})).status == 200
+    assert (await post_as(ada, one, {"text": arabic})).status == 200
+    assert (await post_as(ada, saved, {"language": "uk", "text": "Привіт"})).status == 201
+    assert (await post_as(ada, f"{one}/delete")).status == 200
+    assert store.saved_reply(reply["id"]) is None
+    assert (await post_as(amal, f"{one}/delete")).status == 404
+
+
+# -- a photo or PDF the person sends during a hand-off --------------------------------------
+
+UPLOAD = "/widget/api/attachments"
+# A small PNG with a text chunk naming the person: re-encoded, the chunk is gone.
+PNG = png_with_text()
+
+
+def widget_session() -> tuple[str, dict[str, str]]:
+    """A person's widget session as the socket.io channel issues it: sender id, headers."""
+    session_id, tag = SessionSigner(SESSION_SECRET).issue()
+    return f"socketio:{session_id}", {"X-Session-Id": session_id, "X-Session-Tag": tag}
+
+
+def kept_files(store: Store) -> int:
+    with store.engine.connect() as db:
+        return db.execute(sa.select(sa.func.count()).select_from(attachments)).scalar()
+
+
+async def test_a_persons_photo_is_seen_only_by_the_mediator_holding_it(site, store):
+    assert b"Amina" in PNG
+    sender, session = widget_session()
+    handoff_id = open_handoff(store, sender)
+    person = await site()
+    assert (await (await person.get(UPLOAD, headers=session)).json())["open"] is True
+    sent = await person.post(UPLOAD, data=PNG, headers=session)
+    assert sent.status == 201
+    file_id = (await sent.json())["id"]
+    amal, bilal, olga, ada = [await logged_in(site, n) for n in ("amal", "bilal", "olga", "ada")]
+    path = f"/desk/api/attachments/{file_id}"
+    # Waiting: not even a mediator of its language sees it before claiming.
+    assert (await amal.get(path)).status == 403
+    assert (await post_as(amal, f"/desk/api/handoffs/{handoff_id}/claim")).status == 200
+
+    shown = await (await amal.get(f"/desk/api/handoffs/{handoff_id}")).json()
+    (line,) = [m for m in shown["transcript"] if m["attachment"]]
+    assert line["attachment"]["id"] == file_id and line["text"].startswith("📎 Photo (PNG")
+    served = await amal.get(path)
+    assert served.status == 200 and served.content_type == "image/png"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["Content-Disposition"] == f'inline; filename="attachment-{file_id}.png"'
+    assert "no-store" in served.headers["Cache-Control"]
+    body = await served.read()
+    assert body.startswith(b"\x89PNG") and b"Amina" not in body
+    assert (await ada.get(path)).status == 200
+    # Another mediator of the same language, an operator, nobody logged in.
+    for outsider, status in ((bilal, 403), (olga, 403), (await site(), 401)):
+        response = await outsider.get(path)
+        assert response.status == status and b"PNG" not in await response.read()
+    assert (await amal.get("/desk/api/attachments/999")).status == 404
+
+    # A PDF is a download, never shown in the desk's pages.
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    sent = await person.post(UPLOAD, data=pdf, headers=session)
+    served = await amal.get(f"/desk/api/attachments/{(await sent.json())['id']}")
+    assert served.content_type == "application/pdf" and await served.read() == pdf
+    assert served.headers["Content-Disposition"].startswith("attachment;")
+
+
+async def test_bad_files_and_forged_sessions_are_refused_and_nothing_is_kept(site, store):
+    sender, session = widget_session()
+    person = await site()
+    # No hand-off open: refused with a clear message.
+    response = await person.post(UPLOAD, data=PNG, headers=session)
+    assert response.status == 409
+    assert (await response.json())["error"] == (
+        "A file can be sent only while you talk with a mediator."
+    )
+    assert (await (await person.get(UPLOAD, headers=session)).json())["open"] is False
+    handoff_id = open_handoff(store, sender)
+    too_big = b"\x89PNG\r\n\x1a\n" + b"0" * (5 * 1024 * 1024)
+    for data, status, says in (
+        (b"", 400, "The file is empty."),
+        (too_big, 413, "The file is too large: at most 5.0 MB."),
+        (b"MZ\x90\x00 a program renamed photo.jpg", 415, "JPEG or PNG"),
+        (b"<svg onload=alert(1)>", 415, "JPEG or PNG"),
+    ):
+        response = await person.post(UPLOAD, data=data, headers=session)
+        assert response.status == status and says in (await response.json())["error"]
+    # A forged or missing tag, someone else's session id with one's own tag, the
+    # person's id in the URL: none of them reaches the person's hand-off.
+    _, other = widget_session()
+    for headers in (
+        {"X-Session-Id": session["X-Session-Id"], "X-Session-Tag": "0" * 64},
+        {"X-Session-Id": session["X-Session-Id"]},
+        {"X-Session-Id": session["X-Session-Id"], "X-Session-Tag": other["X-Session-Tag"]},
+        {},
+    ):
+        response = await person.post(UPLOAD, data=PNG, headers=headers)
+        assert response.status == 403
+    response = await person.post(f"{UPLOAD}?session_id={session['X-Session-Id']}", data=PNG)
+    assert response.status == 403
+    assert kept_files(store) == 0
+    assert [m["text"] for m in store.handoff_transcript(handoff_id)] == []

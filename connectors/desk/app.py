@@ -12,7 +12,8 @@
 - ``/editor`` (editor): the authoring page of the welcome kit
   (``connectors.desk.editor``), and its local offices at ``/editor/offices``
   (``connectors.desk.offices``).
-- ``/widget/``: the chat widget and an example host page.
+- ``/widget/``: the chat widget and an example host page; the photos and PDFs
+  it sends a mediator (``connectors.desk.uploads``).
 
 In the background it deletes conversations people asked to be forgotten, and
 runs the retention job at start-up and every hour (``connectors.privacy``).
@@ -284,7 +285,7 @@ async def _lifecycle(app: web.Application):
 
 
 def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxonomy) -> None:
-    from connectors.desk import assist, dashboard, editor, mediator, offices
+    from connectors.desk import assist, dashboard, editor, mediator, offices, uploads
 
     connector = load_connector(settings)
     if not isinstance(connector, DeskConnector):
@@ -311,6 +312,7 @@ def add_desk(app: web.Application, settings: Settings, kit: Kit, taxonomy: Taxon
     app.router.add_static("/widget/", WIDGET_DIR)
     app.router.add_static("/static/", HERE / "static")
     mediator.add_routes(app)
+    uploads.add_routes(app)
     assist.add_routes(app, kit, taxonomy)
     dashboard.add_routes(app)
     editor.add_routes(app)

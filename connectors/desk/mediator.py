@@ -25,6 +25,12 @@
     GET  /desk/api/handoffs/{id}/colleagues  mediators it may go to: {"colleagues": [names]}
     POST /desk/api/handoffs/{id}/transfer    {"to": username}: a mediator who works in
                                              its language (its mediator or an admin)
+    GET  /desk/api/saved-replies?language=ar saved replies in that language, and the
+                                             languages this user may change them in
+    POST /desk/api/saved-replies             {"language", "text"}: a new one (mediators in
+                                             their languages, admins in all)
+    POST /desk/api/saved-replies/{id}        {"text"}: changed (the same rule)
+    POST /desk/api/saved-replies/{id}/delete deleted (the same rule)
     GET  /desk/ws                            live notices: {"type": "queue" | "message"
                                              | "typing"}; "typing" to the holder only
     POST /desk/api/inbound                   from Rasa's channels: {"sender_id", "text", "at"}
@@ -69,6 +75,9 @@ from core.hours import OpeningHours
 
 MAX_REPLY_CHARS = 4000
 MAX_NOTE_CHARS = 2000
+MAX_SAVED_REPLY_CHARS = 2000
+# Per language: a list a mediator can still scan while the person waits.
+MAX_SAVED_REPLIES = 100
 
 
 @desk.requires("mediator")
@@ -149,7 +158,12 @@ async def show(request: web.Request) -> web.Response:
     await asyncio.to_thread(store.record_view, user.id, handoff["id"])
     kept = await asyncio.to_thread(store.handoff_transcript, handoff["id"])
     transcript = [public(m) for m in kept]
+    # A photo or PDF the person sent: its line in the transcript names it.
+    files = await asyncio.to_thread(store.handoff_attachments, handoff["id"])
     for message in transcript:
+        message["attachment"] = files.get(message["id"])
+        if message["attachment"]:
+            continue
         if message["author"] in ("migrant", "bot") and not message["translated_text"]:
             message["translated_text"] = await translate(
                 request, message["text"], handoff["language"], user.language
@@ -378,6 +392,95 @@ async def close(request: web.Request) -> web.Response:
     return web.json_response({"closed": True})
 
 
+# -- saved replies ---------------------------------------------------------------
+
+
+def _may_change_saved(user, language: str) -> bool:
+    """Mediators change saved replies in the languages they work in; admins in all."""
+    return user.role == "admin" or language in user.languages
+
+
+def _saved_language(request: web.Request, value: object) -> str:
+    supported = request.app[desk.DESK_SETTINGS_KEY].languages.supported
+    if not isinstance(value, str) or value not in supported:
+        raise web.HTTPBadRequest(text="Choose one of the languages the assistant speaks.")
+    return value
+
+
+def _saved_text(body: dict) -> str:
+    text = str(body.get("text") or "").strip()
+    if not text or len(text) > MAX_SAVED_REPLY_CHARS:
+        raise web.HTTPBadRequest(
+            text=f"A saved reply has 1 to {MAX_SAVED_REPLY_CHARS} characters "
+            f"(this one has {len(text)})."
+        )
+    return text
+
+
+async def _saved_reply_or_404(request: web.Request) -> dict:
+    try:
+        reply_id = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="No such saved reply.") from None
+    found = await asyncio.to_thread(request.app[desk.STORE_KEY].saved_reply, reply_id)
+    if found is None:
+        raise web.HTTPNotFound(text="No such saved reply.")
+    if not _may_change_saved(request[auth.USER_KEY], found["language"]):
+        raise web.HTTPForbidden(text="You change saved replies only in the languages you work in.")
+    return found
+
+
+@desk.requires("mediator")
+async def saved_list(request: web.Request) -> web.Response:
+    """Saved replies are the team's, about no person: any mediator may read any language."""
+    user = request[auth.USER_KEY]
+    language = _saved_language(request, request.query.get("language", user.language))
+    found = await asyncio.to_thread(request.app[desk.STORE_KEY].saved_replies, language)
+    supported = request.app[desk.DESK_SETTINGS_KEY].languages.supported
+    return web.json_response(
+        {
+            "language": language,
+            "replies": found,
+            "may_change": _may_change_saved(user, language),
+            "languages": [code for code in supported if _may_change_saved(user, code)],
+            "max_chars": MAX_SAVED_REPLY_CHARS,
+        }
+    )
+
+
+@desk.requires("mediator")
+async def saved_add(request: web.Request) -> web.Response:
+    user = request[auth.USER_KEY]
+    body = await _json(request)
+    language = _saved_language(request, body.get("language"))
+    if not _may_change_saved(user, language):
+        raise web.HTTPForbidden(text="You add saved replies only in the languages you work in.")
+    text = _saved_text(body)
+    store = request.app[desk.STORE_KEY]
+    if await asyncio.to_thread(store.count_saved_replies, language) >= MAX_SAVED_REPLIES:
+        raise web.HTTPBadRequest(
+            text=f"There are already {MAX_SAVED_REPLIES} saved replies in this language; "
+            "delete one first."
+        )
+    reply_id = await asyncio.to_thread(store.add_saved_reply, language, text, user.id)
+    return web.json_response({"id": reply_id}, status=201)
+
+
+@desk.requires("mediator")
+async def saved_edit(request: web.Request) -> web.Response:
+    found = await _saved_reply_or_404(request)
+    text = _saved_text(await _json(request))
+    await asyncio.to_thread(request.app[desk.STORE_KEY].edit_saved_reply, found["id"], text)
+    return web.json_response({"id": found["id"]})
+
+
+@desk.requires("mediator")
+async def saved_delete(request: web.Request) -> web.Response:
+    found = await _saved_reply_or_404(request)
+    await asyncio.to_thread(request.app[desk.STORE_KEY].delete_saved_reply, found["id"])
+    return web.json_response({"deleted": True})
+
+
 async def inbound(request: web.Request) -> web.Response:
     if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
         raise web.HTTPUnauthorized(text="Wrong or missing token.")
@@ -532,6 +635,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/desk/api/handoffs/{id}/release", release)
     app.router.add_get("/desk/api/handoffs/{id}/colleagues", colleagues)
     app.router.add_post("/desk/api/handoffs/{id}/transfer", transfer)
+    app.router.add_get("/desk/api/saved-replies", saved_list)
+    app.router.add_post("/desk/api/saved-replies", saved_add)
+    app.router.add_post("/desk/api/saved-replies/{id}", saved_edit)
+    app.router.add_post("/desk/api/saved-replies/{id}/delete", saved_delete)
     app.router.add_get("/desk/ws", live)
     app.router.add_post("/desk/api/inbound", inbound)
     app.router.add_post("/desk/api/history", history)

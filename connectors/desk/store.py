@@ -7,7 +7,7 @@
 SQLAlchemy Core over SQLite by default, PostgreSQL for larger deployments. Each
 public method is one transaction; call them from a thread (``asyncio.to_thread``)
 in async code. Question texts are stored redacted (``core.redact``).
-``forget(sender_id)`` deletes one person's hand-offs, messages, notes and questions
+``forget(sender_id)`` deletes one person's hand-offs, messages, files, notes and questions
 (``connectors.privacy`` does the same in Rasa's tables).
 """
 
@@ -201,6 +201,37 @@ handoff_notes = sa.Table(
     sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id")),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+# A photo or PDF the person sent during a hand-off (connectors/desk/attachments.py):
+# the bytes in the database, so that "forget me", retention and a shared
+# PostgreSQL store treat them as the rest of the conversation. `message_id` is
+# the transcript line that shows it.
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), index=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), index=True),
+    sa.Column("content_type", sa.String(32), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+# Mediators' ready answers, one language each ("Bring your passport and the
+# ricevuta to the Questura on Monday..."). About no person: "forget me" and
+# retention leave them.
+saved_replies = sa.Table(
+    "saved_replies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("language", sa.String(8), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
 cursors = sa.Table(
@@ -457,6 +488,11 @@ class Store:
                 )
             ).first()
         return self._handoff(row) if row else None
+
+    def has_open_handoff(self, sender_id: str) -> bool:
+        """Whether the person has a hand-off waiting or claimed (they may send a file)."""
+        with self.engine.connect() as db:
+            return self.open_handoff_for(db, sender_id) is not None
 
     def waiting_position(self, sender_id: str) -> int | None:
         """Where the person's waiting hand-off stands in the queue (1: next); None when
@@ -905,6 +941,128 @@ class Store:
             )
             return [{**dict(row._mapping), "created_at": _iso(row.created_at)} for row in rows]
 
+    # -- attachments -----------------------------------------------------------------
+
+    def add_attachment(
+        self,
+        sender_id: str,
+        content_type: str,
+        data: bytes,
+        line: str,
+        at: datetime | None = None,
+    ) -> dict | None:
+        """Keep a file in the person's open hand-off, with a transcript line `line`;
+        None (nothing kept) when no hand-off is open."""
+        at = at or now()
+        with self.transaction() as db:
+            handoff_id = self.open_handoff_for(db, sender_id)
+            if handoff_id is None:
+                return None
+            message_id = self.add_message(
+                db,
+                sender_id=sender_id,
+                handoff_id=handoff_id,
+                author="migrant",
+                text=line,
+                created_at=at,
+            )
+            attachment_id = db.execute(
+                attachments.insert().values(
+                    sender_id=sender_id,
+                    handoff_id=handoff_id,
+                    message_id=message_id,
+                    content_type=content_type,
+                    size=len(data),
+                    data=data,
+                    created_at=at,
+                )
+            ).inserted_primary_key[0]
+        return {"id": attachment_id, "handoff_id": handoff_id, "message_id": message_id}
+
+    def attachment(self, attachment_id: int) -> dict | None:
+        """One file with its bytes; for whoever may read its hand-off only."""
+        with self.engine.connect() as db:
+            row = db.execute(attachments.select().where(attachments.c.id == attachment_id)).first()
+        return dict(row._mapping) if row else None
+
+    def handoff_attachments(self, handoff_id: int) -> dict[int, dict]:
+        """A hand-off's files without their bytes, by the transcript line showing each."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(
+                    attachments.c.id,
+                    attachments.c.message_id,
+                    attachments.c.content_type,
+                    attachments.c.size,
+                ).where(attachments.c.handoff_id == handoff_id)
+            )
+            return {
+                row.message_id: {"id": row.id, "content_type": row.content_type, "size": row.size}
+                for row in rows
+            }
+
+    # -- saved replies -----------------------------------------------------------
+
+    def saved_replies(self, language: str) -> list[dict]:
+        """The saved replies in one language, oldest first, with their authors' names."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(
+                    saved_replies.c.id,
+                    saved_replies.c.language,
+                    saved_replies.c.text,
+                    saved_replies.c.updated_at,
+                    users.c.username.label("author_name"),
+                )
+                .outerjoin(users, users.c.id == saved_replies.c.author_id)
+                .where(saved_replies.c.language == language)
+                .order_by(saved_replies.c.id)
+            )
+            return [{**dict(row._mapping), "updated_at": _iso(row.updated_at)} for row in rows]
+
+    def saved_reply(self, reply_id: int) -> dict | None:
+        with self.engine.connect() as db:
+            row = db.execute(saved_replies.select().where(saved_replies.c.id == reply_id)).first()
+        return dict(row._mapping) if row else None
+
+    def count_saved_replies(self, language: str) -> int:
+        with self.engine.connect() as db:
+            return db.execute(
+                sa.select(sa.func.count())
+                .select_from(saved_replies)
+                .where(saved_replies.c.language == language)
+            ).scalar()
+
+    def add_saved_reply(self, language: str, text: str, author_id: int) -> int:
+        with self.transaction() as db:
+            return db.execute(
+                saved_replies.insert().values(
+                    language=language,
+                    text=text,
+                    author_id=author_id,
+                    created_at=now(),
+                    updated_at=now(),
+                )
+            ).inserted_primary_key[0]
+
+    def edit_saved_reply(self, reply_id: int, text: str) -> bool:
+        with self.transaction() as db:
+            return (
+                db.execute(
+                    saved_replies.update()
+                    .where(saved_replies.c.id == reply_id)
+                    .values(text=text, updated_at=now())
+                ).rowcount
+                == 1
+            )
+
+    def delete_saved_reply(self, reply_id: int) -> bool:
+        with self.transaction() as db:
+            return (
+                db.execute(saved_replies.delete().where(saved_replies.c.id == reply_id)).rowcount
+                == 1
+            )
+
     def record_view(self, user_id: int, handoff_id: int) -> None:
         with self.transaction() as db:
             db.execute(
@@ -997,8 +1155,10 @@ class Store:
                 table.name: db.execute(
                     table.delete().where(table.c.sender_id == sender_id)
                 ).rowcount
-                # Messages and notes before the hand-offs they point to.
+                # Files before the messages, messages and notes before the
+                # hand-offs they point to.
                 for table in (
+                    attachments,
                     messages,
                     handoff_notes,
                     questions,

@@ -46,6 +46,24 @@
     tr: 'Gönderiliyor|Gönderildi|Gönderilemedi|Yeniden dene',
   };
   for (const c in STR) STR[c].push(...(MARK[c] || MARK.en).split('|'));
+  // A photo or PDF for the mediator, during a hand-off: the button, then what came of it.
+  KEYS.push('attach', 'fsent', 'fempty', 'fbig', 'ftype', 'fnone', 'ffail');
+  const FILE = {
+    it: 'Invia una foto o un PDF|File inviato al mediatore.|Il file è vuoto.|Il file è troppo grande: al massimo {mb} MB.|Solo foto (JPEG, PNG) o file PDF.|Puoi inviare un file solo mentre parli con un mediatore.|Il file non è stato inviato. Riprova.',
+    en: 'Send a photo or PDF|File sent to the mediator.|The file is empty.|The file is too large: at most {mb} MB.|Only photos (JPEG, PNG) or PDF files.|You can send a file only while you talk with a mediator.|The file was not sent. Try again.',
+    ar: 'أرسل صورة أو ملف PDF|تم إرسال الملف إلى الوسيط.|الملف فارغ.|الملف كبير جدًا: {mb} ميغابايت على الأكثر.|الصور فقط (JPEG وPNG) أو ملفات PDF.|يمكنك إرسال ملف فقط أثناء حديثك مع وسيط.|لم يُرسل الملف. أعد المحاولة.',
+    fr: 'Envoyer une photo ou un PDF|Fichier envoyé au médiateur.|Le fichier est vide.|Le fichier est trop lourd : {mb} Mo au plus.|Seulement des photos (JPEG, PNG) ou des PDF.|Vous pouvez envoyer un fichier seulement pendant une conversation avec un médiateur.|Le fichier n’a pas été envoyé. Réessayez.',
+    uk: 'Надіслати фото або PDF|Файл надіслано медіатору.|Файл порожній.|Файл завеликий: щонайбільше {mb} МБ.|Лише фото (JPEG, PNG) або файли PDF.|Файл можна надіслати лише під час розмови з медіатором.|Файл не надіслано. Спробуйте ще.',
+    es: 'Enviar una foto o un PDF|Archivo enviado al mediador.|El archivo está vacío.|El archivo es demasiado grande: como máximo {mb} MB.|Solo fotos (JPEG, PNG) o archivos PDF.|Solo puedes enviar un archivo mientras hablas con un mediador.|El archivo no se envió. Inténtalo de nuevo.',
+    fa: 'ارسال عکس یا PDF|فایل برای میانجی فرستاده شد.|فایل خالی است.|فایل خیلی بزرگ است: حداکثر {mb} مگابایت.|فقط عکس (JPEG، PNG) یا فایل PDF.|فقط هنگام گفتگو با میانجی می‌توانید فایل بفرستید.|فایل فرستاده نشد. دوباره امتحان کنید.',
+    ur: 'تصویر یا PDF بھیجیں|فائل ثالث کو بھیج دی گئی۔|فائل خالی ہے۔|فائل بہت بڑی ہے: زیادہ سے زیادہ {mb} MB۔|صرف تصاویر (JPEG، PNG) یا PDF فائلیں۔|آپ فائل صرف ثالث سے بات کرتے وقت بھیج سکتے ہیں۔|فائل نہیں بھیجی گئی۔ دوبارہ کوشش کریں۔',
+    bn: 'ছবি বা PDF পাঠান|ফাইলটি মধ্যস্থতাকারীকে পাঠানো হয়েছে।|ফাইলটি খালি।|ফাইলটি খুব বড়: সর্বোচ্চ {mb} MB।|শুধু ছবি (JPEG, PNG) বা PDF ফাইল।|শুধু মধ্যস্থতাকারীর সাথে কথা বলার সময় ফাইল পাঠাতে পারবেন।|ফাইলটি পাঠানো যায়নি। আবার চেষ্টা করুন।',
+    ru: 'Отправить фото или PDF|Файл отправлен медиатору.|Файл пустой.|Файл слишком большой: не более {mb} МБ.|Только фото (JPEG, PNG) или файлы PDF.|Файл можно отправить только во время разговора с медиатором.|Файл не отправлен. Попробуйте ещё раз.',
+    ro: 'Trimite o fotografie sau un PDF|Fișier trimis mediatorului.|Fișierul este gol.|Fișierul este prea mare: cel mult {mb} MB.|Doar fotografii (JPEG, PNG) sau fișiere PDF.|Poți trimite un fișier doar cât vorbești cu un mediator.|Fișierul nu a fost trimis. Reîncearcă.',
+    sq: 'Dërgo një foto ose PDF|Skedari iu dërgua ndërmjetësit.|Skedari është bosh.|Skedari është shumë i madh: të shumtën {mb} MB.|Vetëm foto (JPEG, PNG) ose skedarë PDF.|Mund të dërgoni skedar vetëm kur flisni me një ndërmjetës.|Skedari nuk u dërgua. Provo përsëri.',
+    tr: 'Fotoğraf veya PDF gönder|Dosya arabulucuya gönderildi.|Dosya boş.|Dosya çok büyük: en fazla {mb} MB.|Yalnızca fotoğraf (JPEG, PNG) veya PDF dosyaları.|Dosyayı yalnızca bir arabulucuyla konuşurken gönderebilirsiniz.|Dosya gönderilmedi. Yeniden deneyin.',
+  };
+  for (const c in STR) STR[c].push(...(FILE[c] || FILE.en).split('|'));
   // The desk's notices while a person waits: their place in the queue ({n}), and who joined ({name}).
   const NOTE = {
     it: 'Il tuo messaggio è arrivato allo sportello. Sei il numero {n} in coda: un mediatore ti risponderà qui.|{name}, mediatore, è entrato nella conversazione.',
@@ -151,6 +169,7 @@
     clock: svg('M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 2a8 8 0 1 1 0 16 8 8 0 0 1 0-16zm1 3h-2v6h5v-2h-3z'),
     sent: svg('M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z'),
     forget: svg('M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z'),
+    attach: svg('M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z'),
   };
 
   const root = el('div', { id: 'hd-widget' });
@@ -163,6 +182,13 @@
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); submit(); }
   } });
   const typingNote = el('div', { id: 'hd-typing', class: 'hd-typing', role: 'status', hidden: true });
+  // Only while a hand-off is open (the web app says so): a photo or PDF for the mediator.
+  const picker = el('input', { id: 'hd-file', class: 'hd-sr', type: 'file', accept: 'image/jpeg,image/png,application/pdf', tabindex: '-1', 'aria-hidden': 'true', onchange: (e) => {
+    const f = e.target.files && e.target.files[0];
+    e.target.value = '';
+    if (f) sendFile(f);
+  } });
+  const attachButton = el('button', { id: 'hd-attach', class: 'hd-attach', type: 'button', 'data-a': 'attach', icon: 'attach', hidden: true, onclick: () => picker.click() });
   const counter = el('div', { id: 'hd-count', class: 'hd-count', 'aria-live': 'polite', hidden: true });
   const panel = el('section', { id: 'hd-panel', class: 'hd-panel', role: 'dialog', 'aria-labelledby': 'hd-title', hidden: true },
     el('div', { class: 'hd-head' },
@@ -176,6 +202,8 @@
     typingNote,
     counter,
     el('form', { class: 'hd-form', onsubmit: (e) => { e.preventDefault(); submit(); } },
+      picker,
+      attachButton,
       input,
       el('button', { id: 'hd-send', class: 'hd-send', type: 'submit', 'data-a': 'send', icon: 'send' })));
   const unreadLive = el('div', { id: 'hd-unread', class: 'hd-sr', role: 'status', 'aria-live': 'polite' });
@@ -558,6 +586,7 @@
       setOffline(false);
       flush();
       askHistory();
+      checkAttach();
     } else if (name === 'session_refused') {
       // A stored session the server no longer knows (its key changed): start a new one.
       ready = false;
@@ -568,6 +597,8 @@
     } else if (name === 'bot_uttered') {
       bot(data);
       reportSeen();
+      // A hand-off may have opened, been claimed or closed.
+      checkAttach();
     } else if (name === 'history') {
       history(data);
     }
@@ -704,6 +735,47 @@
     input.setAttribute('aria-invalid', String(over));
     return over;
   }
+  // ---------- a photo or PDF for the mediator ----------
+  // Sent over HTTP to the web app that serves this script, with the session's id
+  // and tag in headers (never in the URL); the server takes it only into this
+  // session's open hand-off, and only JPEG, PNG or PDF.
+  const FILES_URL = (() => { try { return new URL('/widget/api/attachments', (script && script.src) || location.href).href; } catch (e) { return '/widget/api/attachments'; } })();
+  let maxBytes = 0;
+  let attachTimer = null;
+  const sessionHeaders = () => ({ 'X-Session-Id': sid || '', 'X-Session-Tag': tag || '' });
+  function checkAttach() {
+    clearTimeout(attachTimer);
+    attachTimer = setTimeout(async () => {
+      if (!sid || !tag) { attachButton.hidden = true; return; }
+      try {
+        const r = await fetch(FILES_URL, { headers: sessionHeaders(), credentials: 'omit' });
+        const d = r.ok ? await r.json() : null;
+        attachButton.hidden = !(d && d.open === true);
+        if (d && Number(d.max_bytes) > 0) maxBytes = Number(d.max_bytes);
+      } catch (e) { /* offline: keep the button as it was */ }
+    }, 300);
+  }
+  const fileNote = (k) => add({ r: 's', k: 'file', t: t(k).replace('{mb}', new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format((maxBytes || 5242880) / 1048576)) });
+  async function sendFile(f) {
+    if (!f.size) return fileNote('fempty');
+    if (maxBytes && f.size > maxBytes) return fileNote('fbig');
+    if (!/^(image\/(jpeg|png)|application\/pdf)$/.test(f.type || '') && !/\.(jpe?g|png|pdf)$/i.test(f.name || '')) return fileNote('ftype');
+    attachButton.disabled = true;
+    let status = 0;
+    try {
+      const r = await fetch(FILES_URL, { method: 'POST', headers: sessionHeaders(), body: f, credentials: 'omit' });
+      status = r.status;
+    } catch (e) { status = 0; }
+    attachButton.disabled = false;
+    if (status === 201) {
+      add({ r: 'u', t: '\u{1F4CE} ' + (f.name || '') });
+      return fileNote('fsent');
+    }
+    if (status === 409) attachButton.hidden = true;
+    fileNote({ 409: 'fnone', 413: 'fbig', 415: 'ftype' }[status] || 'ffail');
+  }
+  if (sid && tag) checkAttach();
+
   function submit() {
     const v = input.value.trim();
     if (!v || count(true)) return;
@@ -806,7 +878,7 @@
 #hd-widget .hd-head{display:flex;align-items:center;gap:8px;padding:8px;padding-inline-start:16px;background:#0b4f6c;color:#fff}
 #hd-widget .hd-title{flex:1;margin:0;padding:0;font-size:18px;font-weight:700;line-height:1.3;color:#fff}
 #hd-widget .hd-select{min-height:48px;max-width:150px;padding:0 8px;border:2px solid #fff;border-radius:8px;background:#fff;color:#1a1a1a}
-#hd-widget .hd-close,#hd-widget .hd-send,#hd-widget .hd-read-aloud{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center}
+#hd-widget .hd-close,#hd-widget .hd-send,#hd-widget .hd-attach,#hd-widget .hd-read-aloud{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center}
 #hd-widget .hd-close{border-radius:8px;background:transparent;color:#fff}
 #hd-widget .hd-close:hover{background:rgba(255,255,255,.18)}
 #hd-widget .hd-forget{flex:none;width:48px;height:48px;padding:0;border:0;display:flex;align-items:center;justify-content:center;border-radius:8px;background:transparent;color:#fff}
@@ -849,6 +921,7 @@
 #hd-widget .hd-input{flex:1;min-width:0;min-height:48px;max-height:140px;resize:none;padding:10px 12px;border:2px solid #6b6b6b;border-radius:10px;background:#fff;color:#1a1a1a;line-height:1.4;overflow-y:auto}
 #hd-widget .hd-input::placeholder{color:#666;opacity:1}
 #hd-widget .hd-send{border-radius:10px;background:#0b4f6c;color:#fff}
+#hd-widget .hd-attach{border-radius:10px;background:#fff;color:#0b4f6c;border:2px solid #0b4f6c}
 #hd-widget .hd-send:hover{background:#083a50}
 #hd-widget [dir=rtl] .hd-send svg{transform:scaleX(-1)}
 #hd-widget .hd-sr{position:absolute!important;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}`;

@@ -37,6 +37,12 @@
   const transferTo = $('transfer-to');
   const transferSend = $('transfer-send');
   const releaseButton = $('release-handoff');
+  const savedPanel = $('saved-panel');
+  const savedLanguage = $('saved-language');
+  const savedList = $('saved-list');
+  const savedForm = $('saved-form');
+  const savedText = $('saved-text');
+  const savedAdd = $('saved-add');
 
   let openId = null;          // the hand-off shown in the conversation pane
   let openHandoff = null;
@@ -538,6 +544,7 @@
     ]);
     li.appendChild(head);
     li.appendChild(mixedText(el('p', { className: 'original', attrs: { dir: 'auto', lang: language } }), message.text));
+    if (message.attachment) li.appendChild(attachmentView(message.attachment, handoff));
     if (message.translated_text) {
       const target = message.translated_language || '';
       li.appendChild(el('div', { className: 'translation' }, [
@@ -559,6 +566,22 @@
       }));
     }
     return li;
+  }
+
+  /** A photo the person sent, shown; a PDF, a download (never opened in the desk). */
+  function attachmentView(file, handoff) {
+    const url = '/desk/api/attachments/' + encodeURIComponent(file.id);
+    const kb = Math.max(1, Math.round((file.size || 0) / 1024)) + ' KB';
+    if (file.content_type === 'application/pdf') {
+      return el('a', {
+        className: 'attachment attachment-pdf button-secondary',
+        text: 'Download the PDF (' + kb + ')',
+        attrs: { href: url, download: 'request-' + handoff.id + '-' + file.id + '.pdf' },
+      });
+    }
+    return el('a', { className: 'attachment attachment-photo', attrs: { href: url, target: '_blank', rel: 'noopener' } }, [
+      el('img', { attrs: { src: url, alt: 'Photo sent by the person (' + kb + ')', loading: 'lazy' } }),
+    ]);
   }
 
   function suggestionItem(answer) {
@@ -641,7 +664,132 @@
     renderNotes(data.notes, data.transcript !== null && data.transcript !== undefined, mayHandOn);
     handOn.hidden = !mayHandOn;
     if (mayHandOn && firstTime) loadColleagues(handoff.id);
+    // Saved replies, in the person's language, while this mediator answers.
+    savedPanel.hidden = !mine;
+    if (mine && firstTime) {
+      if (savedLanguage.querySelector('option[value="' + CSS.escape(handoff.language || '') + '"]')) {
+        savedLanguage.value = handoff.language;
+      }
+      loadSaved();
+    }
   }
+
+  // -- saved replies: ready answers per language, put into the reply, never sent alone --
+
+  let savedSeq = 0;
+
+  async function loadSaved() {
+    const seq = ++savedSeq;
+    const language = savedLanguage.value;
+    const result = await api('GET', '/desk/api/saved-replies?language=' + encodeURIComponent(language));
+    if (seq !== savedSeq) return;
+    if (!result.ok) {
+      showNotice('The saved replies could not be loaded: ' + result.error);
+      return;
+    }
+    renderSaved(result.data);
+  }
+
+  function renderSaved(data) {
+    const writable = !!data.may_change;
+    savedForm.hidden = !writable;
+    clear(savedList);
+    for (const reply of data.replies || []) savedList.appendChild(savedItem(reply, data.language, writable));
+    if (!savedList.children.length) {
+      savedList.appendChild(el('li', { className: 'empty', text: 'No saved reply in this language yet.' }));
+    }
+  }
+
+  function savedItem(reply, language, writable) {
+    const li = el('li', { className: 'saved-reply', attrs: { 'data-id': reply.id } });
+    const text = mixedText(el('p', { className: 'saved-text', attrs: { dir: 'auto', lang: language } }), reply.text);
+    const use = el('button', {
+      className: 'use-saved button-secondary',
+      text: 'Put in reply',
+      attrs: { type: 'button' },
+    });
+    use.addEventListener('click', () => {
+      // Into the reply box only: the mediator reads, changes and sends it.
+      replyText.value = reply.text;
+      if (replyLanguage.querySelector('option[value="' + CSS.escape(language) + '"]')) replyLanguage.value = language;
+      replyText.focus();
+    });
+    const actions = el('div', { className: 'saved-actions' }, [use]);
+    if (writable) {
+      const edit = el('button', { className: 'edit-saved button-quiet', text: 'Edit', attrs: { type: 'button' } });
+      edit.addEventListener('click', () => editSaved(li, reply, language));
+      const remove = el('button', { className: 'delete-saved button-quiet', text: 'Delete', attrs: { type: 'button' } });
+      remove.addEventListener('click', () => deleteSaved(reply));
+      actions.appendChild(edit);
+      actions.appendChild(remove);
+    }
+    li.appendChild(text);
+    li.appendChild(actions);
+    return li;
+  }
+
+  function editSaved(li, reply, language) {
+    const box = el('textarea', {
+      className: 'saved-edit',
+      attrs: { rows: 3, maxlength: 2000, dir: 'auto', lang: language, 'aria-label': 'Change this saved reply' },
+    });
+    box.value = reply.text;
+    const save = el('button', { className: 'save-saved button-secondary', text: 'Save', attrs: { type: 'button' } });
+    const cancel = el('button', { className: 'button-quiet', text: 'Cancel', attrs: { type: 'button' } });
+    save.addEventListener('click', async () => {
+      const text = box.value.trim();
+      if (!text) {
+        showNotice('A saved reply cannot be empty; delete it instead.');
+        box.focus();
+        return;
+      }
+      hideNotice();
+      save.disabled = true;
+      const result = await api('POST', '/desk/api/saved-replies/' + encodeURIComponent(reply.id), { text });
+      save.disabled = false;
+      if (!result.ok) {
+        showNotice('The saved reply was not changed: ' + result.error);
+        return;
+      }
+      loadSaved();
+    });
+    cancel.addEventListener('click', loadSaved);
+    li.replaceChildren(box, el('div', { className: 'saved-actions' }, [save, cancel]));
+    box.focus();
+  }
+
+  async function deleteSaved(reply) {
+    if (!window.confirm('Delete this saved reply for every mediator?')) return;
+    hideNotice();
+    const result = await api('POST', '/desk/api/saved-replies/' + encodeURIComponent(reply.id) + '/delete', {});
+    if (!result.ok) {
+      showNotice('The saved reply was not deleted: ' + result.error);
+      return;
+    }
+    loadSaved();
+  }
+
+  savedLanguage.addEventListener('change', loadSaved);
+
+  savedForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = savedText.value.trim();
+    if (!text) {
+      showNotice('Write the saved reply first.');
+      savedText.focus();
+      return;
+    }
+    hideNotice();
+    savedAdd.disabled = true;
+    const result = await api('POST', '/desk/api/saved-replies', { language: savedLanguage.value, text });
+    savedAdd.disabled = false;
+    if (!result.ok) {
+      showNotice('The saved reply was not kept: ' + result.error);
+      return;
+    }
+    savedText.value = '';
+    loadSaved();
+  });
 
   /** The private notes, for whoever may read the transcript; never sent to the person. */
   function renderNotes(notes, shown, writable) {
@@ -773,6 +921,9 @@
     clear(transcript);
     clear(suggestions);
     clear(notesList);
+    clear(savedList);
+    savedPanel.hidden = true;
+    savedText.value = '';
     replyText.value = '';
     closeNote.value = '';
     noteText.value = '';

@@ -427,6 +427,40 @@ ITALIAN: Final[dict[str, str]] = {
     "Changes made here": "Modifiche fatte qui",
     "Undo the last change": "Annulla l'ultima modifica",
     "No change made from this page yet.": "Ancora nessuna modifica da questa pagina.",
+    # -- mediator desk: saved replies and the person's files ------------------------------
+    "Saved replies": "Risposte salvate",
+    "“Put in reply” copies the text into your reply, to change before you send it. Nothing is "
+    "sent by itself.": (
+        "«Metti nella risposta» copia il testo nella tua risposta, da cambiare prima di inviarla. "
+        "Niente viene inviato da solo."
+    ),
+    "New saved reply": "Nuova risposta salvata",
+    "Save for later": "Salva per dopo",
+    "No saved reply in this language yet.": "Ancora nessuna risposta salvata in questa lingua.",
+    "Put in reply": "Metti nella risposta",
+    "Edit": "Modifica",
+    "Delete": "Elimina",
+    "Cancel": "Annulla",
+    "Change this saved reply": "Modifica questa risposta salvata",
+    "A saved reply cannot be empty; delete it instead.": (
+        "Una risposta salvata non può essere vuota: eliminala invece."
+    ),
+    "Delete this saved reply for every mediator?": (
+        "Eliminare questa risposta salvata per tutti i mediatori?"
+    ),
+    "Write the saved reply first.": "Prima scrivi la risposta da salvare.",
+    "The saved replies could not be loaded: %(error)s": (
+        "Non è stato possibile caricare le risposte salvate: %(error)s"
+    ),
+    "The saved reply was not changed: %(error)s": (
+        "La risposta salvata non è stata modificata: %(error)s"
+    ),
+    "The saved reply was not deleted: %(error)s": (
+        "La risposta salvata non è stata eliminata: %(error)s"
+    ),
+    "The saved reply was not kept: %(error)s": "La risposta non è stata salvata: %(error)s",
+    "Download the PDF (%(size)s)": "Scarica il PDF (%(size)s)",
+    "Photo sent by the person (%(size)s)": "Foto inviata dalla persona (%(size)s)",
     # -- mediator desk: typing and requests left outside opening hours -------------------
     "typing…": "sta scrivendo…",
     "left after hours": "lasciata fuori orario",

@@ -575,12 +575,12 @@
     if (file.content_type === 'application/pdf') {
       return el('a', {
         className: 'attachment attachment-pdf button-secondary',
-        text: 'Download the PDF (' + kb + ')',
+        text: t('Download the PDF (%(size)s)', { size: kb }),
         attrs: { href: url, download: 'request-' + handoff.id + '-' + file.id + '.pdf' },
       });
     }
     return el('a', { className: 'attachment attachment-photo', attrs: { href: url, target: '_blank', rel: 'noopener' } }, [
-      el('img', { attrs: { src: url, alt: 'Photo sent by the person (' + kb + ')', loading: 'lazy' } }),
+      el('img', { attrs: { src: url, alt: t('Photo sent by the person (%(size)s)', { size: kb }), loading: 'lazy' } }),
     ]);
   }
 
@@ -684,7 +684,7 @@
     const result = await api('GET', '/desk/api/saved-replies?language=' + encodeURIComponent(language));
     if (seq !== savedSeq) return;
     if (!result.ok) {
-      showNotice('The saved replies could not be loaded: ' + result.error);
+      showNotice(t('The saved replies could not be loaded: %(error)s', { error: result.error }));
       return;
     }
     renderSaved(result.data);
@@ -696,7 +696,7 @@
     clear(savedList);
     for (const reply of data.replies || []) savedList.appendChild(savedItem(reply, data.language, writable));
     if (!savedList.children.length) {
-      savedList.appendChild(el('li', { className: 'empty', text: 'No saved reply in this language yet.' }));
+      savedList.appendChild(el('li', { className: 'empty', text: t('No saved reply in this language yet.') }));
     }
   }
 
@@ -705,7 +705,7 @@
     const text = mixedText(el('p', { className: 'saved-text', attrs: { dir: 'auto', lang: language } }), reply.text);
     const use = el('button', {
       className: 'use-saved button-secondary',
-      text: 'Put in reply',
+      text: t('Put in reply'),
       attrs: { type: 'button' },
     });
     use.addEventListener('click', () => {
@@ -716,9 +716,9 @@
     });
     const actions = el('div', { className: 'saved-actions' }, [use]);
     if (writable) {
-      const edit = el('button', { className: 'edit-saved button-quiet', text: 'Edit', attrs: { type: 'button' } });
+      const edit = el('button', { className: 'edit-saved button-quiet', text: t('Edit'), attrs: { type: 'button' } });
       edit.addEventListener('click', () => editSaved(li, reply, language));
-      const remove = el('button', { className: 'delete-saved button-quiet', text: 'Delete', attrs: { type: 'button' } });
+      const remove = el('button', { className: 'delete-saved button-quiet', text: t('Delete'), attrs: { type: 'button' } });
       remove.addEventListener('click', () => deleteSaved(reply));
       actions.appendChild(edit);
       actions.appendChild(remove);
@@ -731,15 +731,15 @@
   function editSaved(li, reply, language) {
     const box = el('textarea', {
       className: 'saved-edit',
-      attrs: { rows: 3, maxlength: 2000, dir: 'auto', lang: language, 'aria-label': 'Change this saved reply' },
+      attrs: { rows: 3, maxlength: 2000, dir: 'auto', lang: language, 'aria-label': t('Change this saved reply') },
     });
     box.value = reply.text;
-    const save = el('button', { className: 'save-saved button-secondary', text: 'Save', attrs: { type: 'button' } });
-    const cancel = el('button', { className: 'button-quiet', text: 'Cancel', attrs: { type: 'button' } });
+    const save = el('button', { className: 'save-saved button-secondary', text: t('Save'), attrs: { type: 'button' } });
+    const cancel = el('button', { className: 'button-quiet', text: t('Cancel'), attrs: { type: 'button' } });
     save.addEventListener('click', async () => {
       const text = box.value.trim();
       if (!text) {
-        showNotice('A saved reply cannot be empty; delete it instead.');
+        showNotice(t('A saved reply cannot be empty; delete it instead.'));
         box.focus();
         return;
       }
@@ -748,7 +748,7 @@
       const result = await api('POST', '/desk/api/saved-replies/' + encodeURIComponent(reply.id), { text });
       save.disabled = false;
       if (!result.ok) {
-        showNotice('The saved reply was not changed: ' + result.error);
+        showNotice(t('The saved reply was not changed: %(error)s', { error: result.error }));
         return;
       }
       loadSaved();
@@ -759,11 +759,11 @@
   }
 
   async function deleteSaved(reply) {
-    if (!window.confirm('Delete this saved reply for every mediator?')) return;
+    if (!window.confirm(t('Delete this saved reply for every mediator?'))) return;
     hideNotice();
     const result = await api('POST', '/desk/api/saved-replies/' + encodeURIComponent(reply.id) + '/delete', {});
     if (!result.ok) {
-      showNotice('The saved reply was not deleted: ' + result.error);
+      showNotice(t('The saved reply was not deleted: %(error)s', { error: result.error }));
       return;
     }
     loadSaved();
@@ -775,7 +775,7 @@
     event.preventDefault();
     const text = savedText.value.trim();
     if (!text) {
-      showNotice('Write the saved reply first.');
+      showNotice(t('Write the saved reply first.'));
       savedText.focus();
       return;
     }
@@ -784,7 +784,7 @@
     const result = await api('POST', '/desk/api/saved-replies', { language: savedLanguage.value, text });
     savedAdd.disabled = false;
     if (!result.ok) {
-      showNotice('The saved reply was not kept: ' + result.error);
+      showNotice(t('The saved reply was not kept: %(error)s', { error: result.error }));
       return;
     }
     savedText.value = '';

@@ -58,6 +58,7 @@ def _assist_html():
 
     import jinja2
 
+    from connectors.desk import i18n
     from connectors.desk.app import HERE
 
     env = jinja2.Environment(
@@ -65,13 +66,19 @@ def _assist_html():
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    i18n.install(env)
     user = SimpleNamespace(username="op", role="operator", language="it")
+    # The operator reads the pages in English here (Italian is the default).
     return env.get_template("assist.html").render(
         user=user,
         csrf="token",
         settings=None,
         names={"it": "Italiano", "bn": "বাংলা"},
         languages=("it", "bn"),
+        page_language="en",
+        page_languages=i18n.LANGUAGE_NAMES,
+        script_text=i18n.script_text("en"),
+        here="/assist",
     )
 
 

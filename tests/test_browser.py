@@ -244,6 +244,18 @@ def test_delete_my_data_leaves_nothing_in_the_browser(browser, web_url, desk_sto
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
+def ask_for_a_person(migrant: Page, desk_store) -> dict:
+    """The person asks for a mediator in Arabic; the hand-off it opened, once queued."""
+    widget_say(migrant, "أريد التحدث مع شخص")
+    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
+    return wait_for(
+        lambda: next(
+            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
+        )
+    )
+
+
 def open_widget(page: Page, web_url: str, language: str = "ar") -> None:
     page.goto(f"{web_url}/widget/example.html")
     page.click("#hd-launcher")
@@ -255,14 +267,8 @@ def test_replies_written_while_away_are_shown_once_and_marked_seen(browser, web_
     phone = browser.new_context(locale="ar", **PHONE)
     migrant = phone.new_page()
     open_widget(migrant, web_url)
-    widget_say(migrant, "أريد التحدث مع شخص")
-    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    handoff = ask_for_a_person(migrant, desk_store)
     session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
-    handoff = wait_for(
-        lambda: next(
-            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
-        )
-    )
     mediator = log_in(browser, web_url, "amal")
     mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
     expect(mediator.locator("#transcript")).to_contain_text("أريد التحدث مع شخص")
@@ -363,14 +369,8 @@ def test_waiting_person_hears_the_queue_position_and_who_joined(browser, web_url
     """Issue 20.3: no silence while waiting; every message with its time, in Arabic."""
     migrant = browser.new_context(locale="it-IT", **PHONE).new_page()
     open_widget(migrant, web_url)
-    widget_say(migrant, "أريد التحدث مع شخص")
-    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
+    handoff = ask_for_a_person(migrant, desk_store)
     session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
-    handoff = wait_for(
-        lambda: next(
-            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
-        )
-    )
     widget_say(migrant, "هل من أحد هنا؟")
     waiting = migrant.locator(".hd-msg.hd-note", has_text="رقمك في الدور")
     expect(waiting).to_be_visible(timeout=10_000)
@@ -647,14 +647,7 @@ def test_typing_is_shown_both_ways_during_a_handoff(browser, web_url, desk_store
     """Each side sees the other writing (the fact only), until a message comes."""
     migrant = browser.new_context(locale="ar", **size).new_page()
     open_widget(migrant, web_url)
-    widget_say(migrant, "أريد التحدث مع شخص")
-    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
-    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
-    handoff = wait_for(
-        lambda: next(
-            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
-        )
-    )
+    handoff = ask_for_a_person(migrant, desk_store)
     mediator = log_in(browser, web_url, "amal")
     mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()
     expect(migrant.locator(".hd-msg.hd-note", has_text="انضم الوسيط")).to_be_visible(timeout=10_000)
@@ -695,14 +688,7 @@ def test_a_mediator_who_joined_while_away_is_announced_once_in_order(
     """The page was closed at the claim: "<name> joined" comes back with the reply, once."""
     migrant = browser.new_context(locale="ar", **size).new_page()
     open_widget(migrant, web_url)
-    widget_say(migrant, "أريد التحدث مع شخص")
-    expect(migrant.locator(".hd-msg.hd-bot", has_text="وسيط").last).to_be_visible(timeout=30_000)
-    session_id = migrant.evaluate("window.HelpdeskWidget.sessionId()")
-    handoff = wait_for(
-        lambda: next(
-            (h for h in desk_store.queue() if h["sender_id"] == f"socketio:{session_id}"), None
-        )
-    )
+    handoff = ask_for_a_person(migrant, desk_store)
     migrant.goto("about:blank")  # the person closes the page
     mediator = log_in(browser, web_url, "amal")
     mediator.locator(f'.queue-item[data-id="{handoff["id"]}"] .claim').click()

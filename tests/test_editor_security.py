@@ -12,12 +12,11 @@ import re
 import shutil
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from connectors.desk.store import Store, now
-from connectors.web import create_app
 from knowledge.settings import PROJECT_ROOT
-from tests.test_security_desk import PASSWORD_HASH, USERS, _settings, logged_in
+from tests.test_security_desk import PASSWORD_HASH, USERS, _settings, clients_of, logged_in
 
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 TOWN_FILE = "municipalities/torre-pellice.yml"
@@ -42,18 +41,8 @@ def store(settings) -> Store:
 
 @pytest.fixture
 async def site(settings, store):
-    server = TestServer(create_app(settings))
-    clients: list[TestClient] = []
-
-    async def new_client() -> TestClient:
-        client = TestClient(server)
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield new_client
-    for client in clients:
-        await client.close()
+    async with clients_of(settings) as new_client:
+        yield new_client
 
 
 async def csrf_of(client: TestClient, page: str = "/editor/offices") -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -84,9 +85,9 @@ def store(settings) -> Store:
     return store
 
 
-@pytest.fixture
-async def site(settings, store):
-    """site() -> a new client (its own cookies) of one running web app."""
+@contextlib.asynccontextmanager
+async def clients_of(settings):
+    """new_client() -> a new client (its own cookies) of one running web app."""
     server = TestServer(create_app(settings))
     clients: list[TestClient] = []
 
@@ -96,9 +97,18 @@ async def site(settings, store):
         clients.append(client)
         return client
 
-    yield new_client
-    for client in clients:
-        await client.close()
+    try:
+        yield new_client
+    finally:
+        for client in clients:
+            await client.close()
+
+
+@pytest.fixture
+async def site(settings, store):
+    """site() -> a new client (its own cookies) of one running web app."""
+    async with clients_of(settings) as new_client:
+        yield new_client
 
 
 async def login(
@@ -695,18 +705,8 @@ async def rasa_site(tmp_path):
     store = Store.open(settings.desk.database_url)
     for username, (role, languages) in USERS.items():
         store.add_user(username, PASSWORD_HASH, role, languages)
-    server = TestServer(create_app(settings))
-    clients: list[TestClient] = []
-
-    async def new_client() -> TestClient:
-        client = TestClient(server)
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield new_client, store
-    for client in clients:
-        await client.close()
+    async with clients_of(settings) as new_client:
+        yield new_client, store
 
 
 def as_rasa(token: str = RASA_TOKEN) -> dict:

@@ -172,5 +172,15 @@
     });
   }
 
-  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText, isRtl, rich, t, tn, LANG, formatNumber, formatDay };
+  // The content checks of an editor form, in plain words ("No problem found." when none).
+  function showFindings(list, into) {
+    const severity = { error: t('error'), warning: t('warning') };
+    clear(into);
+    if (!list.length) into.appendChild(el('li', { className: 'finding-ok', text: t('No problem found.') }));
+    for (const f of list) {
+      into.appendChild(el('li', { className: 'finding-' + f.severity, text: (severity[f.severity] || f.severity) + ': ' + f.message }));
+    }
+  }
+
+  window.HelpDesk = { el, clear, sourceLink, parseTime, clock, api, mixedText, isRtl, rich, showFindings, t, tn, LANG, formatNumber, formatDay };
 })();

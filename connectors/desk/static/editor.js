@@ -3,8 +3,7 @@
  * Text is only ever inserted as text. */
 (() => {
   'use strict';
-  const { el, clear, api, rich, t } = window.HelpDesk;
-  const SEVERITY = { error: t('error'), warning: t('warning') };
+  const { api, rich, showFindings } = window.HelpDesk;
   const form = document.getElementById('editor-form');
   if (!form) return;
   const findings = document.getElementById('editor-findings');
@@ -12,13 +11,7 @@
   const preview = document.getElementById('preview-text');
   const FIELDS = ['title', 'topic', 'jurisdiction', 'also_asked', 'sources', 'body'];
 
-  function show(list) {
-    clear(findings);
-    if (!list.length) findings.appendChild(el('li', { className: 'finding-ok', text: t('No problem found.') }));
-    for (const f of list) {
-      findings.appendChild(el('li', { className: 'finding-' + f.severity, text: (SEVERITY[f.severity] || f.severity) + ': ' + f.message }));
-    }
-  }
+  const show = (list) => showFindings(list, findings);
 
   let timer = null;
   let asked = 0;

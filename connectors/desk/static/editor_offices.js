@@ -3,8 +3,7 @@
  * before saving. Text is only ever inserted as text. */
 (() => {
   'use strict';
-  const { el, clear, api, rich, t } = window.HelpDesk;
-  const SEVERITY = { error: t('error'), warning: t('warning') };
+  const { api, rich, showFindings } = window.HelpDesk;
   const FIELDS = ['name', 'address', 'hours', 'phone', 'url'];
 
   function watch(form) {
@@ -14,13 +13,7 @@
     let timer = null;
     let asked = 0;
 
-    function show(list) {
-      clear(findings);
-      if (!list.length) findings.appendChild(el('li', { className: 'finding-ok', text: t('No problem found.') }));
-      for (const f of list) {
-        findings.appendChild(el('li', { className: 'finding-' + f.severity, text: (SEVERITY[f.severity] || f.severity) + ': ' + f.message }));
-      }
-    }
+    const show = (list) => showFindings(list, findings);
 
     async function check() {
       const payload = { key };

@@ -97,12 +97,20 @@ def _swap(kb: KnowledgeBase, kit: Kit, entry_ids: set[str], started: float) -> i
     rows = [old.passages[row] for row in keep_rows]
     rows += [(p.entry_id, p.language) for p in changed]
     search_index = SearchIndex(index=index, passages=rows)
-    retriever = Retriever(kit, search_index, kb.retriever.embedder, kb.retriever.threshold)
-    kb.kit, kb.retriever = kit, retriever
-    type(kb)._localized.cache_clear()
+    _install(kb, kit, search_index)
     seconds = time.perf_counter() - started
     write_index(search_index, kit, kb.retriever.embedder.name, kb.settings.index_dir, seconds)
     return len(changed)
+
+
+def _install(kb: KnowledgeBase, kit: Kit, index: SearchIndex | None = None) -> None:
+    """Answer from `kit` (and `index`, else the current one) from the next question on."""
+    old = kb.retriever
+    kb.kit, kb.retriever = (
+        kit,
+        Retriever(kit, old.index if index is None else index, old.embedder, old.threshold),
+    )
+    type(kb)._localized.cache_clear()  # answers made from the old kit
 
 
 @dataclass(frozen=True)
@@ -149,13 +157,7 @@ def reload_municipality(kb: KnowledgeBase) -> MunicipalityReload:
                 }
             )
         )
-        kit = Kit(kb.kit.entries, town, content_hash(settings.content.dir))
-        old_retriever = kb.retriever
-        retriever = Retriever(
-            kit, old_retriever.index, old_retriever.embedder, old_retriever.threshold
-        )
-        kb.kit, kb.retriever = kit, retriever
-        type(kb)._localized.cache_clear()
+        _install(kb, Kit(kb.kit.entries, town, content_hash(settings.content.dir)))
         return MunicipalityReload(changed, entries, time.perf_counter() - started)
 
 

@@ -168,9 +168,8 @@ def test_history_keeps_every_version_and_undo_takes_back_the_last(tmp_path):
     assert history.versions("tax-code", "en") == []
 
 
-def test_reload_entry_re_embeds_only_that_entry(kb, settings, tmp_path):
-    from knowledge.live_index import reload_entry
-
+def content_copy(settings, tmp_path):
+    """A copy of the kit, and settings that read it (and keep their data) in tmp_path."""
     content = tmp_path / "content"
     shutil.copytree(settings.content.dir, content)
     own = load_settings(
@@ -181,6 +180,13 @@ def test_reload_entry_re_embeds_only_that_entry(kb, settings, tmp_path):
             "HELPDESK_TAXONOMY": str(settings.content.taxonomy),
         }
     )
+    return content, own
+
+
+def test_reload_entry_re_embeds_only_that_entry(kb, settings, tmp_path):
+    from knowledge.live_index import reload_entry
+
+    content, own = content_copy(settings, tmp_path)
     from knowledge.answers import KnowledgeBase
 
     mine = KnowledgeBase(own, kb.kit, kb.retriever, kb.translator, kb.detector, kb.emergencies)
@@ -316,16 +322,7 @@ def test_reload_municipality_answers_with_new_hours_at_once(kb, settings, tmp_pa
     from knowledge.answers import KnowledgeBase
     from knowledge.live_index import reembed, reload_municipality
 
-    content = tmp_path / "content"
-    shutil.copytree(settings.content.dir, content)
-    own = load_settings(
-        environ={
-            "HELPDESK_CONTENT_DIR": str(content),
-            "HELPDESK_DATA_DIR": str(tmp_path / "data"),
-            "HELPDESK_MODELS_DIR": str(settings.models.dir),
-            "HELPDESK_TAXONOMY": str(settings.content.taxonomy),
-        }
-    )
+    content, own = content_copy(settings, tmp_path)
     mine = KnowledgeBase(own, kb.kit, kb.retriever, kb.translator, kb.detector, kb.emergencies)
     before = mine.answer_entry("emergency-shelter", "it").text  # cached from the old file
     hours = "tutte le sere dalle 18:30 (orario nuovo)"

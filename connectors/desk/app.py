@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 from pathlib import Path
@@ -216,6 +217,17 @@ async def logout(request: web.Request) -> web.Response:
     response = redirect("/login")
     auth.end_session(request.app[STORE_KEY], request, response)
     return response
+
+
+async def json_body(request: web.Request) -> dict:
+    """The request's JSON object; 400 for anything else."""
+    try:
+        body = json.loads(await request.read())
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="Send a JSON object.") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="Send a JSON object.")
+    return body
 
 
 def redirect(location: str) -> web.Response:

@@ -21,7 +21,6 @@ from aiohttp import web
 
 from connectors.desk import app as desk
 from connectors.desk import auth
-from connectors.desk.mediator import _json
 from connectors.desk.store import now, public
 from knowledge.answers import MAX_QUESTION_CHARS
 from knowledge.entries import Kit
@@ -51,7 +50,7 @@ def _language(request: web.Request, value: object) -> str | None:
 @desk.requires("operator")
 async def suggest(request: web.Request) -> web.Response:
     user = request[auth.USER_KEY]
-    body = await _json(request)
+    body = await desk.json_body(request)
     text = str(body.get("text") or "").strip()
     if not text or len(text) > MAX_QUESTION_CHARS:
         raise web.HTTPBadRequest(text=f"Write 1 to {MAX_QUESTION_CHARS} characters.")
@@ -91,7 +90,7 @@ async def suggest(request: web.Request) -> web.Response:
 @desk.requires("operator")
 async def feedback(request: web.Request) -> web.Response:
     user = request[auth.USER_KEY]
-    body = await _json(request)
+    body = await desk.json_body(request)
     entry_id = str(body.get("entry_id") or "")
     if not entry_id or not isinstance(body.get("useful"), bool):
         raise web.HTTPBadRequest(text="Send entry_id and useful (true or false).")
@@ -111,7 +110,7 @@ async def feedback(request: web.Request) -> web.Response:
 async def handoff(request: web.Request) -> web.Response:
     """One click: the person at the counter goes into the mediators' queue."""
     user = request[auth.USER_KEY]
-    body = await _json(request)
+    body = await desk.json_body(request)
     question = str(body.get("question") or "").strip()[:MAX_QUESTION_CHARS]
     language = _language(request, body.get("language")) or user.language
     store = request.app[desk.STORE_KEY]

@@ -29,7 +29,6 @@ from connectors.desk import app as desk
 from connectors.desk import auth
 from connectors.desk.entry_feedback import entry_feedback
 from connectors.desk.entry_history import CannotUndo, EntryHistory
-from connectors.desk.mediator import _json
 from knowledge import editing
 from knowledge.entries import (
     ContentError,
@@ -161,12 +160,12 @@ def _draft(request: web.Request, entry_id: str, language: str, form: dict) -> st
 
 @desk.requires("editor")
 async def check(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await desk.json_body(request)
     entry_id, language = _names(request, str(body.get("id") or ""), str(body.get("language") or ""))
     try:
         text = _draft(request, entry_id, language, body)
     except editing.EditError as exc:
-        return web.json_response({"findings": [_plain("error", str(exc))], "preview": None})
+        return web.json_response({"findings": [form_error(str(exc))], "preview": None})
     findings = await asyncio.to_thread(
         editing.check_text, _settings(request), entry_id, language, text
     )
@@ -175,31 +174,45 @@ async def check(request: web.Request) -> web.Response:
     )
 
 
-def _plain(severity: str, message: str) -> dict:
-    return {"severity": severity, "message": message, "check": "form", "path": ""}
+def form_error(message: str) -> dict:
+    """A problem with the form itself, shown like a lint finding."""
+    return {"severity": "error", "message": message, "check": "form", "path": ""}
 
 
-async def _form(request: web.Request) -> tuple[str, str, dict[str, str]]:
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """The posted form as text; 400 when it is not UTF-8."""
     try:
         form = await request.post()
     except (UnicodeDecodeError, ValueError):
         raise web.HTTPBadRequest(text="Send the form as UTF-8 text.") from None
-    entry_id, language = _names(request, str(form.get("id") or ""), str(form.get("language") or ""))
-    return entry_id, language, {key: str(value) for key, value in form.items()}
+    return {key: str(value) for key, value in form.items()}
 
 
-async def _reload(request: web.Request, entry_id: str) -> str:
-    """Ask the action server to re-embed this entry; a sentence for the editor."""
+async def _form(request: web.Request) -> tuple[str, str, dict[str, str]]:
+    form = await form_fields(request)
+    entry_id, language = _names(request, form.get("id", ""), form.get("language", ""))
+    return entry_id, language, form
+
+
+async def tell_assistant(request: web.Request, path: str, body: dict, what: str) -> str:
+    """Ask the action server to take up a saved change; a sentence for the editor.
+
+    `what` ends "The assistant answers ..." and "... after its next start".
+    """
     started = time.perf_counter()
-    status, body = await desk.knowledge(request, "/knowledge/reload-entry", {"id": entry_id})
+    status, _ = await desk.knowledge(request, path, body)
     if status != 200:
         return (
             "Saved, but the assistant could not be updated now (it is not running?): "
-            "it will answer from the new text after its next start."
+            f"it will answer {what} after its next start."
         )
-    return (
-        f"The assistant answers from the new text now (updated in "
-        f"{time.perf_counter() - started:.1f} s)."
+    return f"The assistant answers {what} now (updated in {time.perf_counter() - started:.1f} s)."
+
+
+async def _reload(request: web.Request, entry_id: str) -> str:
+    """Ask the action server to re-embed this entry."""
+    return await tell_assistant(
+        request, "/knowledge/reload-entry", {"id": entry_id}, "from the new text"
     )
 
 

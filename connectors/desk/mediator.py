@@ -60,7 +60,6 @@ user gets notices only about hand-offs they may open.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -258,16 +257,6 @@ async def claim(request: web.Request) -> web.Response:
     return web.json_response({"claimed": True})
 
 
-async def _json(request: web.Request) -> dict:
-    try:
-        body = json.loads(await request.read())
-    except (UnicodeDecodeError, ValueError):
-        raise web.HTTPBadRequest(text="Send a JSON object.") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="Send a JSON object.")
-    return body
-
-
 def _held_by(handoff: dict, user) -> None:
     if handoff["status"] != "claimed" or handoff["mediator_id"] != user.id:
         raise web.HTTPConflict(
@@ -280,7 +269,7 @@ async def reply(request: web.Request) -> web.Response:
     handoff = await _handoff_or_404(request)
     user = request[auth.USER_KEY]
     _held_by(handoff, user)
-    body = await _json(request)
+    body = await desk.json_body(request)
     text = str(body.get("text") or "").strip()
     if not text or len(text) > MAX_REPLY_CHARS:
         raise web.HTTPBadRequest(text=f"Write a reply of 1 to {MAX_REPLY_CHARS} characters.")
@@ -324,7 +313,7 @@ async def add_note(request: web.Request) -> web.Response:
     handoff = await _handoff_or_404(request)
     user = request[auth.USER_KEY]
     _held_or_admin(handoff, user)
-    text = str((await _json(request)).get("text") or "").strip()
+    text = str((await desk.json_body(request)).get("text") or "").strip()
     if not text or len(text) > MAX_NOTE_CHARS:
         raise web.HTTPBadRequest(text=f"Write a note of 1 to {MAX_NOTE_CHARS} characters.")
     store = request.app[desk.STORE_KEY]
@@ -359,7 +348,7 @@ async def transfer(request: web.Request) -> web.Response:
     handoff = await _handoff_or_404(request)
     user = request[auth.USER_KEY]
     _held_or_admin(handoff, user)
-    name = str((await _json(request)).get("to") or "")
+    name = str((await desk.json_body(request)).get("to") or "")
     store = request.app[desk.STORE_KEY]
     if name not in await asyncio.to_thread(
         store.colleagues, handoff["language"], handoff["mediator_id"]
@@ -386,7 +375,7 @@ async def close(request: web.Request) -> web.Response:
     handoff = await _handoff_or_404(request)
     user = request[auth.USER_KEY]
     _held_by(handoff, user)
-    note = str((await _json(request)).get("note") or "").strip()[:MAX_NOTE_CHARS]
+    note = str((await desk.json_body(request)).get("note") or "").strip()[:MAX_NOTE_CHARS]
     if not await request.app[desk.CONNECTOR_KEY].close(handoff["id"], user.id, note):
         raise web.HTTPConflict(text=staff_text(user, "This conversation is not yours to close."))
     return web.json_response({"closed": True})
@@ -451,7 +440,7 @@ async def saved_list(request: web.Request) -> web.Response:
 @desk.requires("mediator")
 async def saved_add(request: web.Request) -> web.Response:
     user = request[auth.USER_KEY]
-    body = await _json(request)
+    body = await desk.json_body(request)
     language = _saved_language(request, body.get("language"))
     if not _may_change_saved(user, language):
         raise web.HTTPForbidden(text="You add saved replies only in the languages you work in.")
@@ -469,7 +458,7 @@ async def saved_add(request: web.Request) -> web.Response:
 @desk.requires("mediator")
 async def saved_edit(request: web.Request) -> web.Response:
     found = await _saved_reply_or_404(request)
-    text = _saved_text(await _json(request))
+    text = _saved_text(await desk.json_body(request))
     await asyncio.to_thread(request.app[desk.STORE_KEY].edit_saved_reply, found["id"], text)
     return web.json_response({"id": found["id"]})
 
@@ -484,7 +473,7 @@ async def saved_delete(request: web.Request) -> web.Response:
 async def inbound(request: web.Request) -> web.Response:
     if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
         raise web.HTTPUnauthorized(text="Wrong or missing token.")
-    body = await _json(request)
+    body = await desk.json_body(request)
     sender_id, text, at = body.get("sender_id"), body.get("text"), body.get("at")
     if not isinstance(sender_id, str) or not isinstance(text, str) or not sender_id:
         raise web.HTTPBadRequest(text="Send sender_id and text.")
@@ -507,7 +496,7 @@ async def history(request: web.Request) -> web.Response:
     """
     if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
         raise web.HTTPUnauthorized(text="Wrong or missing token.")
-    body = await _json(request)
+    body = await desk.json_body(request)
     sender_id, after = body.get("sender_id"), body.get("after", 0)
     if not isinstance(sender_id, str) or not sender_id or not isinstance(after, int):
         raise web.HTTPBadRequest(text="Send sender_id and after.")
@@ -533,7 +522,7 @@ async def seen(request: web.Request) -> web.Response:
     """The person had their replies up to `up_to` on screen: the desk shows them as seen."""
     if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
         raise web.HTTPUnauthorized(text="Wrong or missing token.")
-    body = await _json(request)
+    body = await desk.json_body(request)
     sender_id, up_to = body.get("sender_id"), body.get("up_to")
     if not isinstance(sender_id, str) or not sender_id or not isinstance(up_to, int):
         raise web.HTTPBadRequest(text="Send sender_id and up_to.")
@@ -550,7 +539,7 @@ async def person_typing(request: web.Request) -> web.Response:
     its tag, at most once every few seconds (core/typing_signal.py)."""
     if not auth.bearer_ok(request, request.app[desk.DESK_SETTINGS_KEY].services.rasa_token):
         raise web.HTTPUnauthorized(text="Wrong or missing token.")
-    sender_id = (await _json(request)).get("sender_id")
+    sender_id = (await desk.json_body(request)).get("sender_id")
     if not isinstance(sender_id, str) or not sender_id:
         raise web.HTTPBadRequest(text="Send sender_id.")
     told = await request.app[desk.CONNECTOR_KEY].person_typing(sender_id)

@@ -16,7 +16,6 @@ nothing and shows the form again as typed.
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import asdict
 from urllib.parse import quote
 
@@ -24,9 +23,8 @@ from aiohttp import web
 
 from connectors.desk import app as desk
 from connectors.desk import auth
-from connectors.desk.editor import HISTORY_KEY
+from connectors.desk.editor import HISTORY_KEY, form_error, form_fields, tell_assistant
 from connectors.desk.entry_history import CannotUndo, municipality_key
-from connectors.desk.mediator import _json
 from knowledge import office_editing
 from knowledge.lint import OFFICE_FIELDS, Finding, has_errors
 
@@ -87,13 +85,13 @@ def _draft(request: web.Request, key: str, fields: dict[str, str]) -> str:
 
 @desk.requires("editor")
 async def check(request: web.Request) -> web.Response:
-    body = await _json(request)
+    body = await desk.json_body(request)
     key = str(body.get("key") or "")
     settings = request.app[desk.DESK_SETTINGS_KEY]
     try:
         text = _draft(request, key, _fields(body))
     except office_editing.OfficeError as exc:
-        return web.json_response({"findings": [_plain(str(exc))], "preview": None})
+        return web.json_response({"findings": [form_error(str(exc))], "preview": None})
     findings = await asyncio.to_thread(office_editing.check_text, settings, text)
     preview = None
     if not has_errors(findings):
@@ -102,30 +100,10 @@ async def check(request: web.Request) -> web.Response:
     return web.json_response({"findings": [asdict(f) for f in findings], "preview": preview})
 
 
-def _plain(message: str) -> dict:
-    return {"severity": "error", "message": message, "check": "form", "path": ""}
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    try:
-        form = await request.post()
-    except (UnicodeDecodeError, ValueError):
-        raise web.HTTPBadRequest(text="Send the form as UTF-8 text.") from None
-    return {key: str(value) for key, value in form.items()}
-
-
 async def _reload(request: web.Request) -> str:
-    """Ask the action server to answer with the new details; a sentence for the editor."""
-    started = time.perf_counter()
-    status, _ = await desk.knowledge(request, "/knowledge/reload-municipality", {})
-    if status != 200:
-        return (
-            "Saved, but the assistant could not be updated now (it is not running?): "
-            "it will answer with the new details after its next start."
-        )
-    return (
-        f"The assistant answers with the new details now (updated in "
-        f"{time.perf_counter() - started:.1f} s)."
+    """Ask the action server to answer with the new details."""
+    return await tell_assistant(
+        request, "/knowledge/reload-municipality", {}, "with the new details"
     )
 
 
@@ -145,7 +123,7 @@ def _back(message: str, key: str = "") -> web.Response:
 
 @desk.requires("editor")
 async def save(request: web.Request) -> web.Response:
-    form = await _form(request)
+    form = await form_fields(request)
     key = form.get("key", "")
     fields = _fields(form)
     before = _current(request)
@@ -174,7 +152,7 @@ async def save(request: web.Request) -> web.Response:
 
 @desk.requires("editor")
 async def undo(request: web.Request) -> web.Response:
-    await _form(request)  # the CSRF token was checked; nothing else is sent
+    await form_fields(request)  # the CSRF token was checked; nothing else is sent
     current = _current(request)
     try:
         latest = request.app[HISTORY_KEY].undo_target(*municipality_key(_town(request)), current)
